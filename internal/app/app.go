@@ -1,0 +1,313 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/devcert"
+	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/notify"
+	"github.com/switchboard-dev/switchboard/internal/sim"
+	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+)
+
+// Version is the server version, reported in User-Agent and --version.
+const Version = "0.1.0"
+
+// App is one Switchboard server. Create it with New, then Start; Shutdown
+// stops it. An App is not reusable after Shutdown.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+
+	store  *sqlite.Store
+	auth   *auth.Service
+	notify *notify.Worker
+	calls  *calls.Service
+	devCA  []byte
+
+	servers   []*http.Server
+	addrs     map[string]string // "http", "https" -> bound address
+	ready     chan struct{}
+	serveErrs chan error
+	wg        sync.WaitGroup
+}
+
+// Option changes how New builds an App; tests use them.
+type Option func(*App)
+
+// WithClock replaces the wall clock.
+func WithClock(c clock.Clock) Option { return func(a *App) { a.clock = c } }
+
+// New checks cfg and returns an App that has not started.
+func New(cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &App{cfg: cfg, log: log, clock: clock.Real{}, addrs: make(map[string]string), ready: make(chan struct{}), serveErrs: make(chan error, 2)}
+	for _, o := range opts {
+		o(a)
+	}
+	return a, nil
+}
+
+// Start opens the store, resumes calls and notifications, and starts the
+// listeners. If it fails, what was started is stopped again.
+func (a *App) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a.Shutdown(sctx)
+		}
+	}()
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("app: data directory: %w", err)
+	}
+	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, "switchboard.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("app: store: %w", err)
+	}
+	apps, err := a.apps()
+	if err != nil {
+		return err
+	}
+	a.auth, err = auth.New(ctx, auth.Config{Clock: a.clock, Keys: a.store, Apps: apps, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("app: token service: %w", err)
+	}
+	a.notify = notify.New(notify.Config{
+		Outbox: a.store, Signer: a.auth, Clock: a.clock, Logger: a.log,
+		MaxAttempts: a.cfg.Notifications.MaxAttempts, MaxBackoff: time.Duration(a.cfg.Notifications.MaxBackoff),
+		UserAgent: "Switchboard/" + Version,
+		Client:    &http.Client{Transport: callbackTransport()},
+	})
+	dir, err := sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
+	if err != nil {
+		return err
+	}
+	a.calls = calls.New(calls.Config{
+		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: dir, Clock: a.clock, Logger: a.log,
+		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
+	})
+	if err := a.notify.Start(ctx); err != nil {
+		return fmt.Errorf("app: notifications: %w", err)
+	}
+	if err := a.calls.Start(ctx); err != nil {
+		return err
+	}
+	return a.listen()
+}
+
+// apps is the application registry: the configured apps and, in
+// development mode, the well-known development app.
+func (a *App) apps() (auth.Apps, error) {
+	var list []auth.App
+	if a.cfg.Dev {
+		list = append(list, auth.DevApp())
+	}
+	for i, c := range a.cfg.Apps {
+		app := auth.App{ClientID: c.ClientID, TenantID: c.TenantID, DisplayName: c.DisplayName, Roles: c.Roles}
+		switch {
+		case c.SecretSHA256 != "":
+			h, err := hex.DecodeString(c.SecretSHA256)
+			if err != nil || len(h) != 32 {
+				return nil, fmt.Errorf("config: apps[%d]: secretSha256 must be 64 hex digits", i)
+			}
+			app.SecretHashes = append(app.SecretHashes, h)
+		default:
+			app.SecretHashes = append(app.SecretHashes, auth.HashSecret(c.Secret))
+		}
+		list = append(list, app)
+	}
+	return auth.NewStaticApps(list...), nil
+}
+
+func (a *App) listen() error {
+	h := a.handler()
+	if !off(a.cfg.Listen) {
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("app: --listen: %w", err)
+		}
+		a.serve("http", ln, h)
+	}
+	if !off(a.cfg.ListenTLS) {
+		tc, err := a.tlsConfig()
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", a.cfg.ListenTLS)
+		if err != nil {
+			return fmt.Errorf("app: --listen-tls: %w", err)
+		}
+		a.serve("https", tls.NewListener(ln, tc), h)
+	}
+	close(a.ready)
+	for scheme, addr := range a.addrs {
+		a.log.Info("app: listening", "scheme", scheme, "addr", addr, "dev", a.cfg.Dev)
+	}
+	return nil
+}
+
+func (a *App) tlsConfig() (*tls.Config, error) {
+	if a.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("app: TLS certificate: %w", err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	}
+	b, err := devcert.Ensure(a.cfg.DataDir, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("app: development certificate: %w", err)
+	}
+	a.devCA = b.CAPEM
+	return &tls.Config{Certificates: []tls.Certificate{b.Certificate}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.servers = append(a.servers, srv)
+	a.addrs[scheme] = ln.Addr().String()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("app: listener failed", "scheme", scheme, "err", err)
+			a.serveErrs <- err
+		}
+	}()
+}
+
+// handler is the whole HTTP surface: Graph under /v1.0 and /beta, the
+// extension API under /switchboard/, and the token service at the root.
+func (a *App) handler() http.Handler {
+	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log})
+	ext := a.extension()
+	tokens := a.auth.Handler()
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch strings.ToLower(first) {
+		case "v1.0", "beta":
+			api.ServeHTTP(w, r)
+		case "switchboard":
+			ext.ServeHTTP(w, r)
+		default:
+			tokens.ServeHTTP(w, r)
+		}
+	})
+	return graph.WithRequestIDs(graph.WithRecovery(a.log, root))
+}
+
+// extension is the non-Graph API under /switchboard/v1/.
+func (a *App) extension() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /switchboard/v1/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok","version":"` + Version + `"}`))
+	})
+	mux.HandleFunc("GET /switchboard/v1/ready", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		select {
+		case <-a.ready:
+			w.Write([]byte(`{"status":"ready"}`))
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"starting"}`))
+		}
+	})
+	return mux
+}
+
+// Ready is closed once the listeners accept connections.
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+// Errors delivers a listener's failure after Start.
+func (a *App) Errors() <-chan error { return a.serveErrs }
+
+// Addr returns the bound address of the "http" or "https" listener, or "".
+func (a *App) Addr(scheme string) string { return a.addrs[scheme] }
+
+// DevCA returns the PEM of the development CA when the HTTPS listener uses
+// the development certificate.
+func (a *App) DevCA() []byte { return a.devCA }
+
+// Shutdown stops accepting requests, lets running ones finish, stops timers
+// and notification delivery (what is undelivered stays in the store), and
+// closes the store. It waits for every goroutine the App started, or for
+// ctx to end.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, s := range a.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+			s.Close()
+		}
+	}
+	a.wg.Wait()
+	if a.calls != nil {
+		if err := a.calls.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.notify != nil {
+		if err := a.notify.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dispatcher hands committed notifications to the delivery worker.
+type dispatcher struct{ w *notify.Worker }
+
+func (d dispatcher) Enqueue(entries ...calls.OutboxEntry) {
+	ds := make([]notify.Delivery, len(entries))
+	for i, e := range entries {
+		ds[i] = notify.Delivery{CallID: e.CallID, Seq: e.Seq, URL: e.URL, Body: e.Body, AppID: e.AppID, TenantID: e.TenantID, ChainID: e.ChainID, CreatedAt: e.CreatedAt}
+	}
+	d.w.Enqueue(ds...)
+}
+
+// callbackTransport is the HTTP transport for callbacks, with connect and
+// response-header timeouts so that a dead bot costs little.
+func callbackTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = 10 * time.Second
+	t.MaxIdleConnsPerHost = 64
+	t.Proxy = nil
+	return t
+}

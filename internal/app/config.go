@@ -1,0 +1,168 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-dev/switchboard/internal/sim"
+)
+
+// Config is everything a Switchboard server is told. The zero value is not
+// useful; start from Defaults.
+type Config struct {
+	// Listen is the plain HTTP listener's address ("" or "off": none).
+	Listen string `yaml:"listen"`
+	// ListenTLS is the HTTPS listener's address ("" or "off": none).
+	ListenTLS string `yaml:"listenTLS"`
+	// TLSCert and TLSKey are PEM files for the HTTPS listener. When both are
+	// empty, development mode uses a generated development certificate.
+	TLSCert string `yaml:"tlsCert"`
+	TLSKey  string `yaml:"tlsKey"`
+	// DataDir holds the SQLite database and the development certificates.
+	DataDir string `yaml:"data"`
+	// Store selects the store: empty for SQLite in DataDir. (A postgres://
+	// DSN is reserved for the PostgreSQL store, which is not built yet.)
+	Store string `yaml:"store"`
+	// Dev turns on development mode: the well-known development application,
+	// http:// callbacks to loopback, and the development certificate.
+	Dev bool `yaml:"dev"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"logLevel"`
+	// Apps are registered applications besides the development one.
+	Apps []AppConfig `yaml:"apps"`
+	// Simulation configures the simulated endpoints.
+	Simulation SimulationConfig `yaml:"simulation"`
+	// Calls tunes the calls engine.
+	Calls CallsConfig `yaml:"calls"`
+	// Notifications tunes callback delivery.
+	Notifications NotifyConfig `yaml:"notifications"`
+}
+
+// AppConfig registers an application.
+type AppConfig struct {
+	ClientID    string   `yaml:"clientId"`
+	TenantID    string   `yaml:"tenantId"`
+	DisplayName string   `yaml:"displayName"`
+	// SecretSHA256 is the hex SHA-256 of the client secret; Secret, the
+	// secret itself, is accepted for convenience in development files.
+	SecretSHA256 string   `yaml:"secretSha256"`
+	Secret       string   `yaml:"secret"`
+	Roles        []string `yaml:"roles"`
+}
+
+// SimulationConfig configures simulated people and phones.
+type SimulationConfig struct {
+	// AnswerDelay is how long an identity without a rule rings before it
+	// answers.
+	AnswerDelay Duration `yaml:"answerDelay"`
+	// Identities give single identities their own behaviour.
+	Identities []sim.Rule `yaml:"identities"`
+}
+
+// CallsConfig tunes the calls engine.
+type CallsConfig struct {
+	// RingTimeout ends an unanswered peer-to-peer call with 408/10057.
+	RingTimeout Duration `yaml:"ringTimeout"`
+}
+
+// NotifyConfig tunes callback delivery.
+type NotifyConfig struct {
+	MaxAttempts int      `yaml:"maxAttempts"`
+	MaxBackoff  Duration `yaml:"maxBackoff"`
+}
+
+// Duration is a time.Duration written as "1.5s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 500ms or 2m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults returns the configuration of `switchboard serve` with no flags.
+func Defaults() Config {
+	return Config{
+		Listen:     "127.0.0.1:8080",
+		ListenTLS:  "127.0.0.1:8443",
+		DataDir:    "./switchboard-data",
+		Dev:        true,
+		LogLevel:   "info",
+		Simulation: SimulationConfig{AnswerDelay: Duration(sim.DefaultAnswerDelay)},
+		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second)},
+	}
+}
+
+// LoadFile overlays the YAML file at path on c. Unknown keys are errors, so
+// a typo does not silently fall back to a default.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	if off(c.Listen) && off(c.ListenTLS) {
+		return errors.New("config: no listener: set --listen or --listen-tls")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("config: --tls-cert and --tls-key go together")
+	}
+	if !off(c.ListenTLS) && c.TLSCert == "" && !c.Dev {
+		return errors.New("config: --listen-tls needs --tls-cert and --tls-key outside development mode (or --listen-tls=off)")
+	}
+	if c.DataDir == "" {
+		return errors.New("config: --data must name a directory")
+	}
+	if c.Store != "" {
+		if strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://") {
+			return errors.New("config: the PostgreSQL store is not available in this version; leave --store empty for SQLite")
+		}
+		return fmt.Errorf("config: --store %q: expected empty (SQLite in --data) or a postgres:// DSN", redact(c.Store))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	for i, a := range c.Apps {
+		if a.ClientID == "" || a.TenantID == "" {
+			return fmt.Errorf("config: apps[%d]: clientId and tenantId are required", i)
+		}
+		if a.Secret == "" && a.SecretSHA256 == "" {
+			return fmt.Errorf("config: apps[%d] (%s): give secretSha256 (or secret)", i, a.ClientID)
+		}
+	}
+	if _, err := sim.NewDirectory(time.Duration(c.Simulation.AnswerDelay), c.Simulation.Identities); err != nil {
+		return fmt.Errorf("config: simulation: %w", err)
+	}
+	return nil
+}
+
+func off(addr string) bool { return addr == "" || strings.EqualFold(addr, "off") }
+
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "@"); i >= 0 {
+		return "***" + dsn[i:]
+	}
+	return dsn
+}

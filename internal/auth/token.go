@@ -1,0 +1,305 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// Microsoft Graph's resource identifiers. A token is issued for, and
+// accepted with, either form.
+const (
+	GraphResource   = "https://graph.microsoft.com"
+	GraphResourceID = "00000003-0000-0000-c000-000000000000"
+)
+
+// graphAudiences are the aud values Authenticate accepts.
+var graphAudiences = []string{GraphResource, GraphResource + "/", GraphResourceID}
+
+// maxTokenRequestBody bounds a token request body; a real one is well under
+// 1 KiB, with CAE claims.
+const maxTokenRequestBody = 64 << 10
+
+// ignoredScopes are the OpenID scopes MSAL adds to every request; they mean
+// nothing for the client credentials grant.
+var ignoredScopes = map[string]bool{"openid": true, "offline_access": true, "profile": true, "email": true}
+
+// appObjectNamespace derives the stable oid of an application's service
+// principal from its tenant and client id.
+var appObjectNamespace = uuid.MustParse("5e1f7b0a-3c2d-4b8e-9a61-7d0c2f4e8b31")
+
+// tokenRequest is a parsed client-credentials request.
+type tokenRequest struct {
+	clientID     string
+	clientSecret string
+	usedBasic    bool
+	scope        string // as sent, for error messages
+	resource     string // the part before /.default
+}
+
+// parseTokenRequest reads a client-credentials request from its form body
+// and Authorization header. It checks syntax only; it does not look the
+// client up.
+func parseTokenRequest(form url.Values, header http.Header) (tokenRequest, *oauthError) {
+	var req tokenRequest
+	get := func(name string) (string, *oauthError) {
+		switch v := form[name]; len(v) {
+		case 0:
+			return "", nil
+		case 1:
+			return v[0], nil
+		default:
+			return "", errDuplicateParam(name)
+		}
+	}
+	grant, e := get("grant_type")
+	if e != nil {
+		return req, e
+	}
+	switch grant {
+	case "":
+		return req, errMissingParam("grant_type")
+	case "client_credentials":
+	default:
+		return req, errUnsupportedGrant(grant)
+	}
+
+	formID, e := get("client_id")
+	if e != nil {
+		return req, e
+	}
+	formSecret, e := get("client_secret")
+	if e != nil {
+		return req, e
+	}
+	if id, secret, ok := basicAuth(header); ok {
+		if formSecret != "" {
+			return req, errTwoClientAuths()
+		}
+		if formID != "" && formID != id {
+			return req, errClientIDMismatch()
+		}
+		req.clientID, req.clientSecret, req.usedBasic = id, secret, true
+	} else {
+		req.clientID, req.clientSecret = formID, formSecret
+	}
+	if req.clientID == "" {
+		return req, errMissingParam("client_id")
+	}
+	if req.clientSecret == "" {
+		if _, ok := form["client_assertion"]; ok {
+			return req, errAssertionUnsupported()
+		}
+		return req, errNoSecret()
+	}
+
+	if req.scope, e = get("scope"); e != nil {
+		return req, e
+	}
+	scopes := strings.Fields(req.scope)
+	if len(scopes) == 0 {
+		return req, errMissingParam("scope")
+	}
+	for _, sc := range scopes {
+		if ignoredScopes[strings.ToLower(sc)] {
+			continue
+		}
+		res, ok := strings.CutSuffix(sc, "/.default")
+		if !ok || res == "" {
+			return req, errNotDefaultScope(sc)
+		}
+		if req.resource != "" && req.resource != res {
+			return req, errManyResources(req.scope)
+		}
+		req.resource = res
+	}
+	if req.resource == "" {
+		return req, errNotDefaultScope(req.scope)
+	}
+	return req, nil
+}
+
+// basicAuth returns the client credentials of an HTTP Basic Authorization
+// header. RFC 6749 §2.3.1 has them form-encoded before base64; a value that
+// does not decode is taken as it is.
+func basicAuth(h http.Header) (id, secret string, ok bool) {
+	r := http.Request{Header: h}
+	id, secret, ok = r.BasicAuth()
+	if !ok {
+		return "", "", false
+	}
+	if v, err := url.QueryUnescape(id); err == nil {
+		id = v
+	}
+	if v, err := url.QueryUnescape(secret); err == nil {
+		secret = v
+	}
+	return id, secret, true
+}
+
+// canonicalResource maps the requested resource to the aud it gets, and
+// reports whether Switchboard serves it.
+func canonicalResource(res string) (string, bool) {
+	trimmed := strings.TrimSuffix(res, "/")
+	switch {
+	case strings.EqualFold(trimmed, GraphResource):
+		return GraphResource, true
+	case strings.EqualFold(trimmed, GraphResourceID):
+		return GraphResourceID, true
+	}
+	return "", false
+}
+
+// secretMatches compares the secret's hash with every stored hash in
+// constant time, so neither the position of a match nor a near miss shows in
+// the timing.
+func secretMatches(app App, secret string) bool {
+	h := HashSecret(secret)
+	match := 0
+	for _, stored := range app.SecretHashes {
+		match |= subtle.ConstantTimeCompare(h, stored)
+	}
+	return match == 1
+}
+
+// tokenResponse is the success answer of the token endpoint.
+type tokenResponse struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+}
+
+// serveToken implements POST /{tenant}/oauth2/v2.0/token for the client
+// credentials grant.
+func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequestBody)
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.writeOAuthError(w, r, errBadBody("it is larger than 64 KiB"))
+			return
+		}
+		s.writeOAuthError(w, r, errBadBody("it is not a valid form encoding"))
+		return
+	}
+	req, oerr := parseTokenRequest(r.PostForm, r.Header)
+	if oerr != nil {
+		s.writeTokenError(w, r, req, oerr)
+		return
+	}
+	app, ok := s.apps.App(req.clientID)
+	if !ok || !strings.EqualFold(app.TenantID, tenant) {
+		s.writeTokenError(w, r, req, errUnknownApp(req.clientID, tenant))
+		return
+	}
+	if !secretMatches(app, req.clientSecret) {
+		s.writeTokenError(w, r, req, errBadSecret(req.clientID))
+		return
+	}
+	aud, ok := canonicalResource(req.resource)
+	if !ok {
+		s.writeTokenError(w, r, req, errUnknownResource(req.resource, tenant))
+		return
+	}
+	token, exp, err := s.mintAccessToken(app, aud, baseURL(r))
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "auth: signing access token", slog.Any("err", err),
+			slog.String("tenant", app.TenantID), slog.String("app", app.ClientID))
+		http.Error(w, "auth: could not sign the token", http.StatusInternalServerError)
+		return
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "auth: access token issued",
+		slog.String("tenant", app.TenantID), slog.String("app", app.ClientID), slog.String("aud", aud))
+	// Like Entra, count from the moment of the answer, rounding down: the
+	// client must never believe a token lives longer than it does.
+	expiresIn := int64(exp.Sub(s.clock.Now())/time.Second) - 1
+	expiresIn = max(expiresIn, 1)
+	writeJSON(w, http.StatusOK, noStore, tokenResponse{
+		TokenType:    "Bearer",
+		ExpiresIn:    expiresIn,
+		ExtExpiresIn: expiresIn,
+		AccessToken:  token,
+	})
+}
+
+func (s *Service) writeTokenError(w http.ResponseWriter, r *http.Request, req tokenRequest, e *oauthError) {
+	if e.status == http.StatusUnauthorized && req.usedBasic {
+		// RFC 6749 §5.2: a client that authenticated with the Authorization
+		// header is told which scheme to use.
+		w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
+	}
+	s.writeOAuthError(w, r, e)
+}
+
+// issuer is the iss of access tokens for tenant when the service is reached
+// at base, matching the discovery document.
+func issuer(base, tenant string) string { return base + "/" + tenant + "/v2.0" }
+
+// appObjectID is the stable object id of an application in a tenant.
+func appObjectID(tenantID, clientID string) string {
+	return uuid.NewSHA1(appObjectNamespace, []byte(strings.ToLower(tenantID)+"/"+strings.ToLower(clientID))).String()
+}
+
+// mintAccessToken signs an access token for app with audience aud. It
+// returns the token and its expiry.
+func (s *Service) mintAccessToken(app App, aud, base string) (string, time.Time, error) {
+	now := s.clock.Now().Truncate(time.Second)
+	exp := now.Add(s.lifetime)
+	oid := appObjectID(app.TenantID, app.ClientID)
+	roles := app.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	claims := jwt.MapClaims{
+		"aud":             aud,
+		"iss":             issuer(base, app.TenantID),
+		"iat":             now.Unix(),
+		"nbf":             now.Unix(),
+		"exp":             exp.Unix(),
+		"app_displayname": app.DisplayName,
+		"appid":           app.ClientID,
+		"appidacr":        "1", // authenticated with a client secret
+		"azp":             app.ClientID,
+		"azpacr":          "1",
+		"idp":             issuer(base, app.TenantID),
+		"idtyp":           "app",
+		"oid":             oid,
+		"sub":             oid,
+		"roles":           roles,
+		"tid":             app.TenantID,
+		"uti":             randomUTI(),
+		"jti":             uuid.NewString(),
+		"ver":             "2.0",
+	}
+	tok, err := s.sign(claims)
+	return tok, exp, err
+}
+
+// sign makes an RS256 JWT of claims with the current signing key.
+func (s *Service) sign(claims jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = s.keys.signer.id
+	signed, err := t.SignedString(s.keys.signer.priv)
+	if err != nil {
+		return "", fmt.Errorf("auth: signing token: %w", err)
+	}
+	return signed, nil
+}
+
+// randomUTI is a unique token identifier in Entra's style: 16 random bytes,
+// base64url.
+func randomUTI() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,251 @@
+package calls
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// Limits of a create request that Graph documents.
+const (
+	MaxGroupTargets       = 5   // "supports up to 5 VoIP users"
+	MaxRingingTimeout     = 115 // beta ringingTimeoutInSeconds
+	MaxCallbackURILength  = 2048
+	defaultConnectLatency = 0
+)
+
+// Create places a call for the caller, as POST /communications/calls does:
+// one target is a peer-to-peer call; several targets, or none, an ad hoc
+// group call; chatInfo with meetingInfo joins a meeting. Read-only
+// properties of spec (state, resultInfo, ...) are ignored. The returned leg
+// is "establishing"; notifications follow.
+func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call, error) {
+	kind, err := s.validateCreate(c, &spec)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Clock.Now().UTC()
+	leg := &Call{
+		ID:            newID(),
+		AppID:         c.AppID,
+		TenantID:      c.TenantID,
+		ParticipantID: newID(),
+		ChainID:       spec.CallChainID,
+		CallbackURI:   spec.CallbackURI,
+		Direction:     "outgoing",
+		Spec:          echoSpec(spec),
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if leg.ChainID == "" {
+		leg.ChainID = newID()
+	}
+	conv := &Conversation{ID: newID(), Kind: kind, TenantID: c.TenantID, Legs: []*Call{leg}, CreatedAt: now, UpdatedAt: now}
+	source := model.ParticipantInfo{Identity: applicationIdentity(c, spec.Source)}
+	conv.Roster = append(conv.Roster, Participant{ID: leg.ParticipantID, CallID: leg.ID, Info: source, State: ParticipantInvited, Modalities: spec.RequestedModalities})
+
+	e := &entry{conv: &Conversation{ID: conv.ID}, timers: make(map[Timer]clock.Timer)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tx := &txn{conv: conv, now: now, dirty: true}
+	if err := tx.transition(leg, InputCreate, nil); err != nil {
+		return nil, err
+	}
+	ring := s.cfg.RingTimeout
+	if spec.RingingTimeoutInSeconds != nil {
+		ring = time.Duration(*spec.RingingTimeoutInSeconds) * time.Second
+	}
+	for _, t := range spec.Targets {
+		p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited, Modalities: spec.RequestedModalities}
+		conv.Roster = append(conv.Roster, p)
+		s.ring(tx, p, t.Identity, ring)
+	}
+	if kind != KindPeerToPeer {
+		// The application's own leg of a group call or meeting connects at
+		// once; the people it invites join as they answer.
+		tx.addTimer(TimerConnect, leg.ID, now.Add(defaultConnectLatency))
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return nil, ErrUnavailable
+	}
+	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
+		s.log.Error("calls: commit failed", "call_id", leg.ID, "err", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.install(e, conv)
+	s.cfg.Dispatcher.Enqueue(tx.outbox...)
+	s.log.Info("calls: created", "call_id", leg.ID, "tenant", c.TenantID, "app", c.AppID, "kind", kind, "targets", len(spec.Targets))
+	return leg, nil
+}
+
+// ring calls a target's endpoint and schedules what it will do.
+func (s *Service) ring(tx *txn, p Participant, id *model.IdentitySet, ringTimeout time.Duration) {
+	var b Behaviour
+	if id != nil {
+		b = s.cfg.Directory.Behaviour(*id)
+	}
+	switch b.Outcome {
+	case OutcomeUnreachable:
+		tx.addTimer(TimerUnreachable, p.ID, tx.now.Add(b.After))
+		return
+	case OutcomeAnswer:
+		if b.After < ringTimeout {
+			tx.addTimer(TimerAnswer, p.ID, tx.now.Add(b.After))
+		}
+	}
+	tx.addTimer(TimerRingTimeout, p.ID, tx.now.Add(ringTimeout))
+}
+
+// validateCreate checks a create request and says what kind of
+// conversation it makes.
+func (s *Service) validateCreate(c Caller, spec *model.Call) (Kind, error) {
+	if spec.MediaConfig == nil {
+		return "", invalid("mediaConfig", "is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
+	}
+	if len(spec.RequestedModalities) == 0 {
+		return "", invalid("requestedModalities", "is required and must not be empty")
+	}
+	for i, m := range spec.RequestedModalities {
+		if m == "" || m == model.ModalityUnknownFutureValue {
+			return "", invalid(fmtIndex("requestedModalities", i), "is not a modality this server can provide")
+		}
+	}
+	if err := s.validateCallback(spec.CallbackURI); err != nil {
+		return "", err
+	}
+	if r := spec.RingingTimeoutInSeconds; r != nil && (*r < 1 || *r > MaxRingingTimeout) {
+		return "", invalid("ringingTimeoutInSeconds", "must be between 1 and %d", MaxRingingTimeout)
+	}
+	seen := make(map[string]bool)
+	for i, t := range spec.Targets {
+		key, ok := identityKey(t.Identity)
+		if !ok {
+			return "", invalid(fmtIndex("targets", i)+".identity", "must name a user, phone, application, applicationInstance or guest with an id")
+		}
+		if seen[key] {
+			return "", invalid(fmtIndex("targets", i)+".identity", "invites the same identity twice")
+		}
+		seen[key] = true
+	}
+	var kind Kind
+	switch {
+	case spec.MeetingInfo != nil:
+		kind = KindMeeting
+		if !c.has(RoleJoinGroupCall) && !c.has(RoleJoinAsGuest) {
+			return "", &PermissionError{Action: "joining a meeting", Needed: []string{RoleJoinGroupCall, RoleJoinAsGuest}}
+		}
+	case len(spec.Targets) == 1:
+		kind = KindPeerToPeer
+		if !c.has(RoleInitiate) {
+			return "", &PermissionError{Action: "a peer-to-peer call", Needed: []string{RoleInitiate}}
+		}
+	default:
+		kind = KindGroup
+		if len(spec.Targets) > MaxGroupTargets {
+			return "", invalid("targets", "a group call can invite at most %d targets, got %d", MaxGroupTargets, len(spec.Targets))
+		}
+		if !c.has(RoleInitiateGroupCall) {
+			return "", &PermissionError{Action: "a group call", Needed: []string{RoleInitiateGroupCall}}
+		}
+	}
+	if spec.MediaConfig.IsAppHosted() && !c.has(RoleAccessMedia) {
+		return "", &PermissionError{Action: "app-hosted media", Needed: []string{RoleAccessMedia}}
+	}
+	return kind, nil
+}
+
+// validateCallback checks a callbackUri: absolute https, or http to a
+// loopback host in development mode.
+func (s *Service) validateCallback(raw string) error {
+	if raw == "" {
+		return invalid("callbackUri", "is required: notifications about the call are posted there")
+	}
+	if len(raw) > MaxCallbackURILength {
+		return invalid("callbackUri", "is longer than %d characters", MaxCallbackURILength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return invalid("callbackUri", "must be an absolute https URL without user information")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if s.cfg.AllowLoopbackHTTP && isLoopback(u.Hostname()) {
+			return nil
+		}
+		if s.cfg.AllowLoopbackHTTP {
+			return invalid("callbackUri", "must be https; http is allowed only to a loopback host (127.0.0.1, ::1, localhost) in development mode")
+		}
+		return invalid("callbackUri", "must be an https URL")
+	default:
+		return invalid("callbackUri", "must be an https URL")
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// identityKey names the identity a target points at, for duplicate checks
+// and for the directory.
+func identityKey(is *model.IdentitySet) (string, bool) {
+	if is == nil {
+		return "", false
+	}
+	for _, c := range []struct {
+		kind string
+		id   *model.Identity
+	}{
+		{"user", is.User}, {"phone", is.Phone}, {"application", is.Application},
+		{"applicationInstance", is.ApplicationInstance}, {"guest", is.Guest},
+		{"azureCommunicationServicesUser", is.AzureCommunicationServicesUser}, {"encrypted", is.Encrypted},
+		{"onPremises", is.OnPremises},
+	} {
+		if c.id != nil && c.id.ID != "" {
+			return c.kind + ":" + strings.ToLower(c.id.ID), true
+		}
+	}
+	return "", false
+}
+
+// applicationIdentity is the identity the application's leg shows in the
+// roster: the request's source, or the application itself.
+func applicationIdentity(c Caller, source *model.ParticipantInfo) *model.IdentitySet {
+	if source != nil && source.Identity != nil {
+		return source.Identity
+	}
+	return &model.IdentitySet{Application: &model.Identity{ID: c.AppID}}
+}
+
+// echoSpec keeps what the application may set on a call and drops what the
+// server owns (read-only properties that a create body may carry).
+func echoSpec(in model.Call) model.Call {
+	return model.Call{
+		CallbackURI:             in.CallbackURI,
+		Source:                  in.Source,
+		Targets:                 in.Targets,
+		RequestedModalities:     in.RequestedModalities,
+		MediaConfig:             in.MediaConfig,
+		CallOptions:             in.CallOptions,
+		ChatInfo:                in.ChatInfo,
+		MeetingInfo:             in.MeetingInfo,
+		Subject:                 in.Subject,
+		TenantID:                in.TenantID,
+		RingingTimeoutInSeconds: in.RingingTimeoutInSeconds,
+		RoutingPolicies:         in.RoutingPolicies,
+	}
+}

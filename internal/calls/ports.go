@@ -1,0 +1,48 @@
+package calls
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// Store persists conversations. Implementations must be safe for concurrent
+// use.
+type Store interface {
+	// Commit writes the conversation (all its legs) and appends the outbox
+	// entries, in one transaction: either all of it is durable when Commit
+	// returns nil, or none of it is.
+	Commit(ctx context.Context, conv *Conversation, outbox []OutboxEntry) error
+	// LoadLive returns every conversation in which some leg has not ended.
+	LoadLive(ctx context.Context) ([]*Conversation, error)
+}
+
+// Dispatcher learns about notifications once they are committed. Enqueue
+// must not block for long; delivery happens elsewhere.
+type Dispatcher interface {
+	Enqueue(entries ...OutboxEntry)
+}
+
+// Outcome is what an endpoint does when it is called.
+type Outcome string
+
+// Outcomes of calling an endpoint.
+const (
+	OutcomeAnswer      Outcome = "answer"      // answers after Behaviour.After
+	OutcomeNoAnswer    Outcome = "noAnswer"    // rings until the ring timeout
+	OutcomeUnreachable Outcome = "unreachable" // cannot be reached; found out after Behaviour.After
+)
+
+// Behaviour is how the endpoint bound to an identity responds to a call.
+type Behaviour struct {
+	Outcome Outcome
+	After   time.Duration
+}
+
+// Directory binds identities to endpoints. Implementations must be safe for
+// concurrent use.
+type Directory interface {
+	// Behaviour says how the endpoint of the identity responds when called.
+	Behaviour(id model.IdentitySet) Behaviour
+}

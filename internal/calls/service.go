@@ -1,0 +1,329 @@
+package calls
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+)
+
+// Config configures a Service. Store, Dispatcher and Directory are required.
+type Config struct {
+	Store      Store
+	Dispatcher Dispatcher
+	Directory  Directory
+	Clock      clock.Clock  // default clock.Real
+	Logger     *slog.Logger // default slog.Default()
+	// AllowLoopbackHTTP admits http:// callback URIs to loopback hosts
+	// (development mode). Otherwise callbackUri must be https.
+	AllowLoopbackHTTP bool
+	// RingTimeout is how long a callee may ring before the call ends with
+	// 408/10057, unless the request sets ringingTimeoutInSeconds. Default 60 s.
+	RingTimeout time.Duration
+}
+
+// Service runs the calls domain. It is safe for concurrent use. Create it
+// with New, call Start before use and Shutdown at the end.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	convs   map[string]*entry // by conversation id
+	byCall  map[string]*entry // by call id (lower case)
+	closed  bool
+	running sync.WaitGroup // timer callbacks in progress
+}
+
+// entry holds one live conversation in memory.
+type entry struct {
+	mu     sync.Mutex // serialises commands on the conversation
+	conv   *Conversation
+	timers map[Timer]clock.Timer
+	gone   bool // evicted: every leg ended
+	view   atomic.Pointer[Conversation]
+}
+
+// New returns a Service; it does nothing until Start.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = 60 * time.Second
+	}
+	return &Service{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		convs:  make(map[string]*entry),
+		byCall: make(map[string]*entry),
+	}
+}
+
+// Start loads the live conversations from the store and resumes their
+// timers; timers that fell due while the server was down fire at once.
+func (s *Service) Start(ctx context.Context) error {
+	convs, err := s.cfg.Store.LoadLive(ctx)
+	if err != nil {
+		return fmt.Errorf("calls: loading live conversations: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range convs {
+		e := &entry{conv: c, timers: make(map[Timer]clock.Timer)}
+		e.view.Store(c)
+		s.index(e)
+		e.mu.Lock()
+		s.schedule(e)
+		e.mu.Unlock()
+	}
+	s.log.Info("calls: resumed live conversations", "count", len(convs))
+	return nil
+}
+
+// Shutdown stops every timer and waits for commands started by timers to
+// finish, or for ctx to end. Conversations stay in the store; Start resumes
+// them.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	entries := make([]*entry, 0, len(s.convs))
+	for _, e := range s.convs {
+		entries = append(entries, e)
+	}
+	s.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		for k, t := range e.timers {
+			t.Stop()
+			delete(e.timers, k)
+		}
+		e.mu.Unlock()
+	}
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Service) index(e *entry) {
+	s.convs[e.conv.ID] = e
+	for _, l := range e.conv.Legs {
+		s.byCall[strings.ToLower(l.ID)] = e
+	}
+}
+
+// lookup finds the conversation holding a caller's call; another
+// application's call is not found, exactly as a missing one.
+func (s *Service) lookup(c Caller, callID string) (*entry, *Call, error) {
+	s.mu.RLock()
+	e := s.byCall[strings.ToLower(callID)]
+	s.mu.RUnlock()
+	if e == nil {
+		return nil, nil, ErrNotFound
+	}
+	conv := e.view.Load()
+	leg := conv.Leg(strings.ToLower(callID))
+	if leg == nil || !owns(c, leg) || leg.State.Ended() {
+		return nil, nil, ErrNotFound
+	}
+	return e, leg, nil
+}
+
+func owns(c Caller, leg *Call) bool {
+	return strings.EqualFold(leg.AppID, c.AppID) && strings.EqualFold(leg.TenantID, c.TenantID)
+}
+
+// txn is the working copy of a conversation during one command.
+type txn struct {
+	conv   *Conversation
+	now    time.Time
+	outbox []OutboxEntry
+	dirty  bool
+}
+
+// update runs fn on a copy of the conversation under its lock, commits the
+// result with the notifications fn produced, and only then makes it the
+// conversation's state. If fn or the commit fails nothing changes.
+func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return ErrNotFound
+	}
+	tx := &txn{conv: e.conv.clone(), now: s.cfg.Clock.Now().UTC()}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if !tx.dirty {
+		return nil
+	}
+	tx.conv.UpdatedAt = tx.now
+	if !tx.conv.Live() {
+		tx.conv.Timers = nil
+	}
+	// The commit must not be abandoned half way because a client went away.
+	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), tx.conv, tx.outbox); err != nil {
+		s.log.Error("calls: commit failed", "conversation", tx.conv.ID, "err", err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.install(e, tx.conv)
+	if len(tx.outbox) > 0 {
+		s.cfg.Dispatcher.Enqueue(tx.outbox...)
+	}
+	return nil
+}
+
+// install makes conv the committed state of e. Called with e.mu held.
+func (s *Service) install(e *entry, conv *Conversation) {
+	e.conv = conv
+	e.view.Store(conv)
+	if conv.Live() {
+		s.mu.Lock()
+		s.index(e)
+		s.mu.Unlock()
+		s.schedule(e)
+		return
+	}
+	e.gone = true
+	for k, t := range e.timers {
+		t.Stop()
+		delete(e.timers, k)
+	}
+	s.mu.Lock()
+	delete(s.convs, conv.ID)
+	for _, l := range conv.Legs {
+		delete(s.byCall, strings.ToLower(l.ID))
+	}
+	s.mu.Unlock()
+}
+
+// schedule makes the running timers of e match e.conv.Timers. Called with
+// e.mu held.
+func (s *Service) schedule(e *entry) {
+	want := make(map[Timer]bool, len(e.conv.Timers))
+	for _, t := range e.conv.Timers {
+		want[t] = true
+	}
+	for k, t := range e.timers {
+		if !want[k] {
+			t.Stop()
+			delete(e.timers, k)
+		}
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return
+	}
+	now := s.cfg.Clock.Now()
+	for t := range want {
+		if _, ok := e.timers[t]; ok {
+			continue
+		}
+		t := t
+		e.timers[t] = s.cfg.Clock.AfterFunc(t.Due.Sub(now), func() { s.fire(e, t) })
+	}
+}
+
+// fire runs a due timer as a command on its conversation.
+func (s *Service) fire(e *entry, t Timer) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return
+	}
+	s.running.Add(1)
+	s.mu.RUnlock()
+	defer s.running.Done()
+	err := s.update(context.Background(), e, func(tx *txn) error {
+		if !tx.removeTimer(t) {
+			return nil // cancelled or already handled
+		}
+		tx.dirty = true
+		return s.onTimer(tx, t)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Error("calls: timer failed", "conversation", e.conv.ID, "timer", t.Kind, "ref", t.Ref, "err", err)
+	}
+}
+
+func (tx *txn) addTimer(kind TimerKind, ref string, due time.Time) {
+	tx.conv.Timers = append(tx.conv.Timers, Timer{Kind: kind, Ref: ref, Due: due})
+	tx.dirty = true
+}
+
+func (tx *txn) removeTimer(t Timer) bool {
+	for i, x := range tx.conv.Timers {
+		if x == t {
+			tx.conv.Timers = append(tx.conv.Timers[:i:i], tx.conv.Timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// removeTimers drops the timers that refer to ref.
+func (tx *txn) removeTimers(ref string) {
+	kept := tx.conv.Timers[:0:0]
+	for _, t := range tx.conv.Timers {
+		if t.Ref != ref {
+			kept = append(kept, t)
+		}
+	}
+	tx.conv.Timers = kept
+}
+
+// newID returns a random RFC 4122 version 4 UUID in lower case, the form of
+// Graph's call, participant and operation ids.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("calls: crypto/rand failed: " + err.Error()) // never happens on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// sortedLegs returns the caller's live legs of all conversations, oldest
+// first.
+func (s *Service) sortedLegs(c Caller) []*Call {
+	s.mu.RLock()
+	entries := make([]*entry, 0, len(s.convs))
+	for _, e := range s.convs {
+		entries = append(entries, e)
+	}
+	s.mu.RUnlock()
+	var legs []*Call
+	for _, e := range entries {
+		for _, l := range e.view.Load().Legs {
+			if owns(c, l) && !l.State.Ended() {
+				legs = append(legs, l)
+			}
+		}
+	}
+	sort.Slice(legs, func(i, j int) bool {
+		if !legs[i].CreatedAt.Equal(legs[j].CreatedAt) {
+			return legs[i].CreatedAt.Before(legs[j].CreatedAt)
+		}
+		return legs[i].ID < legs[j].ID
+	})
+	return legs
+}

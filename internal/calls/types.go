@@ -1,0 +1,175 @@
+package calls
+
+import (
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// Kind says what sort of conversation a call belongs to.
+type Kind string
+
+// Conversation kinds.
+const (
+	KindPeerToPeer Kind = "peerToPeer" // exactly one target
+	KindGroup      Kind = "group"      // several targets, or none: an ad hoc group call
+	KindMeeting    Kind = "meeting"    // joined by chatInfo/meetingInfo
+)
+
+// Caller is who sends a command: an application within a tenant, with the
+// application permissions (app roles) its token carries.
+type Caller struct {
+	TenantID string
+	AppID    string
+	Roles    []string
+}
+
+func (c Caller) has(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Application permissions (app roles) that the calls API checks.
+const (
+	RoleInitiate          = "Calls.Initiate.All"
+	RoleInitiateGroupCall = "Calls.InitiateGroupCall.All"
+	RoleJoinGroupCall     = "Calls.JoinGroupCall.All"
+	RoleJoinAsGuest       = "Calls.JoinGroupCallAsGuest.All"
+	RoleAccessMedia       = "Calls.AccessMedia.All"
+)
+
+// Conversation is a real-world call: its legs (one per application that is
+// in it), its roster and its pending timers. It is the unit of locking and of
+// persistence: a command reads and writes one conversation.
+//
+// Values reachable from a Conversation are replaced, never mutated in place,
+// once committed; clone copies the mutable parts.
+type Conversation struct {
+	ID        string        `json:"id"`
+	Kind      Kind          `json:"kind"`
+	TenantID  string        `json:"tenantId"`
+	Legs      []*Call       `json:"legs"`
+	Roster    []Participant `json:"roster"`
+	RosterSeq int64         `json:"rosterSeq"`
+	Timers    []Timer       `json:"timers,omitempty"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+// Live reports whether any leg of the conversation has not ended.
+func (c *Conversation) Live() bool {
+	for _, l := range c.Legs {
+		if !l.State.Ended() {
+			return true
+		}
+	}
+	return false
+}
+
+// Leg returns the leg with the given call id, or nil.
+func (c *Conversation) Leg(callID string) *Call {
+	for _, l := range c.Legs {
+		if l.ID == callID {
+			return l
+		}
+	}
+	return nil
+}
+
+// clone returns a copy whose slices and legs can be changed without touching c.
+func (c *Conversation) clone() *Conversation {
+	n := *c
+	n.Legs = make([]*Call, len(c.Legs))
+	for i, l := range c.Legs {
+		lc := *l
+		n.Legs[i] = &lc
+	}
+	n.Roster = append([]Participant(nil), c.Roster...)
+	n.Timers = append([]Timer(nil), c.Timers...)
+	return &n
+}
+
+// Call is one application's leg in a conversation: the Graph call resource.
+type Call struct {
+	ID            string                 `json:"id"`
+	AppID         string                 `json:"appId"`
+	TenantID      string                 `json:"tenantId"`
+	State         State                  `json:"state"`
+	ParticipantID string                 `json:"participantId"` // myParticipantId
+	ChainID       string                 `json:"chainId"`
+	CallbackURI   string                 `json:"callbackUri"`
+	Direction     string                 `json:"direction"`
+	Spec          model.Call             `json:"spec"` // what the application asked for, echoed back; never mutated after creation
+	Result        *ResultInfo            `json:"result,omitempty"`
+	NotifySeq     int64                  `json:"notifySeq"` // last notification sequence number used for this leg
+	CreatedAt     time.Time              `json:"createdAt"`
+	UpdatedAt     time.Time              `json:"updatedAt"`
+	EndedAt       *time.Time             `json:"endedAt,omitempty"`
+	Operations    []model.CommsOperation `json:"operations,omitempty"`
+}
+
+// ResultInfo is a Graph resultInfo: why something ended or failed.
+type ResultInfo struct {
+	Code    int32  `json:"code"`
+	Subcode int32  `json:"subcode"`
+	Message string `json:"message"`
+}
+
+// ParticipantState is where a roster entry stands.
+type ParticipantState string
+
+// Participant states.
+const (
+	ParticipantInvited ParticipantState = "invited" // being called; not in the roster that Graph shows
+	ParticipantJoined  ParticipantState = "joined"
+	ParticipantLeft    ParticipantState = "left"
+)
+
+// Participant is an entry of a conversation's roster: an application's leg
+// (CallID set) or a person or phone reached through an endpoint.
+type Participant struct {
+	ID         string                `json:"id"`
+	CallID     string                `json:"callId,omitempty"` // set for application legs
+	Info       model.ParticipantInfo `json:"info"`
+	State      ParticipantState      `json:"state"`
+	Muted      bool                  `json:"muted"`
+	Modalities []model.Modality      `json:"modalities,omitempty"`
+	Seq        int64                 `json:"seq"` // roster sequence number of its last change
+}
+
+// TimerKind names what happens when a conversation timer falls due.
+type TimerKind string
+
+// Timer kinds.
+const (
+	TimerConnect     TimerKind = "connect"     // an application leg of a group call is connected
+	TimerAnswer      TimerKind = "answer"      // a simulated endpoint answers (Ref: participant id)
+	TimerUnreachable TimerKind = "unreachable" // a target turns out to be unreachable (Ref: participant id)
+	TimerRingTimeout TimerKind = "ringTimeout" // nobody answered in time (Ref: participant id)
+	TimerCleared     TimerKind = "cleared"     // a hanging-up leg is terminated (Ref: call id)
+)
+
+// Timer is a persisted deadline of a conversation.
+type Timer struct {
+	Kind TimerKind `json:"kind"`
+	Ref  string    `json:"ref"`
+	Due  time.Time `json:"due"`
+}
+
+// OutboxEntry is one notification to deliver: a complete commsNotifications
+// body for one leg, numbered per leg. It is committed with the state change
+// that caused it.
+type OutboxEntry struct {
+	CallID    string
+	Seq       int64
+	URL       string
+	Body      []byte
+	AppID     string
+	TenantID  string
+	ChainID   string
+	CreatedAt time.Time
+}

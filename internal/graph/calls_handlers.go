@@ -1,0 +1,332 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+var (
+	callProps        = jsonProps(reflect.TypeOf(model.Call{}))
+	participantProps = jsonProps(reflect.TypeOf(model.Participant{}))
+	operationProps   = jsonProps(reflect.TypeOf(model.CommsOperation{}))
+
+	callEntityRules = queryRules{selectable: callProps, expandable: map[string]bool{"participants": true, "operations": true}}
+	callListRules   = queryRules{
+		selectable: callProps, paging: true,
+		filterable: map[string]filterProp{
+			"state":     {canon: func(s string) (string, error) { v, err := model.ParseCallState(s); return string(v), err }},
+			"direction": {canon: func(s string) (string, error) { v, err := model.ParseCallDirection(s); return string(v), err }},
+		},
+	}
+	participantListRules = queryRules{selectable: participantProps, paging: true}
+	entityRules          = func(props map[string]string) queryRules { return queryRules{selectable: props} }
+)
+
+// jsonProps maps the lower-case JSON names of a struct's properties to
+// their spelling, for $select.
+func jsonProps(t reflect.Type) map[string]string {
+	m := make(map[string]string)
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" && !strings.HasPrefix(name, "@") {
+			m[strings.ToLower(name)] = name
+		}
+	}
+	return m
+}
+
+// POST /communications/calls
+func (a *api) createCall(w http.ResponseWriter, r *request) error {
+	body, err := readBody(w, r.Request, a.maxBody)
+	if err != nil {
+		return err
+	}
+	var spec model.Call
+	if err := decodeJSON(body, &spec, true); err != nil {
+		return err
+	}
+	leg, err := a.calls.Create(r.Context(), r.caller, spec)
+	if err != nil {
+		return err
+	}
+	res := r.callResource(leg)
+	w.Header().Set("Location", r.base+"/communications/calls/"+leg.ID)
+	return writeEntity(w, http.StatusCreated, r.base+"/$metadata#communications/calls/$entity", res, nil)
+}
+
+// GET /communications/calls/{id}
+func (a *api) getCall(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, callEntityRules)
+	if err != nil {
+		return err
+	}
+	leg, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	res := r.callResource(leg)
+	if q.expands("participants") {
+		if res.Participants, err = a.calls.Participants(r.Context(), r.caller, leg.ID); err != nil {
+			return err
+		}
+		if res.Participants == nil {
+			res.Participants = []model.Participant{}
+		}
+	}
+	if q.expands("operations") {
+		res.Operations = append([]model.CommsOperation{}, leg.Operations...)
+	}
+	return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls/$entity", res, q.selects)
+}
+
+// GET /communications/calls: the application's calls that have not ended.
+func (a *api) listCalls(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, callListRules)
+	if err != nil {
+		return err
+	}
+	var items []any
+	for _, leg := range a.calls.List(r.Context(), r.caller) {
+		res := r.callResource(leg)
+		if q.filter != nil && !q.filter(func(p string) string {
+			switch p {
+			case "state":
+				return string(res.State)
+			case "direction":
+				return string(res.Direction)
+			}
+			return ""
+		}) {
+			continue
+		}
+		items = append(items, res)
+	}
+	return writeCollection(w, r, q, r.base+"/$metadata#communications/calls", items)
+}
+
+// DELETE /communications/calls/{id}
+func (a *api) deleteCall(w http.ResponseWriter, r *request) error {
+	if err := a.calls.HangUp(r.Context(), r.caller, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// callActions are the bound actions of a call; the ones not built yet
+// answer 501 once the call is known to exist.
+var callActions = map[string]string{
+	"keepalive": "keepAlive", "answer": "answer", "reject": "reject", "redirect": "redirect",
+	"transfer": "transfer", "playprompt": "playPrompt", "recordresponse": "recordResponse",
+	"cancelmediaprocessing": "cancelMediaProcessing", "subscribetotone": "subscribeToTone",
+	"senddtmftones": "sendDtmfTones", "mute": "mute", "unmute": "unmute",
+	"changescreensharingrole": "changeScreenSharingRole", "updaterecordingstatus": "updateRecordingStatus",
+	"addlargegalleryview": "addLargeGalleryView",
+}
+
+// POST /communications/calls/{id}/{action}
+func (a *api) callAction(w http.ResponseWriter, r *request) error {
+	name, ok := callActions[r.PathValue("action")]
+	if !ok {
+		return badRequest("", "Resource not found for the segment '%s'.", r.PathValue("action"))
+	}
+	if _, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id")); err != nil {
+		return err
+	}
+	return a.notYet("call: "+name)(w, r)
+}
+
+// POST /communications/calls/{id}/participants/{pid}/{action}
+func (a *api) participantAction(w http.ResponseWriter, r *request) error {
+	switch action := r.PathValue("action"); action {
+	case "mute", "startholdmusic", "stopholdmusic":
+		if _, err := a.findParticipant(r); err != nil {
+			return err
+		}
+		return a.notYet("participant: "+action)(w, r)
+	default:
+		return badRequest("", "Resource not found for the segment '%s'.", action)
+	}
+}
+
+// GET /communications/calls/{id}/participants
+func (a *api) listParticipants(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, participantListRules)
+	if err != nil {
+		return err
+	}
+	roster, err := a.calls.Participants(r.Context(), r.caller, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	items := make([]any, len(roster))
+	for i := range roster {
+		items[i] = roster[i]
+	}
+	return writeCollection(w, r, q, r.base+"/$metadata#communications/calls('"+r.PathValue("id")+"')/participants", items)
+}
+
+// GET /communications/calls/{id}/participants/{pid}
+func (a *api) getParticipant(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, entityRules(participantProps))
+	if err != nil {
+		return err
+	}
+	p, err := a.findParticipant(r)
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls('"+r.PathValue("id")+"')/participants/$entity", p, q.selects)
+}
+
+func (a *api) findParticipant(r *request) (model.Participant, error) {
+	roster, err := a.calls.Participants(r.Context(), r.caller, r.PathValue("id"))
+	if err != nil {
+		return model.Participant{}, err
+	}
+	for _, p := range roster {
+		if strings.EqualFold(p.ID, r.PathValue("pid")) {
+			return p, nil
+		}
+	}
+	return model.Participant{}, &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The participant does not exist in this call."}
+}
+
+// GET /communications/calls/{id}/operations
+func (a *api) listOperations(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, queryRules{selectable: operationProps, paging: true})
+	if err != nil {
+		return err
+	}
+	leg, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	items := make([]any, len(leg.Operations))
+	for i := range leg.Operations {
+		items[i] = leg.Operations[i]
+	}
+	return writeCollection(w, r, q, r.base+"/$metadata#communications/calls('"+leg.ID+"')/operations", items)
+}
+
+// GET /communications/calls/{id}/operations/{oid}
+func (a *api) getOperation(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r.URL.RawQuery, entityRules(operationProps))
+	if err != nil {
+		return err
+	}
+	leg, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	for _, op := range leg.Operations {
+		if strings.EqualFold(op.ID, r.PathValue("oid")) {
+			return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls('"+leg.ID+"')/operations/$entity", op, q.selects)
+		}
+	}
+	return &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The operation does not exist in this call."}
+}
+
+// callResource renders a leg for this request's API version.
+func (r *request) callResource(leg *calls.Call) model.Call {
+	res := leg.Resource()
+	if r.version == "v1.0" {
+		res.StripBeta()
+	}
+	return res
+}
+
+// writeEntity writes v as a JSON object with @odata.context first, keeping
+// only the selected properties when selects is set.
+func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, selects []string) error {
+	b, err := encodeEntity(v, selects)
+	if err != nil {
+		return err
+	}
+	ctx, _ := json.Marshal(odataContext)
+	var out bytes.Buffer
+	out.Grow(len(b) + len(ctx) + 20)
+	out.WriteString(`{"@odata.context":`)
+	out.Write(ctx)
+	if len(b) > 2 {
+		out.WriteByte(',')
+		out.Write(b[1:])
+	} else {
+		out.WriteByte('}')
+	}
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(status)
+	_, err = w.Write(out.Bytes())
+	return err
+}
+
+// encodeEntity marshals v, projected to the selected properties (plus its
+// @odata annotations and id) when selects is set.
+func encodeEntity(v any, selects []string) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(selects) == 0 {
+		return b, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	keep := make(map[string]json.RawMessage, len(selects)+2)
+	for k, v := range all {
+		if strings.HasPrefix(k, "@odata.") || k == "id" {
+			keep[k] = v
+		}
+	}
+	for _, s := range selects {
+		if v, ok := all[s]; ok {
+			keep[s] = v
+		} else {
+			keep[s] = json.RawMessage("null")
+		}
+	}
+	return json.Marshal(keep)
+}
+
+type collection struct {
+	Context  string            `json:"@odata.context"`
+	Count    *int              `json:"@odata.count,omitempty"`
+	Value    []json.RawMessage `json:"value"`
+	NextLink string            `json:"@odata.nextLink,omitempty"`
+}
+
+// writeCollection writes one page of items with the OData collection
+// envelope: $count, $skip/$top, @odata.nextLink and $select applied.
+func writeCollection(w http.ResponseWriter, r *request, q *query, odataContext string, items []any) error {
+	lo, hi, next := q.page(len(items))
+	out := collection{Context: odataContext, Value: make([]json.RawMessage, 0, hi-lo)}
+	if q.count {
+		n := len(items)
+		out.Count = &n
+	}
+	for _, it := range items[lo:hi] {
+		b, err := encodeEntity(it, q.selects)
+		if err != nil {
+			return err
+		}
+		out.Value = append(out.Value, b)
+	}
+	if next != "" {
+		u := *r.URL
+		u.RawQuery = next
+		out.NextLink = strings.TrimSuffix(r.base, "/"+r.version) + u.RequestURI()
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return err
+}

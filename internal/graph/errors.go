@@ -1,0 +1,130 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+)
+
+// Error is a Graph error that a handler returns: an HTTP status, a Graph
+// error code and a message that says what is wrong and where.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Target  string // the offending property or query option, when there is one
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("graph: %d %s: %s", e.Status, e.Code, e.Message) }
+
+func badRequest(target, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...), Target: target}
+}
+
+var (
+	errNotFoundPath = &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The requested resource does not exist."}
+	errNotImpl      = &Error{Status: http.StatusNotImplemented, Code: "notImplemented"}
+)
+
+// errorTable is the one mapping from domain errors to Graph errors. The
+// first entry whose sentinel matches (errors.Is) wins; the message comes from
+// the error itself unless the entry fixes one.
+var errorTable = []struct {
+	match   error
+	status  int
+	code    string
+	message string // fixed message; empty: the error's own text
+}{
+	{calls.ErrNotFound, http.StatusNotFound, "itemNotFound", "The call does not exist or has ended."},
+	{calls.ErrCallEnded, http.StatusNotFound, "itemNotFound", "The call has ended."},
+	{calls.ErrInvalid, http.StatusBadRequest, "BadRequest", ""},
+	{calls.ErrInvalidState, http.StatusConflict, "Conflict", ""},
+	{calls.ErrForbidden, http.StatusForbidden, "Forbidden", ""},
+	{calls.ErrUnavailable, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Retry after the interval in Retry-After."},
+	{auth.ErrMissingToken, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."},
+	{auth.ErrInvalidToken, http.StatusUnauthorized, "InvalidAuthenticationToken", ""},
+}
+
+// toGraph turns any error a handler returns into a Graph error.
+func toGraph(err error) (*Error, bool) {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge, true
+	}
+	for _, row := range errorTable {
+		if !errors.Is(err, row.match) {
+			continue
+		}
+		msg := row.message
+		if msg == "" {
+			msg = cleanMessage(err)
+		}
+		out := &Error{Status: row.status, Code: row.code, Message: msg}
+		var ve *calls.ValidationError
+		if errors.As(err, &ve) {
+			out.Target = ve.Field
+		}
+		return out, true
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "generalException", Message: "An internal error occurred; the request-id identifies it in the server log."}, false
+}
+
+// cleanMessage drops the package prefix ("calls: ") of a domain error so the
+// message reads as Graph's do.
+func cleanMessage(err error) string {
+	var ve *calls.ValidationError
+	if errors.As(err, &ve) {
+		if ve.Field == "" {
+			return ve.Reason
+		}
+		return fmt.Sprintf("Invalid request: '%s' %s.", ve.Field, ve.Reason)
+	}
+	var pe *calls.PermissionError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("The application does not have the permission for %s. It needs one of these application permissions: %v.", pe.Action, pe.Needed)
+	}
+	return err.Error()
+}
+
+type errorBody struct {
+	Error errorMain `json:"error"`
+}
+
+type errorMain struct {
+	Code       string     `json:"code"`
+	Message    string     `json:"message"`
+	Target     string     `json:"target,omitempty"`
+	InnerError innerError `json:"innerError"`
+}
+
+type innerError struct {
+	Date            string `json:"date"`
+	RequestID       string `json:"request-id"`
+	ClientRequestID string `json:"client-request-id"`
+}
+
+// writeError writes err as a Graph error envelope.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	ge, known := toGraph(err)
+	ids := requestIDs(r)
+	if !known {
+		log.Error("graph: internal error", "method", r.Method, "path", r.URL.Path, "request_id", ids.requestID, "err", err)
+	}
+	if ge.Status == http.StatusServiceUnavailable || ge.Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	body := errorBody{Error: errorMain{
+		Code: ge.Code, Message: ge.Message, Target: ge.Target,
+		InnerError: innerError{Date: time.Now().UTC().Format(time.RFC3339), RequestID: ids.requestID, ClientRequestID: ids.clientRequestID},
+	}}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(ge.Status)
+	w.Write(b)
+}

@@ -1,0 +1,114 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+const contentTypeJSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// agsDiagnostic is sent as x-ms-ags-diagnostic, which Graph's best-practice
+// docs tell clients to log with request-id.
+const agsDiagnostic = `{"ServerInfo":{"DataCenter":"Switchboard","Slice":"E","Ring":"1","ScaleUnit":"000","RoleInstance":"switchboard"}}`
+
+type ctxKey int
+
+const idsKey ctxKey = iota
+
+type ids struct {
+	requestID       string
+	clientRequestID string
+}
+
+func requestIDs(r *http.Request) ids {
+	if v, ok := r.Context().Value(idsKey).(ids); ok {
+		return v
+	}
+	return ids{}
+}
+
+// WithRequestIDs gives every response the request-id and client-request-id
+// headers (the client's id echoed, or the request id when it sent none) and
+// makes them available to error envelopes.
+func WithRequestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := ids{requestID: newRequestID(), clientRequestID: r.Header.Get("client-request-id")}
+		if v.clientRequestID == "" || len(v.clientRequestID) > 128 {
+			v.clientRequestID = v.requestID
+		}
+		h := w.Header()
+		h.Set("request-id", v.requestID)
+		h.Set("client-request-id", v.clientRequestID)
+		h.Set("x-ms-ags-diagnostic", agsDiagnostic)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), idsKey, v)))
+	})
+}
+
+// WithRecovery turns a panic in a handler into a logged 500 Graph error, so
+// one bad request never takes the server down.
+func WithRecovery(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("graph: panic in handler", "path", r.URL.Path, "request_id", requestIDs(r).requestID, "panic", fmt.Sprint(p))
+				writeError(w, r, log, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// literals are the fixed path segments of the Graph routes. NormalizePath
+// lower-cases them wherever they occur, so that routes match in any case
+// while ids keep theirs.
+var literals = func() map[string]string {
+	m := make(map[string]string)
+	for _, s := range []string{
+		"v1.0", "beta", "communications", "app", "calls", "participants", "operations",
+		"audioRoutingGroups", "contentSharingSessions", "logTeleconferenceDeviceQuality", "invite",
+		"answer", "reject", "redirect", "transfer", "keepAlive", "playPrompt", "recordResponse",
+		"cancelMediaProcessing", "subscribeToTone", "sendDtmfTones", "mute", "unmute",
+		"changeScreenSharingRole", "updateRecordingStatus", "addLargeGalleryView",
+		"startHoldMusic", "stopHoldMusic", "$count",
+	} {
+		m[strings.ToLower(s)] = strings.ToLower(s)
+	}
+	return m
+}()
+
+// NormalizePath rewrites a Graph request path to the route table's form:
+// known segments in lower case, the "microsoft.graph." namespace prefix of
+// actions removed, and the deprecated /app/calls alias mapped to
+// /communications/calls.
+func NormalizePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		l := strings.ToLower(s)
+		if strings.HasPrefix(l, "microsoft.graph.") && i > 0 {
+			l = l[len("microsoft.graph."):]
+		}
+		if lit, ok := literals[l]; ok {
+			segs[i] = lit
+		}
+	}
+	// /{version}/app/calls/... -> /{version}/communications/calls/...
+	if len(segs) >= 4 && segs[2] == "app" && segs[3] == "calls" {
+		segs[2] = "communications"
+	}
+	return strings.Join(segs, "/")
+}

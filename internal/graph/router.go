@@ -1,0 +1,173 @@
+package graph
+
+import (
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+)
+
+// Authenticator checks a request's bearer token.
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Principal, error)
+	// WWWAuthenticate is the WWW-Authenticate header for a refused token.
+	WWWAuthenticate(err error) string
+}
+
+// Config configures the Graph API handler. Calls and Auth are required.
+type Config struct {
+	Calls   *calls.Service
+	Auth    Authenticator
+	Logger  *slog.Logger
+	MaxBody int64 // default DefaultMaxBody
+}
+
+// api holds what the handlers share.
+type api struct {
+	calls   *calls.Service
+	auth    Authenticator
+	log     *slog.Logger
+	maxBody int64
+}
+
+// request is what a handler gets besides the ResponseWriter.
+type request struct {
+	*http.Request
+	caller  calls.Caller
+	version string // "v1.0" or "beta"
+	base    string // scheme://host/version, for Location and @odata.context
+}
+
+type handlerFunc func(w http.ResponseWriter, r *request) error
+
+type route struct {
+	method, pattern string
+	h               handlerFunc
+}
+
+// NewHandler returns the Graph API: every route under /{version}/ where
+// version is v1.0 or beta. Paths are expected in NormalizePath's form; the
+// handler normalises them itself.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody}
+	const c = "/{version}/communications/calls"
+	routes := []route{
+		{"POST", c, a.createCall},
+		{"GET", c, a.listCalls},
+		{"POST", c + "/logteleconferencedevicequality", a.notYet("logTeleconferenceDeviceQuality")},
+		{"GET", c + "/{id}", a.getCall},
+		{"DELETE", c + "/{id}", a.deleteCall},
+		{"POST", c + "/{id}/{action}", a.callAction},
+		{"GET", c + "/{id}/participants", a.listParticipants},
+		{"GET", c + "/{id}/participants/{pid}", a.getParticipant},
+		{"DELETE", c + "/{id}/participants/{pid}", a.notYet("participant: delete")},
+		{"POST", c + "/{id}/participants/invite", a.notYet("participant: invite")},
+		{"POST", c + "/{id}/participants/{pid}/{action}", a.participantAction},
+		{"GET", c + "/{id}/operations", a.listOperations},
+		{"GET", c + "/{id}/operations/{oid}", a.getOperation},
+		{"GET", c + "/{id}/audioroutinggroups", a.notYet("audioRoutingGroups: list")},
+		{"POST", c + "/{id}/audioroutinggroups", a.notYet("audioRoutingGroups: create")},
+		{"GET", c + "/{id}/audioroutinggroups/{gid}", a.notYet("audioRoutingGroup: get")},
+		{"PATCH", c + "/{id}/audioroutinggroups/{gid}", a.notYet("audioRoutingGroup: update")},
+		{"DELETE", c + "/{id}/audioroutinggroups/{gid}", a.notYet("audioRoutingGroup: delete")},
+		{"GET", c + "/{id}/contentsharingsessions", a.notYet("contentSharingSessions: list")},
+		{"GET", c + "/{id}/contentsharingsessions/{sid}", a.notYet("contentSharingSession: get")},
+	}
+	mux := http.NewServeMux()
+	allowed := make(map[string][]string)
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.pattern, a.wrap(rt.h))
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+	}
+	// Every other method on a known path is a 405 with a Graph error, not
+	// the mux's plain-text one.
+	for pattern, methods := range allowed {
+		sort.Strings(methods)
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if !contains(methods, m) {
+				mux.Handle(m+" "+pattern, a.methodNotAllowed(methods))
+			}
+		}
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: "BadRequest",
+			Message: "Resource not found for the segment '" + lastSegment(r.URL.Path) + "'."})
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = NormalizePath(r.URL.Path)
+		r.URL.RawPath = ""
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (a *api) methodNotAllowed(methods []string) http.Handler {
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, r, a.log, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+			Message: "The HTTP method '" + r.Method + "' is not allowed on this resource; allowed: " + allow + "."})
+	})
+}
+
+// wrap authenticates the request, checks the version and runs h, writing
+// any error it returns as a Graph error.
+func (a *api) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		version := r.PathValue("version")
+		if version != "v1.0" && version != "beta" {
+			writeError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: "BadRequest",
+				Message: "Invalid version: '" + version + "'. Use v1.0 or beta."})
+			return
+		}
+		p, err := a.auth.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", a.auth.WWWAuthenticate(err))
+			writeError(w, r, a.log, err)
+			return
+		}
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		req := &request{
+			Request: r,
+			caller:  calls.Caller{TenantID: p.TenantID, AppID: p.AppID, Roles: p.Roles},
+			version: version,
+			base:    scheme + "://" + r.Host + "/" + version,
+		}
+		if err := h(w, req); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+func (a *api) notYet(op string) handlerFunc {
+	return func(w http.ResponseWriter, r *request) error {
+		e := *errNotImpl
+		e.Message = "'" + op + "' is not implemented by this Switchboard version; docs/compatibility.md lists what is."
+		return &e
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func lastSegment(p string) string {
+	p = strings.TrimRight(p, "/")
+	return p[strings.LastIndex(p, "/")+1:]
+}

@@ -1,0 +1,29 @@
+// Package notify delivers the transactional outbox of commsNotifications to
+// bots' callbackUri.
+//
+// The calls service commits a state change and its outbox rows in one store
+// transaction and then hands the new rows to a Worker with Enqueue. From there
+// this package owns everything about getting them to the bot: per-call
+// ordering, retries with exponential backoff and jitter, giving up, redirects,
+// the URL policy hook (the SSRF guard lives behind Config.CheckURL), and
+// resumption after a restart, when Start reloads every row that is neither
+// delivered nor given up.
+//
+// Ordering: within one call, delivery N+1 is not sent until N was acknowledged
+// with a 2xx or given up. Calls are independent: each has its own queue, a
+// bounded pool of goroutines serves the queues that have work, and a call
+// waiting out a backoff holds no goroutine, so a slow or failing bot delays
+// only its own calls. Every request carries the per-call sequence number in
+// the Switchboard-Sequence header so that bots can detect gaps and duplicates.
+//
+// Delivery is at-least-once. Results are written back to the Outbox
+// asynchronously, in order, so that a store round-trip never sits between one
+// callback and the next. A delivery that was acknowledged but not yet recorded
+// when the process stopped, or whose request was interrupted by Shutdown, is
+// still pending in the outbox and is sent again after the restart.
+//
+// Time comes from an injected clock.Clock. The package imports only the
+// standard library and internal/clock; it must not import internal/calls,
+// internal/graph or any store: it declares the Outbox and Signer interfaces
+// it needs and others implement them.
+package notify

@@ -1,0 +1,361 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+)
+
+// Header names set on every callback request, besides Content-Type, Accept,
+// User-Agent and Authorization.
+const (
+	// HeaderSequence carries Delivery.Seq, the per-call sequence number.
+	HeaderSequence = "Switchboard-Sequence"
+	// HeaderCallID carries Delivery.CallID.
+	HeaderCallID = "Switchboard-Call-Id"
+	// HeaderAttempt carries the 1-based attempt number of this delivery.
+	HeaderAttempt = "Switchboard-Delivery-Attempt"
+	// HeaderChainID carries Delivery.ChainID; it is omitted when that is empty.
+	HeaderChainID = "X-Microsoft-Skype-Chain-ID"
+	// HeaderMessageID carries a random UUID, new for every attempt.
+	HeaderMessageID = "X-Microsoft-Skype-Message-ID"
+	// HeaderScenarioID carries a random UUID, new for every attempt.
+	HeaderScenarioID = "Scenario-Id"
+)
+
+// DefaultUserAgent is sent when Config.UserAgent is empty.
+const DefaultUserAgent = "Switchboard"
+
+const (
+	defaultMaxAttempts    = 12
+	defaultBaseBackoff    = 250 * time.Millisecond
+	defaultMaxBackoff     = 30 * time.Second
+	defaultConcurrency    = 64
+	defaultRequestTimeout = 10 * time.Second
+
+	// maxRedirects is the number of redirects followed within one attempt.
+	maxRedirects = 5
+	// maxRetryAfter caps a bot's Retry-After so that a bogus value cannot
+	// park a call's queue for days.
+	maxRetryAfter = time.Hour
+	// idleRetention is how long the worker remembers the last finished seq of
+	// a call with nothing queued, to drop late duplicates of it.
+	idleRetention = 10 * time.Minute
+	minSweep      = 1024
+)
+
+var (
+	// ErrClosed is returned by Start after Shutdown.
+	ErrClosed = errors.New("notify: worker is shut down")
+	// ErrStarted is returned by a second Start.
+	ErrStarted = errors.New("notify: worker already started")
+	// ErrRefused wraps a Config.CheckURL refusal or a URL that is not an
+	// absolute http or https URL. It fails the delivery permanently.
+	ErrRefused = errors.New("notify: callback url refused")
+	// ErrTooManyRedirects fails an attempt whose bot redirected more than 5
+	// times. It is retried like any other failure.
+	ErrTooManyRedirects = errors.New("notify: too many redirects")
+)
+
+// StatusError is the error of an attempt answered with a status that is
+// neither 2xx nor a followed redirect.
+type StatusError struct {
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("notify: callback answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// Delivery is one outbox row: a commsNotifications envelope for one call.
+type Delivery struct {
+	CallID string
+	// Seq numbers the call's deliveries, strictly increasing from 1.
+	Seq int64
+	// URL is the callbackUri to POST to.
+	URL string
+	// Body is the complete JSON envelope, ready to POST.
+	Body                     []byte
+	AppID, TenantID, ChainID string
+	CreatedAt                time.Time
+	// Attempts counts the attempts made so far, across restarts.
+	Attempts int
+}
+
+// Outbox is the store side of the transactional outbox. Implementations must
+// be safe for concurrent use; the Worker calls Delivered and Attempted from a
+// single goroutine, in the order the results happened.
+type Outbox interface {
+	// Pending returns every delivery neither delivered nor given up, ordered
+	// by CallID then Seq.
+	Pending(ctx context.Context) ([]Delivery, error)
+	// Delivered records that the bot acknowledged the delivery.
+	Delivered(ctx context.Context, callID string, seq int64, at time.Time, attempts int) error
+	// Attempted records a failed attempt; gaveUp marks the delivery as
+	// finished without success, and nextAttempt is then zero.
+	Attempted(ctx context.Context, callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error
+}
+
+// Signer issues the bearer token a bot validates on each callback.
+type Signer interface {
+	CallbackToken(appID, tenantID string) (string, error)
+}
+
+// Config configures a Worker. Zero values take the documented defaults.
+type Config struct {
+	// Outbox is required.
+	Outbox Outbox
+	// Signer, if nil, means callbacks carry no Authorization header.
+	Signer Signer
+	// Clock schedules retries; nil means clock.Real.
+	Clock clock.Clock
+	// Client sends the callbacks; nil means a client of the Worker's own with
+	// a connection pool sized for Concurrency. The Worker uses a copy whose
+	// CheckRedirect stops at the first response, so it can follow redirects
+	// itself, and never modifies the Client given.
+	Client *http.Client
+	// Logger, if nil, is slog.Default().
+	Logger *slog.Logger
+	// MaxAttempts is the number of attempts before a delivery is given up;
+	// default 12.
+	MaxAttempts int
+	// BaseBackoff is the delay after the first failure; it doubles after each
+	// further failure up to MaxBackoff, with jitter that draws the delay from
+	// its upper half. Defaults 250ms and 30s.
+	BaseBackoff, MaxBackoff time.Duration
+	// Concurrency bounds the deliveries in flight across all calls; default
+	// 64. Each call has at most one in flight.
+	Concurrency int
+	// RequestTimeout bounds one attempt, redirects included; default 10s.
+	RequestTimeout time.Duration
+	// CheckURL, if set, is called before each attempt and each redirect hop;
+	// an error gives the delivery up at once.
+	CheckURL func(u *url.URL) error
+	// UserAgent defaults to DefaultUserAgent.
+	UserAgent string
+	// OnResult, if set, is called after each attempt with the delivery
+	// (Attempts counting this attempt), the final HTTP status (0 without a
+	// response) and error, and whether it was delivered or given up. Calls for
+	// one call are made in order, from a pool goroutine: it must not block
+	// for long. An attempt interrupted by Shutdown is not reported.
+	OnResult func(d Delivery, status int, err error, delivered, gaveUp bool)
+}
+
+// Worker delivers outbox rows. Create it with New; its methods are safe for
+// concurrent use.
+type Worker struct {
+	cfg          Config
+	client       *http.Client
+	ownTransport *http.Transport
+	log          *slog.Logger
+
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when ready gains a queue, broadcast on close
+	calls   map[string]*callQueue
+	ready   []*callQueue // FIFO of queues waiting for a pool goroutine
+	started bool
+	closed  bool
+	sweepAt int
+
+	// wg counts the pool goroutines and every scheduled retry timer until its
+	// callback has run or Stop has cancelled it.
+	wg          sync.WaitGroup
+	cancelRun   context.CancelFunc
+	cancelStore context.CancelFunc
+	stopped     chan struct{}
+
+	pmu         sync.Mutex
+	records     []record
+	persistWake chan struct{}
+	persistStop chan struct{}
+	persistDone chan struct{}
+}
+
+// New returns a Worker for cfg with defaults applied. It starts nothing.
+func New(cfg Config) *Worker {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = defaultMaxAttempts
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = defaultBaseBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = defaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.BaseBackoff)
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = defaultConcurrency
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	w := &Worker{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		calls:       make(map[string]*callQueue),
+		sweepAt:     minSweep,
+		stopped:     make(chan struct{}),
+		persistWake: make(chan struct{}, 1),
+		persistStop: make(chan struct{}),
+		persistDone: make(chan struct{}),
+	}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	w.cond.L = &w.mu
+	var c http.Client
+	if cfg.Client != nil {
+		c = *cfg.Client
+	} else {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.Concurrency
+		w.ownTransport = t
+		c.Transport = t
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	w.client = &c
+	return w
+}
+
+// Start loads the outbox's pending deliveries and begins delivering them and
+// whatever Enqueue added before or adds after. ctx bounds the loading only:
+// the Worker then runs until Shutdown. If loading fails Start returns the
+// error and may be called again.
+func (w *Worker) Start(ctx context.Context) error {
+	if w.cfg.Outbox == nil {
+		return errors.New("notify: Config.Outbox is nil")
+	}
+	w.mu.Lock()
+	switch {
+	case w.closed:
+		w.mu.Unlock()
+		return ErrClosed
+	case w.started:
+		w.mu.Unlock()
+		return ErrStarted
+	}
+	w.mu.Unlock()
+
+	pending, err := w.cfg.Outbox.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: load pending deliveries: %w", err)
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.closed:
+		return ErrClosed
+	case w.started:
+		return ErrStarted
+	}
+	w.started = true
+	now := w.cfg.Clock.Now()
+	for _, d := range pending {
+		w.add(d, now)
+	}
+	for _, cq := range w.calls {
+		w.wake(cq)
+	}
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	storeCtx, cancelStore := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancelRun, w.cancelStore = cancelRun, cancelStore
+	for range w.cfg.Concurrency {
+		w.wg.Go(func() { w.work(runCtx) })
+	}
+	go w.persist(storeCtx)
+	w.log.Debug("notify: worker started", "pending", len(pending), "concurrency", w.cfg.Concurrency)
+	return nil
+}
+
+// Enqueue adds freshly committed deliveries. Deliveries of one call must come
+// in Seq order; those of different calls may interleave freely. A delivery
+// whose Seq the Worker already holds or has finished is ignored. Before Start
+// deliveries are held until Start; after Shutdown they are ignored, and stay
+// pending in the outbox for the next start. An idle call's delivery begins at
+// once.
+func (w *Worker) Enqueue(ds ...Delivery) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	now := w.cfg.Clock.Now()
+	for _, d := range ds {
+		if cq := w.add(d, now); cq != nil && w.started {
+			w.wake(cq)
+		}
+	}
+}
+
+// Shutdown stops taking work, stops retry timers, cancels the requests in
+// flight (an interrupted delivery stays pending in the outbox and is sent
+// again after a restart) and waits for every goroutine the Worker started.
+// It writes the results not yet recorded to the Outbox; if ctx ends first,
+// the rest are dropped (their deliveries will be sent again) and Shutdown
+// returns ctx.Err() once its goroutines have exited. Later calls wait for the
+// first to finish.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		select {
+		case <-w.stopped:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	w.closed = true
+	started := w.started
+	var timers []clock.Timer
+	for _, cq := range w.calls {
+		if cq.timer != nil {
+			timers = append(timers, cq.timer)
+			cq.timer = nil
+		}
+	}
+	w.ready = nil
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	defer close(w.stopped)
+
+	if !started {
+		return nil
+	}
+	for _, t := range timers {
+		if t.Stop() {
+			w.wg.Done() // the callback will never run to do it
+		}
+	}
+	w.cancelRun()
+	w.wg.Wait()
+	if w.ownTransport != nil {
+		w.ownTransport.CloseIdleConnections()
+	}
+
+	close(w.persistStop)
+	var err error
+	select {
+	case <-w.persistDone:
+	case <-ctx.Done():
+		w.cancelStore()
+		<-w.persistDone
+		err = ctx.Err()
+	}
+	w.cancelStore()
+	return err
+}

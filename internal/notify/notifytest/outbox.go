@@ -1,0 +1,116 @@
+// Package notifytest provides a hand-written in-memory notify.Outbox for
+// tests of the notify worker and of its users.
+package notifytest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/notify"
+)
+
+// ErrNotFound is returned when a result names a delivery the outbox lacks.
+var ErrNotFound = errors.New("notifytest: no such delivery")
+
+// Row is the stored state of one delivery.
+type Row struct {
+	notify.Delivery
+	Delivered   bool
+	DeliveredAt time.Time
+	GaveUp      bool
+	NextAttempt time.Time
+	LastError   string
+}
+
+type key struct {
+	callID string
+	seq    int64
+}
+
+// MemoryOutbox is a notify.Outbox kept in memory. Its zero value is an empty
+// outbox ready to use; it is safe for concurrent use.
+type MemoryOutbox struct {
+	mu   sync.Mutex
+	rows map[key]*Row
+}
+
+// Add stores deliveries as the calls service's transaction would. A row that
+// already exists is left as it is.
+func (o *MemoryOutbox) Add(ds ...notify.Delivery) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.rows == nil {
+		o.rows = make(map[key]*Row)
+	}
+	for _, d := range ds {
+		k := key{d.CallID, d.Seq}
+		if _, ok := o.rows[k]; !ok {
+			o.rows[k] = &Row{Delivery: d}
+		}
+	}
+}
+
+// Row returns the stored state of a delivery.
+func (o *MemoryOutbox) Row(callID string, seq int64) (Row, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.rows[key{callID, seq}]
+	if !ok {
+		return Row{}, false
+	}
+	return *r, true
+}
+
+// Pending implements notify.Outbox.
+func (o *MemoryOutbox) Pending(ctx context.Context) ([]notify.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var ds []notify.Delivery
+	for _, r := range o.rows {
+		if !r.Delivered && !r.GaveUp {
+			ds = append(ds, r.Delivery)
+		}
+	}
+	slices.SortFunc(ds, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.CallID, b.CallID), cmp.Compare(a.Seq, b.Seq))
+	})
+	return ds, nil
+}
+
+// Delivered implements notify.Outbox.
+func (o *MemoryOutbox) Delivered(ctx context.Context, callID string, seq int64, at time.Time, attempts int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.rows[key{callID, seq}]
+	if !ok {
+		return ErrNotFound
+	}
+	r.Delivered, r.DeliveredAt, r.Attempts = true, at, attempts
+	r.NextAttempt = time.Time{}
+	return nil
+}
+
+// Attempted implements notify.Outbox.
+func (o *MemoryOutbox) Attempted(ctx context.Context, callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.rows[key{callID, seq}]
+	if !ok {
+		return ErrNotFound
+	}
+	r.Attempts, r.NextAttempt, r.LastError, r.GaveUp = attempts, nextAttempt, lastError, gaveUp
+	return nil
+}

@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+)
+
+const (
+	upsertConversationSQL = `INSERT INTO conversations (id, tenant_id, live, data, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+	tenant_id = excluded.tenant_id,
+	live = excluded.live,
+	data = excluded.data,
+	updated_at = excluded.updated_at`
+
+	upsertCallSQL = `INSERT INTO calls (id, conversation_id, tenant_id, app_id, state, created_at, updated_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+	conversation_id = excluded.conversation_id,
+	tenant_id = excluded.tenant_id,
+	app_id = excluded.app_id,
+	state = excluded.state,
+	updated_at = excluded.updated_at,
+	ended_at = excluded.ended_at`
+
+	insertOutboxSQL = `INSERT INTO outbox (call_id, seq, url, body, app_id, tenant_id, chain_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+	loadLiveSQL = `SELECT id, data FROM conversations WHERE live = 1 ORDER BY created_at, id`
+)
+
+// legRow is the calls-table projection of one leg, taken in the caller's
+// goroutine so the writer never reads the caller's conversation.
+type legRow struct {
+	id, tenantID, appID, state string
+	createdAt, updatedAt       time.Time
+	endedAt                    *time.Time
+}
+
+// Commit writes conv, replacing any earlier version, with a calls row per
+// leg, and appends outbox, in one transaction: when Commit returns nil all of
+// it is durable (fsynced); on error none of it was written. An outbox entry
+// whose (CallID, Seq) already exists fails the Commit. The conversation is
+// encoded before Commit returns, so the caller may change it afterwards.
+//
+// ctx is honoured only while the write is queued; callers that must know
+// the outcome pass a context that is never cancelled.
+func (s *Store) Commit(ctx context.Context, conv *calls.Conversation, outbox []calls.OutboxEntry) error {
+	if conv == nil {
+		return errors.New("sqlite: commit of a nil conversation")
+	}
+	if conv.ID == "" {
+		return errors.New("sqlite: commit of a conversation without id")
+	}
+	data, err := json.Marshal(conv)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode conversation %s: %w", conv.ID, err)
+	}
+	live := 0
+	if conv.Live() {
+		live = 1
+	}
+	legs := make([]legRow, len(conv.Legs))
+	for i, l := range conv.Legs {
+		legs[i] = legRow{
+			id: l.ID, tenantID: l.TenantID, appID: l.AppID, state: l.State.String(),
+			createdAt: l.CreatedAt, updatedAt: l.UpdatedAt, endedAt: l.EndedAt,
+		}
+	}
+	entries := append([]calls.OutboxEntry(nil), outbox...)
+	id, tenant, created, updated := conv.ID, conv.TenantID, conv.CreatedAt, conv.UpdatedAt
+
+	return s.submit(ctx, func(w *writer) error {
+		if _, err := w.exec(w.upsertConversation, id, tenant, live, string(data), nanos(created), nanos(updated)); err != nil {
+			return fmt.Errorf("sqlite: write conversation %s: %w", id, err)
+		}
+		for _, l := range legs {
+			var ended any
+			if l.endedAt != nil {
+				ended = nanos(*l.endedAt)
+			}
+			if _, err := w.exec(w.upsertCall, l.id, id, l.tenantID, l.appID, l.state, nanos(l.createdAt), nanos(l.updatedAt), ended); err != nil {
+				return fmt.Errorf("sqlite: write call %s: %w", l.id, err)
+			}
+		}
+		for _, e := range entries {
+			body := e.Body
+			if body == nil {
+				body = []byte{} // the column is NOT NULL; nil would bind as NULL
+			}
+			if _, err := w.exec(w.insertOutbox, e.CallID, e.Seq, e.URL, body, e.AppID, e.TenantID, e.ChainID, nanos(e.CreatedAt)); err != nil {
+				return fmt.Errorf("sqlite: append outbox entry %s/%d: %w", e.CallID, e.Seq, err)
+			}
+		}
+		return nil
+	})
+}
+
+// LoadLive returns every conversation in which some leg has not ended, as of
+// the last Commit that returned, oldest first.
+func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
+	done, err := s.beginRead()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.read.loadLive.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []*calls.Conversation
+	for rows.Next() {
+		var id string
+		var data sql.RawBytes
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
+		}
+		c := new(calls.Conversation)
+		if err := json.Unmarshal(data, c); err != nil {
+			return nil, fmt.Errorf("sqlite: decode conversation %s: %w", id, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
+	}
+	return out, nil
+}
+
+// beginRead fails a read after Close has begun; otherwise it makes Close
+// wait until the read calls done, so a read never meets a closed database.
+func (s *Store) beginRead() (done func(), err error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return s.mu.RUnlock, nil
+}
+
+// readStmts are the prepared statements of the read pool.
+type readStmts struct {
+	stmts []*sql.Stmt
+
+	loadLive, pending, loadKeys *sql.Stmt
+}
+
+func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&r.loadLive, loadLiveSQL},
+		{&r.pending, pendingSQL},
+		{&r.loadKeys, loadKeysSQL},
+	} {
+		st, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.sql, err)
+		}
+		*p.dst = st
+		r.stmts = append(r.stmts, st)
+	}
+	return nil
+}
+
+func (r *readStmts) close() {
+	for _, st := range r.stmts {
+		st.Close()
+	}
+	r.stmts = nil
+}

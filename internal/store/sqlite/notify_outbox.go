@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/notify"
+)
+
+const (
+	pendingSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
+FROM outbox WHERE status = 'pending' ORDER BY call_id, seq`
+
+	deliveredSQL = `UPDATE outbox SET status = 'delivered', delivered_at = ?, attempts = ?, next_attempt_at = NULL
+WHERE call_id = ? AND seq = ?`
+
+	attemptedSQL = `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,
+	status = CASE WHEN ? THEN 'gaveUp' ELSE status END
+WHERE call_id = ? AND seq = ? AND status = 'pending'`
+
+	outboxStatusSQL = `SELECT status FROM outbox WHERE call_id = ? AND seq = ?`
+)
+
+// Pending returns every outbox entry neither delivered nor given up, ordered
+// by CallID then Seq, with the attempts made so far.
+func (s *Store) Pending(ctx context.Context) ([]notify.Delivery, error) {
+	done, err := s.beginRead()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.read.pending.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load pending outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []notify.Delivery
+	for rows.Next() {
+		var d notify.Delivery
+		var created sql.NullInt64
+		if err := rows.Scan(&d.CallID, &d.Seq, &d.URL, &d.Body, &d.AppID, &d.TenantID, &d.ChainID, &created, &d.Attempts); err != nil {
+			return nil, fmt.Errorf("sqlite: load pending outbox: %w", err)
+		}
+		d.CreatedAt = fromNanos(created)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: load pending outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Delivered records that the entry (callID, seq) was acknowledged at at,
+// after attempts attempts; it is no longer pending. It returns an error
+// wrapping ErrNotFound if there is no such entry.
+func (s *Store) Delivered(ctx context.Context, callID string, seq int64, at time.Time, attempts int) error {
+	return s.submit(ctx, func(w *writer) error {
+		res, err := w.exec(w.delivered, nanos(at), attempts, callID, seq)
+		if err != nil {
+			return fmt.Errorf("sqlite: record delivery %s/%d: %w", callID, seq, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+		}
+		return nil
+	})
+}
+
+// Attempted records a failed attempt at the entry (callID, seq): the
+// attempts so far, when to try next (zero for never), and the error. gaveUp
+// finishes the entry without success; it is no longer pending. An entry that
+// is already delivered or given up is left as it is. It returns an error
+// wrapping ErrNotFound if there is no such entry.
+func (s *Store) Attempted(ctx context.Context, callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error {
+	return s.submit(ctx, func(w *writer) error {
+		res, err := w.exec(w.attempted, attempts, nanos(nextAttempt), lastError, gaveUp, callID, seq)
+		if err != nil {
+			return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return nil
+		}
+		var status string
+		err = w.outboxStatus.QueryRowContext(context.Background(), callID, seq).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
+		}
+		return nil
+	})
+}
