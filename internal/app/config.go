@@ -46,9 +46,9 @@ type Config struct {
 
 // AppConfig registers an application.
 type AppConfig struct {
-	ClientID    string   `yaml:"clientId"`
-	TenantID    string   `yaml:"tenantId"`
-	DisplayName string   `yaml:"displayName"`
+	ClientID    string `yaml:"clientId"`
+	TenantID    string `yaml:"tenantId"`
+	DisplayName string `yaml:"displayName"`
 	// SecretSHA256 is the hex SHA-256 of the client secret; Secret, the
 	// secret itself, is accepted for convenience in development files.
 	SecretSHA256 string   `yaml:"secretSha256"`

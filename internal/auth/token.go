@@ -211,7 +211,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		s.writeTokenError(w, r, req, errUnknownResource(req.resource, tenant))
 		return
 	}
-	token, exp, err := s.mintAccessToken(app, aud, baseURL(r))
+	token, err := s.mintAccessToken(app, aud, baseURL(r))
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "auth: signing access token", slog.Any("err", err),
 			slog.String("tenant", app.TenantID), slog.String("app", app.ClientID))
@@ -220,10 +220,10 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "auth: access token issued",
 		slog.String("tenant", app.TenantID), slog.String("app", app.ClientID), slog.String("aud", aud))
-	// Like Entra, count from the moment of the answer, rounding down: the
-	// client must never believe a token lives longer than it does.
-	expiresIn := int64(exp.Sub(s.clock.Now())/time.Second) - 1
-	expiresIn = max(expiresIn, 1)
+	// iat is the current second truncated, so the token outlives
+	// now+lifetime-1s; like Entra, promise one second less than the lifetime
+	// so that a client never believes a token lives longer than it does.
+	expiresIn := max(int64(s.lifetime/time.Second)-1, 1)
 	writeJSON(w, http.StatusOK, noStore, tokenResponse{
 		TokenType:    "Bearer",
 		ExpiresIn:    expiresIn,
@@ -250,9 +250,9 @@ func appObjectID(tenantID, clientID string) string {
 	return uuid.NewSHA1(appObjectNamespace, []byte(strings.ToLower(tenantID)+"/"+strings.ToLower(clientID))).String()
 }
 
-// mintAccessToken signs an access token for app with audience aud. It
-// returns the token and its expiry.
-func (s *Service) mintAccessToken(app App, aud, base string) (string, time.Time, error) {
+// mintAccessToken signs an access token for app with audience aud, issued
+// by the service as reached at base.
+func (s *Service) mintAccessToken(app App, aud, base string) (string, error) {
 	now := s.clock.Now().Truncate(time.Second)
 	exp := now.Add(s.lifetime)
 	oid := appObjectID(app.TenantID, app.ClientID)
@@ -281,8 +281,7 @@ func (s *Service) mintAccessToken(app App, aud, base string) (string, time.Time,
 		"jti":             uuid.NewString(),
 		"ver":             "2.0",
 	}
-	tok, err := s.sign(claims)
-	return tok, exp, err
+	return s.sign(claims)
 }
 
 // sign makes an RS256 JWT of claims with the current signing key.

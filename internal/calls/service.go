@@ -78,12 +78,16 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("calls: loading live conversations: %w", err)
 	}
+	entries := make([]*entry, len(convs))
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range convs {
+	for i, c := range convs {
 		e := &entry{conv: c, timers: make(map[Timer]clock.Timer)}
 		e.view.Store(c)
 		s.index(e)
+		entries[i] = e
+	}
+	s.mu.Unlock()
+	for _, e := range entries {
 		e.mu.Lock()
 		s.schedule(e)
 		e.mu.Unlock()
@@ -260,7 +264,7 @@ func (s *Service) fire(e *entry, t Timer) {
 		return s.onTimer(tx, t)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.Error("calls: timer failed", "conversation", e.conv.ID, "timer", t.Kind, "ref", t.Ref, "err", err)
+		s.log.Error("calls: timer failed", "conversation", e.view.Load().ID, "timer", t.Kind, "ref", t.Ref, "err", err)
 	}
 }
 

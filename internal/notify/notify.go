@@ -131,12 +131,17 @@ type Config struct {
 	// its upper half. Defaults 250ms and 30s.
 	BaseBackoff, MaxBackoff time.Duration
 	// Concurrency bounds the deliveries in flight across all calls; default
-	// 64. Each call has at most one in flight.
+	// 64. Each call has at most one in flight, and a call waiting out a
+	// backoff holds no slot; but a bot that holds requests open holds a slot
+	// per call for up to RequestTimeout, so Concurrency such calls at once
+	// delay everyone.
 	Concurrency int
 	// RequestTimeout bounds one attempt, redirects included; default 10s.
 	RequestTimeout time.Duration
 	// CheckURL, if set, is called before each attempt and each redirect hop;
-	// an error gives the delivery up at once.
+	// an error gives the delivery up at once. Redirects are followed within
+	// one attempt only: the next attempt and the next delivery start again
+	// from Delivery.URL.
 	CheckURL func(u *url.URL) error
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
@@ -283,7 +288,9 @@ func (w *Worker) Start(ctx context.Context) error {
 
 // Enqueue adds freshly committed deliveries. Deliveries of one call must come
 // in Seq order; those of different calls may interleave freely. A delivery
-// whose Seq the Worker already holds or has finished is ignored. Before Start
+// whose Seq the Worker already holds or has finished is ignored (a call idle
+// for over 10 minutes may be forgotten, and a late duplicate then sent
+// again, which at-least-once allows). Before Start
 // deliveries are held until Start; after Shutdown they are ignored, and stay
 // pending in the outbox for the next start. An idle call's delivery begins at
 // once.

@@ -680,3 +680,21 @@ func TestStartAndShutdownLifecycle(t *testing.T) {
 		}
 	})
 }
+
+func TestAttemptsCarryAcrossRestart(t *testing.T) {
+	arrivals := make(chan arrival, 5)
+	srv := httptest.NewServer(recorder(http.StatusInternalServerError, arrivals))
+	t.Cleanup(srv.Close)
+	h := newHarness(t, notify.Config{MaxAttempts: 3})
+	d := delivery("c1", 1, srv.URL)
+	d.Attempts = 2
+	h.outbox.Add(d)
+	h.w.Enqueue(delivery("c1", 1, srv.URL)) // the hand-off knows of no attempts
+	h.start()
+	if a := <-arrivals; a.attempt != 3 {
+		t.Errorf("attempt header %d, want 3", a.attempt)
+	}
+	if r := <-h.results; !r.gaveUp {
+		t.Errorf("result %+v, want given up at MaxAttempts", r)
+	}
+}

@@ -46,6 +46,10 @@ func (w *Worker) add(d Delivery, now time.Time) *callQueue {
 		return 0
 	})
 	if found {
+		// Pending's copy of a row may know of attempts made before a restart.
+		if p := &cq.pending[i]; d.Attempts > p.Attempts && (i > 0 || !cq.busy) {
+			p.Attempts = d.Attempts
+		}
 		return nil
 	}
 	if i == 0 && cq.busy && len(cq.pending) > 0 {

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -65,7 +67,7 @@ func (c Call) MarshalJSON() ([]byte, error) {
 	type alias Call
 	a := alias(c)
 	a.ODataType = c.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // StripBeta clears the properties that exist only in the beta schema, so that
@@ -104,7 +106,7 @@ func (o CallOptions) MarshalJSON() ([]byte, error) {
 	type alias CallOptions
 	a := alias(o)
 	a.ODataType = o.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ChatInfo identifies the Teams chat thread of a meeting (Graph chatInfo).
@@ -155,7 +157,7 @@ func (m MeetingInfo) MarshalJSON() ([]byte, error) {
 	type alias MeetingInfo
 	a := alias(m)
 	a.ODataType = m.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // MeetingCapability is the beta-only capability set of a meeting (Graph
@@ -190,4 +192,40 @@ type CallTranscriptionInfo struct {
 	ODataType            string                 `json:"@odata.type,omitempty"`
 	LastModifiedDateTime *time.Time             `json:"lastModifiedDateTime,omitempty"`
 	State                CallTranscriptionState `json:"state,omitempty"`
+}
+
+// UnmarshalJSON decodes the info; a lastModifiedDateTime that is not a JSON
+// string is a *json.UnmarshalTypeError (time.Time alone reports a plain error).
+func (t *CallTranscriptionInfo) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return nil
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return &json.UnmarshalTypeError{Value: jsonKind(data), Type: reflect.TypeFor[CallTranscriptionInfo]()}
+	}
+	type alias CallTranscriptionInfo
+	var w struct {
+		*alias
+		LastModifiedDateTime json.RawMessage `json:"lastModifiedDateTime"`
+	}
+	w.alias = (*alias)(t)
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	t.LastModifiedDateTime = nil
+	switch raw := w.LastModifiedDateTime; {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '"':
+		var ts time.Time
+		if err := ts.UnmarshalJSON(raw); err != nil {
+			return err
+		}
+		t.LastModifiedDateTime = &ts
+	default:
+		return &json.UnmarshalTypeError{
+			Value: jsonKind(raw), Type: reflect.TypeFor[time.Time](), Field: "lastModifiedDateTime",
+		}
+	}
+	return nil
 }

@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // Collection is the OData collection response Graph returns for lists
 // (participants, audioRoutingGroups, contentSharingSessions, operations).
 type Collection[T any] struct {
@@ -18,7 +16,7 @@ func (c Collection[T]) MarshalJSON() ([]byte, error) {
 	if value == nil {
 		value = []T{}
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		ODataContext  string `json:"@odata.context,omitempty"`
 		ODataCount    *int64 `json:"@odata.count,omitempty"`
 		ODataNextLink string `json:"@odata.nextLink,omitempty"`

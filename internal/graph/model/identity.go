@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // Identity is Graph identity flattened with its calls subtypes
 // (communicationsUserIdentity, communicationsApplicationIdentity,
 // communicationsApplicationInstanceIdentity, communicationsPhoneIdentity,
@@ -40,7 +38,7 @@ func (id Identity) MarshalJSON() ([]byte, error) {
 	type alias Identity
 	a := alias(id)
 	a.ODataType = id.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // IdentitySet is Graph identitySet flattened with communicationsIdentitySet,
@@ -76,5 +74,5 @@ func (s IdentitySet) MarshalJSON() ([]byte, error) {
 	type alias IdentitySet
 	a := alias(s)
 	a.ODataType = s.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }

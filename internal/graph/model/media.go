@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // MediaConfig is Graph mediaConfig flattened with appHostedMediaConfig and
 // serviceHostedMediaConfig. Blob is set for app-hosted media, PreFetchMedia
 // for service-hosted media.
@@ -44,7 +42,7 @@ func (m MediaConfig) MarshalJSON() ([]byte, error) {
 	type alias MediaConfig
 	a := alias(m)
 	a.ODataType = m.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // MediaInfo names a media file (Graph mediaInfo): a WAV prompt to play or to
@@ -76,7 +74,7 @@ func (p Prompt) MarshalJSON() ([]byte, error) {
 	type alias Prompt
 	a := alias(p)
 	a.ODataType = p.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // CallMediaState is the media state of a call (Graph callMediaState).

@@ -37,7 +37,7 @@ func (n CommsNotifications) MarshalJSON() ([]byte, error) {
 	if a.Value == nil {
 		a.Value = []CommsNotification{}
 	}
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // CommsNotification reports one change of a call resource (Graph
@@ -56,7 +56,7 @@ type CommsNotification struct {
 // NewCommsNotification returns a notification whose ResourceData is data
 // encoded as JSON (an entity, or a slice of entities for collections).
 func NewCommsNotification(change ChangeType, resourceURL string, data any) (CommsNotification, error) {
-	raw, err := json.Marshal(data)
+	raw, err := marshal(data)
 	if err != nil {
 		return CommsNotification{}, fmt.Errorf("model: encode resourceData: %w", err)
 	}
@@ -76,7 +76,7 @@ func (n CommsNotification) MarshalJSON() ([]byte, error) {
 	type alias CommsNotification
 	a := alias(n)
 	a.ODataType = n.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ResourceItems splits ResourceData into entity objects: an object gives one
@@ -224,7 +224,7 @@ func (n ParticipantJoiningNotification) MarshalJSON() ([]byte, error) {
 	type alias ParticipantJoiningNotification
 	a := alias(n)
 	a.ODataType = n.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ParticipantLeftNotification announces, in policy-based recording, that a
@@ -249,7 +249,7 @@ func (n ParticipantLeftNotification) MarshalJSON() ([]byte, error) {
 	type alias ParticipantLeftNotification
 	a := alias(n)
 	a.ODataType = n.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ParticipantJoiningResponse is Graph participantJoiningResponse flattened
@@ -283,5 +283,5 @@ func (r ParticipantJoiningResponse) MarshalJSON() ([]byte, error) {
 	type alias ParticipantJoiningResponse
 	a := alias(r)
 	a.ODataType = r.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }

@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // CommsOperation is Graph commsOperation flattened with all its subtypes
 // (playPromptOperation, recordOperation, sendDtmfTonesOperation,
 // inviteParticipantsOperation, ...). ODataType says which operation it is;
@@ -55,7 +53,7 @@ func (o CommsOperation) MarshalJSON() ([]byte, error) {
 	type alias CommsOperation
 	a := alias(o)
 	a.ODataType = o.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // SendDtmfCompletionReason parses CompletionReason as a sendDtmfTones

@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // Participant is a member of a call's roster (Graph participant entity).
 type Participant struct {
 	ODataType            string                   `json:"@odata.type,omitempty"`
@@ -30,7 +28,7 @@ func (p Participant) MarshalJSON() ([]byte, error) {
 	type alias Participant
 	a := alias(p)
 	a.ODataType = p.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ParticipantInfo describes a call party: a call's source, a participant's
@@ -61,7 +59,7 @@ func (p ParticipantInfo) MarshalJSON() ([]byte, error) {
 	type alias ParticipantInfo
 	a := alias(p)
 	a.ODataType = p.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // InvitationParticipantInfo describes a party to call, invite, redirect or
@@ -92,7 +90,7 @@ func (p InvitationParticipantInfo) MarshalJSON() ([]byte, error) {
 	type alias InvitationParticipantInfo
 	a := alias(p)
 	a.ODataType = p.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // RecordingInfo is a participant's recording state (Graph recordingInfo).
@@ -140,7 +138,7 @@ func (g AudioRoutingGroup) MarshalJSON() ([]byte, error) {
 	type alias AudioRoutingGroup
 	a := alias(g)
 	a.ODataType = g.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // ContentSharingSession is a screen-sharing session in a call (Graph
@@ -163,5 +161,5 @@ func (s ContentSharingSession) MarshalJSON() ([]byte, error) {
 	type alias ContentSharingSession
 	a := alias(s)
 	a.ODataType = s.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }

@@ -34,7 +34,7 @@ func (r ResultInfo) MarshalJSON() ([]byte, error) {
 	type alias ResultInfo
 	a := alias(r)
 	a.ODataType = r.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }
 
 // resultInfoWire is the tolerant decoding shape of ResultInfo.
@@ -97,25 +97,4 @@ func (n *lenientInt32) UnmarshalJSON(data []byte) error {
 	}
 	*n = lenientInt32(v)
 	return nil
-}
-
-// jsonKind names the JSON type of a value the way *json.UnmarshalTypeError does.
-func jsonKind(data []byte) string {
-	if len(data) == 0 {
-		return "empty"
-	}
-	switch data[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
 }

@@ -110,23 +110,22 @@ var exampleFixups = map[string]struct{ from, to string }{
 // as "<parent>.<property>": parent is the name of the property holding the
 // object ("targets[]" for the elements of targets, "" at the top level) or
 // "*" for any.
-var droppedProperties = map[string]string{
+var droppedProperties = map[string]bool{
 	// A response annotation the HTTP layer writes; not an entity property.
-	"*.@odata.context": "",
+	"*.@odata.context": true,
 	// Undocumented policy-recording data on an incoming call (call-answer.ex3).
-	"*.applicationMetadata": "",
+	"*.applicationMetadata": true,
 	// Undocumented call property in a transfer-failed notification.
-	"*.replacesContext": "",
+	"*.replacesContext": true,
 	// participantInfo has no id in the schema (call-answer.ex3, call-list-participants).
-	"source.id": "",
-	"info.id":   "",
+	"source.id": true,
+	"info.id":   true,
 	// invitationParticipantInfo has no id, region or languageId in the schema
 	// (call-answer.ex3, call-redirect.ex3, call-transfer.ex3/ex4).
-	"targets[].id":              "",
-	"targets[].region":          "",
-	"targets[].languageId":      "",
-	"transferTarget.region":     "",
-	"transferTarget.languageId": "",
+	"targets[].id":              true,
+	"targets[].region":          true,
+	"transferTarget.region":     true,
+	"transferTarget.languageId": true,
 }
 
 // enumProperties names the properties whose string values are enum members
@@ -148,6 +147,8 @@ func TestExamplesRoundTrip(t *testing.T) {
 	if len(files) < 150 {
 		t.Fatalf("found %d example files in %s, want the full set", len(files), examplesDir)
 	}
+	usedRules := map[string]bool{}
+	usedDrops := map[string]bool{}
 	for _, file := range files {
 		name := filepath.Base(file)
 		t.Run(name, func(t *testing.T) {
@@ -159,6 +160,7 @@ func TestExamplesRoundTrip(t *testing.T) {
 			if !ok {
 				t.Fatalf("no rule says which type %s decodes into", name)
 			}
+			usedRules[rule.glob] = true
 			if fix, ok := exampleFixups[name]; ok {
 				var ee *EnumError
 				if _, err := rule.decode(data); !errors.As(err, &ee) {
@@ -174,10 +176,23 @@ func TestExamplesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("encode: %v", err)
 			}
-			for _, d := range compareJSON(t, data, out) {
+			for _, d := range compareJSON(t, data, out, usedDrops) {
 				t.Error(d)
 			}
 		})
+	}
+	if t.Failed() {
+		return
+	}
+	for _, r := range exampleRules {
+		if !usedRules[r.glob] {
+			t.Errorf("rule %q matches no example file", r.glob)
+		}
+	}
+	for entry := range droppedProperties {
+		if !usedDrops[entry] {
+			t.Errorf("droppedProperties entry %q is not needed by any example", entry)
+		}
 	}
 }
 
@@ -191,8 +206,9 @@ func ruleFor(name string) (exampleRule, bool) {
 }
 
 // compareJSON returns one line for each property of want with a non-null
-// value that got lacks or holds with a different value.
-func compareJSON(t *testing.T, want, got []byte) []string {
+// value that got lacks or holds with a different value, and records in
+// dropped (when not nil) the droppedProperties entries it applied.
+func compareJSON(t *testing.T, want, got []byte, dropped map[string]bool) []string {
 	t.Helper()
 	w, err := decodeTree(want)
 	if err != nil {
@@ -202,9 +218,14 @@ func compareJSON(t *testing.T, want, got []byte) []string {
 	if err != nil {
 		t.Fatalf("parse re-encoded: %v", err)
 	}
-	var diffs []string
-	compareValue(&diffs, "", "", w, g)
-	return diffs
+	c := comparison{dropped: dropped}
+	c.value("", "", w, g)
+	return c.diffs
+}
+
+type comparison struct {
+	diffs   []string
+	dropped map[string]bool
 }
 
 func decodeTree(data []byte) (any, error) {
@@ -215,16 +236,16 @@ func decodeTree(data []byte) (any, error) {
 	return v, err
 }
 
-// compareValue compares want and got at path p; key names the property
-// holding the value ("targets[]" for the elements of targets).
-func compareValue(diffs *[]string, p, key string, want, got any) {
+// value compares want and got at path p; key names the property holding the
+// value ("targets[]" for the elements of targets).
+func (c *comparison) value(p, key string, want, got any) {
 	switch w := want.(type) {
 	case nil:
 		return
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok {
-			*diffs = append(*diffs, fmt.Sprintf("%s: got %s, want an object", p, describe(got)))
+			c.diffs = append(c.diffs, fmt.Sprintf("%s: got %s, want an object", p, describe(got)))
 			return
 		}
 		keys := make([]string, 0, len(w))
@@ -234,7 +255,7 @@ func compareValue(diffs *[]string, p, key string, want, got any) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			wv := w[k]
-			if wv == nil || isDropped(key, k) {
+			if wv == nil || c.isDropped(key, k) {
 				continue
 			}
 			gv, ok := g[k]
@@ -245,31 +266,37 @@ func compareValue(diffs *[]string, p, key string, want, got any) {
 				if arr, isArr := wv.([]any); isArr && len(arr) == 0 {
 					continue // empty collections are omitted on encode
 				}
-				*diffs = append(*diffs, fmt.Sprintf("%s: missing after round trip (was %s)", p+"/"+k, describe(wv)))
+				c.diffs = append(c.diffs, fmt.Sprintf("%s: missing after round trip (was %s)", p+"/"+k, describe(wv)))
 				continue
 			}
-			compareValue(diffs, p+"/"+k, k, wv, gv)
+			c.value(p+"/"+k, k, wv, gv)
 		}
 	case []any:
 		g, ok := got.([]any)
 		if !ok || len(g) != len(w) {
-			*diffs = append(*diffs, fmt.Sprintf("%s: got %s, want %s", p, describe(got), describe(want)))
+			c.diffs = append(c.diffs, fmt.Sprintf("%s: got %s, want %s", p, describe(got), describe(want)))
 			return
 		}
 		for i := range w {
-			compareValue(diffs, fmt.Sprintf("%s[%d]", p, i), key+"[]", w[i], g[i])
+			c.value(fmt.Sprintf("%s[%d]", p, i), key+"[]", w[i], g[i])
 		}
 	default:
 		if !scalarEqual(strings.TrimSuffix(key, "[]"), want, got) {
-			*diffs = append(*diffs, fmt.Sprintf("%s: got %s, want %s", p, describe(got), describe(want)))
+			c.diffs = append(c.diffs, fmt.Sprintf("%s: got %s, want %s", p, describe(got), describe(want)))
 		}
 	}
 }
 
-func isDropped(holder, prop string) bool {
-	_, anywhere := droppedProperties["*."+prop]
-	_, here := droppedProperties[holder+"."+prop]
-	return anywhere || here
+func (c *comparison) isDropped(holder, prop string) bool {
+	for _, entry := range []string{"*." + prop, holder + "." + prop} {
+		if droppedProperties[entry] {
+			if c.dropped != nil {
+				c.dropped[entry] = true
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // scalarEqual compares JSON scalars: numbers and numeric strings by value,
@@ -338,7 +365,7 @@ func TestCompareJSONReportsLoss(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := compareJSON(t, []byte(want), []byte(tt.got))
+			got := compareJSON(t, []byte(want), []byte(tt.got), nil)
 			if !slices.Equal(got, tt.diffs) {
 				t.Errorf("diffs = %q, want %q", got, tt.diffs)
 			}
@@ -362,7 +389,7 @@ func TestRoundTripDetectsModelLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diffs := compareJSON(t, data, out)
+	diffs := compareJSON(t, data, out, nil)
 	want := []string{`/mediaConfig/preFetchMedia[1]/resourceId: missing after round trip (was "86dc814b-c172-4428-9112-60f8ecae1edb")`}
 	if !slices.Equal(diffs, want) {
 		t.Errorf("diffs = %q, want %q", diffs, want)

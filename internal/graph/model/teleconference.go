@@ -1,7 +1,5 @@
 package model
 
-import "encoding/json"
-
 // TeleconferenceDeviceQuality is the media quality report a Cloud Video
 // Interop device logs (Graph teleconferenceDeviceQuality). CallChainID,
 // ParticipantID and MediaLegID are GUIDs on the wire.
@@ -76,5 +74,5 @@ func (q TeleconferenceDeviceMediaQuality) MarshalJSON() ([]byte, error) {
 	type alias TeleconferenceDeviceMediaQuality
 	a := alias(q)
 	a.ODataType = q.EffectiveType()
-	return json.Marshal(a)
+	return marshal(a)
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/auth"
 )
 
+var _ auth.KeyStore = (*Store)(nil)
+
 const (
 	upsertKeySQL = `INSERT INTO signing_keys (id, private_pem, created_at) VALUES (?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET private_pem = excluded.private_pem, created_at = excluded.created_at`

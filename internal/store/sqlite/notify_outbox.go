@@ -10,6 +10,8 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/notify"
 )
 
+var _ notify.Outbox = (*Store)(nil)
+
 const (
 	pendingSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
 FROM outbox WHERE status = 'pending' ORDER BY call_id, seq`

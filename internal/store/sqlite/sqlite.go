@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
@@ -96,6 +97,10 @@ type Store struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
+
+	// batches and batched count transactions and the requests they carried,
+	// for tests and benchmarks.
+	batches, batched atomic.Int64
 }
 
 // Open opens the database file at path, creating it (and its directory) if

@@ -159,6 +159,8 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	errs = errs[:len(taken)]
 	clear(errs)
 	w := s.w
+	s.batches.Add(1)
+	s.batched.Add(int64(len(taken)))
 
 	fail := func(err error) {
 		if _, rerr := w.exec(w.rollback); rerr != nil && !isNoTransaction(rerr) {

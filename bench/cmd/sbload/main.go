@@ -1,0 +1,117 @@
+// Command sbload puts load on a Switchboard server, or on the bare baseline
+// of bench/cmd/baseline, and reports throughput and latency.
+//
+//	sbload -mode get -target http://127.0.0.1:8080 -c 16 -d 10s
+//	sbload -report results.jsonl
+//
+// Each run prints a human summary on standard error and one JSON line on
+// standard output; -report turns a file of those lines into a table.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchboard-dev/switchboard/bench/internal/load"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "sbload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg := load.Defaults()
+	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mode := fs.String("mode", string(cfg.Mode), "create, get, list or established")
+	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL")
+	fs.StringVar(&cfg.Token, "token", "", "bearer token; empty fetches one with the client credentials, \"none\" sends no Authorization header")
+	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant of the token request")
+	fs.StringVar(&cfg.ClientID, "client-id", cfg.ClientID, "client id of the token request")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", cfg.ClientSecret, "client secret of the token request")
+	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "workers (requests in flight); in established mode with -rate, the most in flight")
+	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "measured duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured load before the measured duration")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of each request")
+	fs.IntVar(&cfg.Calls, "n", cfg.Calls, "calls to create first (get mode; list mode creates none unless set)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers)")
+	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "established mode: how long to wait for outstanding callbacks")
+	fs.StringVar(&cfg.ListQuery, "query", "", "list mode: query string, e.g. '$top=100'")
+	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
+	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")
+	fs.StringVar(&cfg.Label, "label", "", "name of the run in the results (default: the mode)")
+	quiet := fs.Bool("q", false, "print only the JSON line")
+	report := fs.String("report", "", "print a table of the JSON lines in this file ('-': standard input) instead of running")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: sbload [flags]\n\nLoad generator for Switchboard; see docs/performance.md.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *report != "" {
+		return printReport(*report, stdout)
+	}
+	if !flagSet(fs, "n") && *mode == string(load.ModeList) {
+		cfg.Calls = 0
+	}
+	var err error
+	if cfg.Mode, err = load.ParseMode(*mode); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		res.WriteSummary(stderr)
+	}
+	line, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", line)
+	return err
+}
+
+func printReport(path string, stdout io.Writer) error {
+	var in io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	results, err := load.ReadResults(in)
+	if err != nil {
+		return err
+	}
+	load.Report(stdout, results)
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

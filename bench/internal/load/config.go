@@ -1,0 +1,121 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Mode is what a run measures.
+type Mode string
+
+// The modes of a run.
+const (
+	// ModeCreate POSTs calls in a closed loop.
+	ModeCreate Mode = "create"
+	// ModeGet pre-creates Config.Calls calls, then GETs them round-robin.
+	ModeGet Mode = "get"
+	// ModeList GETs the call collection.
+	ModeList Mode = "list"
+	// ModeEstablished creates calls and times their "established" callback.
+	ModeEstablished Mode = "established"
+)
+
+// ParseMode returns the Mode named s.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(strings.ToLower(s)); m {
+	case ModeCreate, ModeGet, ModeList, ModeEstablished:
+		return m, nil
+	}
+	return "", fmt.Errorf("load: unknown mode %q: use create, get, list or established", s)
+}
+
+// Development credentials of a Switchboard server in dev mode.
+const (
+	DevTenantID     = "0000000d-0000-4000-8000-000000000001"
+	DevClientID     = "0000000d-0000-4000-8000-000000000002"
+	DevClientSecret = "switchboard-dev-secret"
+)
+
+// NoToken as Config.Token sends no Authorization header at all.
+const NoToken = "none"
+
+// Config describes one run. Zero fields take the defaults of Defaults.
+type Config struct {
+	Mode Mode
+	// Target is the server's base URL, e.g. http://127.0.0.1:8080.
+	Target string
+	// Token is the bearer token; empty fetches one with the client
+	// credentials below, NoToken sends none.
+	Token                            string
+	TenantID, ClientID, ClientSecret string
+
+	// Concurrency is the number of workers: requests in flight at once.
+	Concurrency int
+	// Warmup runs the load unmeasured before Duration, the measured window.
+	Warmup, Duration time.Duration
+	// Timeout bounds each request.
+	Timeout time.Duration
+
+	// Calls is how many calls get mode creates first (list mode too, when
+	// positive).
+	Calls int
+	// Rate, in established mode, is the fixed create rate in calls per
+	// second; 0 runs a closed loop of Concurrency workers.
+	Rate float64
+	// Drain, in established mode, is how long to wait after the window for
+	// the callbacks of calls still establishing.
+	Drain time.Duration
+	// ListQuery is the query string of list mode, without "?".
+	ListQuery string
+
+	// CallbackURI is the callbackUri of created calls. Empty starts a
+	// receiver on CallbackListen and uses it; established mode needs that
+	// receiver.
+	CallbackURI    string
+	CallbackListen string
+
+	// Label names the run in the results.
+	Label string
+}
+
+// Defaults returns the defaults of every Config field.
+func Defaults() Config {
+	return Config{
+		Mode: ModeGet, Target: "http://127.0.0.1:8080",
+		TenantID: DevTenantID, ClientID: DevClientID, ClientSecret: DevClientSecret,
+		Concurrency: 16, Warmup: 2 * time.Second, Duration: 10 * time.Second, Timeout: 10 * time.Second,
+		Calls: 1000, Drain: 5 * time.Second, CallbackListen: "127.0.0.1:0",
+	}
+}
+
+func (c *Config) validate() error {
+	u, err := url.Parse(c.Target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("load: target %q: want a base URL such as http://127.0.0.1:8080", c.Target)
+	}
+	c.Target = strings.TrimRight(c.Target, "/")
+	switch {
+	case c.Concurrency < 1:
+		return errors.New("load: concurrency must be at least 1")
+	case c.Duration <= 0:
+		return errors.New("load: duration must be positive")
+	case c.Warmup < 0:
+		return errors.New("load: warm-up must not be negative")
+	case c.Mode == ModeGet && c.Calls < 1:
+		return errors.New("load: get mode needs at least one call (-n)")
+	case c.Rate < 0:
+		return errors.New("load: rate must not be negative")
+	case c.Mode == ModeEstablished && c.CallbackURI != "":
+		return errors.New("load: established mode runs its own callback receiver; leave the callback URI empty")
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Label == "" {
+		c.Label = string(c.Mode)
+	}
+	return nil
+}

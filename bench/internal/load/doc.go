@@ -1,0 +1,10 @@
+// Package load is the engine of the sbload load generator: closed-loop and
+// fixed-rate HTTP load against a Switchboard server (or the bare baseline),
+// a callback receiver for the create→established measurement, latency
+// statistics, and the one-line JSON results that bench/run.sh tabulates.
+//
+// It talks to the server only over HTTP, as a bot would, and must not import
+// any of Switchboard's internal packages: a benchmark that shared code with
+// the server could not notice when that code gets slower. It uses the
+// standard library only.
+package load

@@ -1,0 +1,152 @@
+package load
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Percentiles summarises a latency sample, in milliseconds. The zero value
+// means an empty sample.
+type Percentiles struct {
+	N    int     `json:"n"`
+	P50  float64 `json:"p50_ms"`
+	P95  float64 `json:"p95_ms"`
+	P99  float64 `json:"p99_ms"`
+	Max  float64 `json:"max_ms"`
+	Mean float64 `json:"mean_ms"`
+	Min  float64 `json:"min_ms"`
+}
+
+// Summarize sorts sample in place and returns its percentiles by the
+// nearest-rank method. Negative durations are kept as they are.
+func Summarize(sample []time.Duration) Percentiles {
+	if len(sample) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(sample)
+	var sum float64
+	for _, d := range sample {
+		sum += ms(d)
+	}
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(sample)))) - 1
+		return ms(sample[max(0, min(i, len(sample)-1))])
+	}
+	return Percentiles{
+		N: len(sample), P50: rank(50), P95: rank(95), P99: rank(99),
+		Max: ms(sample[len(sample)-1]), Min: ms(sample[0]), Mean: round3(sum / float64(len(sample))),
+	}
+}
+
+func ms(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
+
+// round3 keeps microsecond resolution so the JSON stays readable.
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// Result is one run of one mode; it is printed as one JSON line.
+type Result struct {
+	Label       string  `json:"label"`
+	Mode        Mode    `json:"mode"`
+	Target      string  `json:"target"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate_per_s,omitempty"`
+	Warmup      float64 `json:"warmup_s"`
+	Duration    float64 `json:"duration_s"` // the measured window, as it turned out
+	// Requests counts measured requests; OK those with the expected status.
+	Requests int64            `json:"requests"`
+	OK       int64            `json:"ok"`
+	Errors   map[string]int64 `json:"errors,omitempty"` // by HTTP status, or "transport"
+	RPS      float64          `json:"rps"`              // OK / Duration
+	Latency  Percentiles      `json:"latency"`          // of every measured request
+	// BytesPerResponse is the mean response body size of the OK requests.
+	BytesPerResponse float64 `json:"bytes_per_response"`
+	// Setup is what was done before the measured window, e.g. "created 1000 calls".
+	Setup string `json:"setup,omitempty"`
+	// ListItems is the number of items on the first page, in list mode.
+	ListItems int `json:"list_items,omitempty"`
+
+	Established *EstablishedStats `json:"established,omitempty"`
+
+	Callbacks  int64     `json:"callbacks_received"`
+	GoVersion  string    `json:"go_version"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	NumCPU     int       `json:"num_cpu"`
+	Start      time.Time `json:"start"`
+}
+
+// EstablishedStats is the create→established measurement.
+type EstablishedStats struct {
+	// Created counts the measured calls that got a 201.
+	Created int `json:"created"`
+	// Established counts those whose "established" callback arrived.
+	Established int `json:"established"`
+	// Missing counts the rest: no established callback within the drain time.
+	Missing int `json:"missing"`
+	// Before201 counts callbacks that arrived before the 201 was read; their
+	// From201 latency is negative.
+	Before201 int `json:"callback_before_201"`
+	// From201 is callback arrival minus the moment the 201 response's
+	// headers were received.
+	From201 Percentiles `json:"from_201"`
+	// FromSend is callback arrival minus the moment the create request was
+	// handed to the HTTP client.
+	FromSend Percentiles `json:"from_send"`
+	// Dropped counts pacer ticks skipped because every worker was busy.
+	Dropped int64 `json:"dropped_ticks,omitempty"`
+}
+
+// WriteSummary writes the human summary of r.
+func (r *Result) WriteSummary(w io.Writer) {
+	how := fmt.Sprintf("concurrency %d", r.Concurrency)
+	if r.Rate > 0 {
+		how = fmt.Sprintf("rate %.0f/s, max %d in flight", r.Rate, r.Concurrency)
+	}
+	fmt.Fprintf(w, "== %s: %s %s (%s, %.1fs measured after %.1fs warm-up)\n", r.Label, r.Mode, r.Target, how, r.Duration, r.Warmup)
+	if r.Setup != "" {
+		fmt.Fprintf(w, "   setup:      %s\n", r.Setup)
+	}
+	fmt.Fprintf(w, "   requests:   %d (%d ok), %.0f ok/s, %.0f bytes/response\n", r.Requests, r.OK, r.RPS, r.BytesPerResponse)
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "   errors:     %s\n", formatErrors(r.Errors))
+	}
+	fmt.Fprintf(w, "   latency ms: %s\n", r.Latency)
+	if r.ListItems > 0 {
+		fmt.Fprintf(w, "   list page:  %d items\n", r.ListItems)
+	}
+	if e := r.Established; e != nil {
+		fmt.Fprintf(w, "   calls:      %d created, %d established, %d missing, %d callbacks before their 201\n", e.Created, e.Established, e.Missing, e.Before201)
+		fmt.Fprintf(w, "   create→established, from 201 received  (ms): %s\n", e.From201)
+		fmt.Fprintf(w, "   create→established, from request sent  (ms): %s\n", e.FromSend)
+		if e.Dropped > 0 {
+			fmt.Fprintf(w, "   pacer:      %d ticks dropped (all workers busy): the rate was not reached\n", e.Dropped)
+		}
+	}
+	if r.Callbacks > 0 {
+		fmt.Fprintf(w, "   callbacks:  %d received\n", r.Callbacks)
+	}
+}
+
+func (p Percentiles) String() string {
+	if p.N == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %.3f  p95 %.3f  p99 %.3f  max %.3f  (mean %.3f, n=%d)", p.P50, p.P95, p.P99, p.Max, p.Mean, p.N)
+}
+
+func formatErrors(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

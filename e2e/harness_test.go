@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/app"
+	"github.com/switchboard-dev/switchboard/internal/auth"
+)
+
+// The development application that dev mode registers (auth.DevApp).
+const (
+	devTenant   = auth.DevTenantID
+	devClientID = auth.DevClientID
+	devSecret   = auth.DevClientSecret
+)
+
+// waitTimeout bounds every wait in these tests. It is a failure timeout, not
+// a pace: a healthy run is done with each wait in milliseconds.
+const waitTimeout = 10 * time.Second
+
+// server is one in-process Switchboard App started for a test.
+type server struct {
+	*app.App
+	DataDir string
+	// HTTPS and HTTP are the base URLs of the two listeners, such as
+	// "https://127.0.0.1:41234" (no trailing slash).
+	HTTPS, HTTP string
+	stopped     bool
+}
+
+// startServer starts an App in development mode on loopback ports chosen by
+// the kernel, with its data in dataDir (a new temporary directory when
+// dataDir is ""), and waits until it accepts connections. The App is shut
+// down when the test ends unless the test stopped it first.
+func startServer(t *testing.T, dataDir string) *server {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	cfg := app.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.ListenTLS = "127.0.0.1:0"
+	cfg.DataDir = dataDir
+	cfg.Dev = true
+	cfg.Simulation.AnswerDelay = app.Duration(50 * time.Millisecond)
+	// Retry failed callbacks quickly, and often enough that a receiver that
+	// is down for a while on a slow CI machine loses nothing.
+	cfg.Notifications.MaxBackoff = app.Duration(200 * time.Millisecond)
+	cfg.Notifications.MaxAttempts = 1000
+
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := app.New(cfg, log)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatalf("app.Start: %v", err)
+	}
+	select {
+	case <-a.Ready():
+	case err := <-a.Errors():
+		t.Fatalf("app: listener failed: %v", err)
+	case <-ctx.Done():
+		t.Fatalf("app: not ready after %v", waitTimeout)
+	}
+	s := &server{App: a, DataDir: dataDir, HTTPS: "https://" + a.Addr("https"), HTTP: "http://" + a.Addr("http")}
+	if len(a.DevCA()) == 0 {
+		t.Fatal("app: no development CA although the HTTPS listener uses the development certificate")
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop shuts the App down gracefully; a second call does nothing.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("app.Shutdown: %v", err)
+	}
+}
+
+// devHTTPClient returns an HTTP client that trusts the development CA in
+// caPEM (app.DevCA, or `switchboard` writes it into the data directory) on
+// top of nothing else: a client for Switchboard only.
+func devHTTPClient(t testing.TB, caPEM []byte) *http.Client {
+	t.Helper()
+	return &http.Client{Transport: devTransport(t, caPEM), Timeout: 30 * time.Second}
+}
+
+// devTransport is http.DefaultTransport with the development CA as the only
+// trusted root.
+func devTransport(t testing.TB, caPEM []byte) *http.Transport {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("development CA: no certificate in the PEM")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.Proxy = nil // never send loopback traffic to an HTTPS_PROXY of the CI machine
+	return tr
+}
