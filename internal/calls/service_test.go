@@ -15,7 +15,7 @@ import (
 )
 
 var (
-	alice = calls.Caller{TenantID: "t1", AppID: "app-a", Roles: []string{calls.RoleInitiate, calls.RoleInitiateGroupCall, calls.RoleJoinGroupCall, calls.RoleAccessMedia}}
+	alice   = calls.Caller{TenantID: "t1", AppID: "app-a", Roles: []string{calls.RoleInitiate, calls.RoleInitiateGroupCall, calls.RoleJoinGroupCall, calls.RoleAccessMedia}}
 	mallory = calls.Caller{TenantID: "t1", AppID: "app-m", Roles: alice.Roles}
 )
 
@@ -156,11 +156,11 @@ func TestPeerToPeerLifecycle(t *testing.T) {
 
 func TestCalleeFailures(t *testing.T) {
 	tests := []struct {
-		name     string
-		rule     sim.Rule
-		wait     time.Duration
-		code     int32
-		subcode  int32
+		name    string
+		rule    sim.Rule
+		wait    time.Duration
+		code    int32
+		subcode int32
 	}{
 		{"unreachable", sim.Rule{ID: "bob", Behaviour: "unreachable"}, time.Millisecond, 480, 10037},
 		{"no answer", sim.Rule{ID: "bob", Behaviour: "noAnswer"}, 30 * time.Second, 408, 10057},
