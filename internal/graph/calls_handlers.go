@@ -71,18 +71,18 @@ func (a *api) getCall(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	res := r.callResource(leg)
+	var expanded []string // navigation properties present even when empty
 	if q.expands("participants") {
 		if res.Participants, err = a.calls.Participants(r.Context(), r.caller, leg.ID); err != nil {
 			return err
 		}
-		if res.Participants == nil {
-			res.Participants = []model.Participant{}
-		}
+		expanded = append(expanded, "participants")
 	}
 	if q.expands("operations") {
-		res.Operations = append([]model.CommsOperation{}, leg.Operations...)
+		res.Operations = leg.Operations
+		expanded = append(expanded, "operations")
 	}
-	return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls/$entity", res, q.selects)
+	return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls/$entity", res, q.selects, expanded...)
 }
 
 // GET /communications/calls: the application's calls that have not ended.
@@ -244,8 +244,9 @@ func (r *request) callResource(leg *calls.Call) model.Call {
 
 // writeEntity writes v as a JSON object with @odata.context first, keeping
 // only the selected properties when selects is set.
-func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, selects []string) error {
-	b, err := encodeEntity(v, selects)
+// Each property named in empty is written as [] when v leaves it out.
+func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, selects []string, empty ...string) error {
+	b, err := encodeEntity(v, selects, empty...)
 	if err != nil {
 		return err
 	}
@@ -268,14 +269,23 @@ func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, 
 
 // encodeEntity marshals v, projected to the selected properties (plus its
 // @odata annotations and id) when selects is set.
-func encodeEntity(v any, selects []string) ([]byte, error) {
+// Each property named in empty is written as [] when v leaves it out.
+func encodeEntity(v any, selects []string, empty ...string) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err != nil || len(selects) == 0 {
+	if err != nil || (len(selects) == 0 && len(empty) == 0) {
 		return b, err
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
 		return nil, err
+	}
+	for _, k := range empty {
+		if _, ok := all[k]; !ok {
+			all[k] = json.RawMessage("[]")
+		}
+	}
+	if len(selects) == 0 {
+		return json.Marshal(all)
 	}
 	keep := make(map[string]json.RawMessage, len(selects)+2)
 	for k, v := range all {
@@ -283,7 +293,7 @@ func encodeEntity(v any, selects []string) ([]byte, error) {
 			keep[k] = v
 		}
 	}
-	for _, s := range selects {
+	for _, s := range append(selects, empty...) {
 		if v, ok := all[s]; ok {
 			keep[s] = v
 		} else {

@@ -50,7 +50,11 @@ func WithRequestIDs(next http.Handler) http.Handler {
 
 // WithRecovery turns a panic in a handler into a logged 500 Graph error, so
 // one bad request never takes the server down.
+// A nil log means slog.Default().
 func WithRecovery(log *slog.Logger, next http.Handler) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
