@@ -172,3 +172,17 @@ func Transition(from State, in Input) (State, error) {
 	}
 	return from, fmt.Errorf("%w: cannot %s a call that is %s", ErrInvalidState, in, from)
 }
+
+// MarshalText encodes s by its Graph spelling, so stored conversations stay
+// readable and independent of the constants' order.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a state written by MarshalText.
+func (s *State) UnmarshalText(b []byte) error {
+	v, err := ParseState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}

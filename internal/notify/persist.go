@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -53,14 +54,44 @@ func (w *Worker) persist(ctx context.Context) {
 				}
 			}
 		}
-		for i, r := range batch {
-			if ctx.Err() != nil {
-				w.log.Warn("notify: dropped unrecorded delivery results; they will be sent again", "count", len(batch)-i)
-				break
-			}
-			w.write(ctx, r)
+		if ctx.Err() != nil {
+			w.log.Warn("notify: dropped unrecorded delivery results; they will be sent again", "count", len(batch))
+			continue
 		}
+		w.writeBatch(ctx, batch)
 	}
+}
+
+// persistParallel bounds the writes in flight at once. The store commits
+// concurrent writes in one transaction, so writing a batch in parallel costs
+// about one commit instead of one per result.
+const persistParallel = 64
+
+// writeBatch writes a batch of results: the results of one call in order,
+// different calls concurrently.
+func (w *Worker) writeBatch(ctx context.Context, batch []record) {
+	var order []string
+	byCall := make(map[string][]record)
+	for _, r := range batch {
+		if _, ok := byCall[r.callID]; !ok {
+			order = append(order, r.callID)
+		}
+		byCall[r.callID] = append(byCall[r.callID], r)
+	}
+	sem := make(chan struct{}, persistParallel)
+	var wg sync.WaitGroup
+	for _, id := range order {
+		rs := byCall[id]
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, r := range rs {
+				w.write(ctx, r)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (w *Worker) write(ctx context.Context, r record) {

@@ -13,16 +13,20 @@ import (
 )
 
 // benchParallelism times GOMAXPROCS is the number of concurrent committers,
-// standing in for concurrent API requests; group commit needs several.
-var benchParallelism = envInt("BENCH_PAR", 64)
+// standing in for concurrent API requests: group commit needs several.
+const benchParallelism = 64
 
+// openBench opens a fresh database in $SWITCHBOARD_BENCH_DIR, to measure a
+// particular disk, or else in a temporary directory.
 func openBench(b *testing.B) *Store {
 	b.Helper()
-	dir := os.Getenv("BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	} else {
-		dir, _ = os.MkdirTemp(dir, "bench")
+	dir := b.TempDir()
+	if d := os.Getenv("SWITCHBOARD_BENCH_DIR"); d != "" {
+		var err error
+		if dir, err = os.MkdirTemp(d, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
 	}
 	s, err := Open(b.Context(), dir+"/bench.db", quiet)
 	if err != nil {
@@ -32,14 +36,16 @@ func openBench(b *testing.B) *Store {
 	return s
 }
 
-func reportBatching(b *testing.B, s *Store, batches0, batched0 int64) {
+// report adds throughput and the mean number of writes per transaction.
+func report(b *testing.B, s *Store, unit string, batches0, batched0 int64) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 	if n := s.batches.Load() - batches0; n > 0 {
-		b.ReportMetric(float64(s.batched.Load()-batched0)/float64(n), "writes/batch")
+		b.ReportMetric(float64(s.batched.Load()-batched0)/float64(n), "writes/txn")
 	}
 }
 
 // BenchmarkCommit measures durable creates: each operation is one Commit of
-// a new conversation with its first notification, as POST /calls does.
+// a new conversation with its first notification, as POST /calls makes.
 func BenchmarkCommit(b *testing.B) {
 	s := openBench(b)
 	var next atomic.Int64
@@ -59,18 +65,18 @@ func BenchmarkCommit(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
-	reportBatching(b, s, batches0, batched0)
+	report(b, s, "commits/s", batches0, batched0)
 }
 
 // BenchmarkCallLifecycle measures whole calls: each operation is a create,
-// three more Commits (establishing, established, terminated), each with a
-// notification, and the four deliveries acknowledged.
+// three more Commits (establishing, established, terminated) with a
+// notification each, and the four deliveries acknowledged.
 func BenchmarkCallLifecycle(b *testing.B) {
 	s := openBench(b)
 	var next atomic.Int64
 	ctx := context.Background()
 	now := time.Now().UTC()
+	states := []calls.State{calls.StateEstablishing, calls.StateEstablishing, calls.StateEstablished, calls.StateTerminated}
 	batches0, batched0 := s.batches.Load(), s.batched.Load()
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
@@ -80,15 +86,16 @@ func BenchmarkCallLifecycle(b *testing.B) {
 			id := fmt.Sprintf("conv-%d", next.Add(1))
 			callID := id + "-call"
 			c := storetest.Conversation(id, now)
-			for seq, state := range []calls.State{calls.StateEstablishing, calls.StateEstablishing, calls.StateEstablished, calls.StateTerminated} {
+			for i, state := range states {
+				seq := int64(i + 1)
 				c.Legs[0].State = state
-				c.Legs[0].NotifySeq = int64(seq + 1)
-				if err := s.Commit(ctx, c, []calls.OutboxEntry{storetest.Entry(callID, int64(seq+1), now)}); err != nil {
+				c.Legs[0].NotifySeq = seq
+				if err := s.Commit(ctx, c, []calls.OutboxEntry{storetest.Entry(callID, seq, now)}); err != nil {
 					b.Error(err)
 					return
 				}
 			}
-			for seq := int64(1); seq <= 4; seq++ {
+			for seq := int64(1); seq <= int64(len(states)); seq++ {
 				if err := s.Delivered(ctx, callID, seq, now, 1); err != nil {
 					b.Error(err)
 					return
@@ -96,14 +103,5 @@ func BenchmarkCallLifecycle(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
-	reportBatching(b, s, batches0, batched0)
-}
-
-func envInt(k string, d int) int {
-	var v int
-	if _, err := fmt.Sscan(os.Getenv(k), &v); err == nil {
-		return v
-	}
-	return d
+	report(b, s, "calls/s", batches0, batched0)
 }

@@ -99,7 +99,7 @@ func migrate(ctx context.Context, conn *sql.Conn, ms []migration, now int64) ([]
 
 	var applied []migration
 	for _, m := range ms {
-		done, err := apply(ctx, conn, m, now)
+		done, err := applyMigration(ctx, conn, m, now)
 		if err != nil {
 			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
@@ -110,8 +110,8 @@ func migrate(ctx context.Context, conn *sql.Conn, ms []migration, now int64) ([]
 	return applied, nil
 }
 
-// apply runs m unless it is already recorded, and reports whether it ran.
-func apply(ctx context.Context, conn *sql.Conn, m migration, now int64) (ran bool, err error) {
+// applyMigration runs m unless it is already recorded, and reports whether it ran.
+func applyMigration(ctx context.Context, conn *sql.Conn, m migration, now int64) (ran bool, err error) {
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return false, err
 	}

@@ -180,7 +180,7 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		if err := r.apply(w); err != nil {
+		if err := runRequest(r, w); err != nil {
 			errs[i] = err
 			// Some errors (disk full, I/O) roll back the whole transaction;
 			// then the savepoint is gone and so is the batch.
@@ -201,6 +201,17 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	for i, r := range taken {
 		r.done <- errs[i]
 	}
+}
+
+// runRequest runs r's work, turning a panic into r's error: the writer goroutine
+// serves every caller, so one bad request must not take it down.
+func runRequest(r *request, w *writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: write request panicked: %v", p)
+		}
+	}()
+	return r.apply(w)
 }
 
 // isNoTransaction reports whether err says there was no transaction to roll

@@ -212,7 +212,7 @@ func TestPragmas(t *testing.T) {
 	// The writer's connection is busy with the writer; ask it through a
 	// request.
 	err := s.submit(t.Context(), func(w *writer) error {
-		for name, want := range map[string]string{"synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000", "query_only": "0"} {
+		for name, want := range map[string]string{"synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000", "query_only": "0", "temp_store": "2"} {
 			var got string
 			if err := w.conn.QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&got); err != nil {
 				return err
@@ -316,5 +316,44 @@ func TestCommitRejectsBadInput(t *testing.T) {
 	}
 	if err := s.Commit(t.Context(), &calls.Conversation{}, nil); err == nil {
 		t.Error("Commit of a conversation without id returned nil")
+	}
+}
+
+// TestBatchFailureFailsEveryRequest breaks the transaction itself and checks
+// that every request in the batch gets an error and none is written.
+func TestBatchFailureFailsEveryRequest(t *testing.T) {
+	s := openPath(t, tempPath(t))
+	defer s.Close()
+	ctx := context.Background()
+	release := holdWriter(t, s)
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.Commit(ctx, storetest.Conversation("innocent", t0), nil) }()
+	waitQueued(t, s, 1)
+	go func() {
+		errc <- s.submit(ctx, func(w *writer) error {
+			// Ending the transaction under the writer's feet: its savepoint
+			// is gone, so the whole batch must fail.
+			_, err := w.conn.ExecContext(context.Background(), `ROLLBACK`)
+			return err
+		})
+	}()
+	waitQueued(t, s, 2)
+	release()
+	for range 2 {
+		if err := <-errc; err == nil {
+			t.Error("a request of a failed transaction returned nil")
+		}
+	}
+
+	if err := s.Commit(ctx, storetest.Conversation("after", t0), nil); err != nil {
+		t.Fatalf("Commit after a failed transaction: %v", err)
+	}
+	live, err := s.LoadLive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 || live[0].ID != "after" {
+		t.Errorf("LoadLive = %d conversations, want only \"after\"", len(live))
 	}
 }

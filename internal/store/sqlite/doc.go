@@ -1,0 +1,44 @@
+// Package sqlite is the single-node store: one SQLite database file (pure Go,
+// modernc.org/sqlite, no cgo) holding the conversations and their call legs
+// (calls.Store), the notification outbox (notify.Outbox) and the callback
+// signing keys (auth.KeyStore). One *Store implements all three, so that a
+// state change and the notifications it causes commit in one transaction.
+//
+// # Schema
+//
+// The schema is a list of numbered SQL files under migrations/, embedded in
+// the binary and applied in order by Open, each in one transaction with its
+// row in schema_migrations. A database carrying a migration this build does
+// not know was written by a newer Switchboard; Open refuses it
+// (ErrSchemaTooNew) rather than risk corrupting it. A conversation is stored
+// whole, as the JSON of *calls.Conversation; the calls table is a projection
+// of its legs, rewritten on every Commit, for listing and queries. Times are
+// INTEGER unix nanoseconds, NULL for the zero time.
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=FULL: when a write method
+// (Commit, Delivered, Attempted, SaveKey) returns nil, the change is in the
+// fsynced WAL and survives a crash or power loss. When it returns an error,
+// none of that call's change was made. Reads (LoadLive, Pending, LoadKeys) run
+// on a pool of read-only connections and see every write that has returned.
+//
+// # Batching
+//
+// All writes go through one writer goroutine and its one connection. It takes
+// every request queued (up to Options.MaxBatch) and runs them in a single
+// BEGIN IMMEDIATE ... COMMIT, so that many concurrent callers share one
+// fsync (group commit). Each request runs under its own SAVEPOINT: a request
+// that fails (say, an outbox entry whose (call, seq) already exists) is rolled
+// back alone and its neighbours commit. If the transaction as a whole fails,
+// every request in it gets the error. A caller's ctx counts only while its
+// request is queued; once the writer has taken it, the call returns the
+// outcome of its batch. Close stops taking requests, lets the writer finish
+// those already queued, and waits for it.
+//
+// A caller that writes one request at a time waits a whole transaction,
+// fsync included, for each: throughput comes from concurrent callers.
+//
+// The package must not import net/http or internal/graph's HTTP side; it
+// knows the domain types only to store them.
+package sqlite
