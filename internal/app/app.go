@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,9 +21,11 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/devcert"
 	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/notify"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
 
 // Version is the server version, reported in User-Agent and --version.
@@ -94,11 +97,20 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("app: token service: %w", err)
 	}
+	allow, err := netguard.ParsePrefixes(a.cfg.Notifications.AllowNetworks)
+	if err != nil {
+		return err
+	}
+	// Outside development mode callbacks may not reach loopback, private or
+	// link-local addresses: checked when a call is created, before every
+	// attempt and redirect, and on every connection (DNS rebinding).
+	guard := &netguard.Policy{AllowAll: a.cfg.Dev, Allow: allow}
 	a.notify = notify.New(notify.Config{
 		Outbox: a.store, Signer: a.auth, Clock: a.clock, Logger: a.log,
 		MaxAttempts: a.cfg.Notifications.MaxAttempts, MaxBackoff: time.Duration(a.cfg.Notifications.MaxBackoff),
 		UserAgent: "Switchboard/" + Version,
-		Client:    &http.Client{Transport: callbackTransport()},
+		Client:    &http.Client{Transport: callbackTransport(guard)},
+		CheckURL:  func(u *url.URL) error { return guard.CheckURL(context.Background(), u) },
 	})
 	dir, err := sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
@@ -107,6 +119,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.calls = calls.New(calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: dir, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
+		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
 	})
 	if err := a.notify.Start(ctx); err != nil {
 		return fmt.Errorf("app: notifications: %w", err)
@@ -209,7 +222,14 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 // handler is the whole HTTP surface: Graph under /v1.0 and /beta, the
 // extension API under /switchboard/, and the token service at the root.
 func (a *App) handler() http.Handler {
-	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log})
+	gc := graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log}
+	if t := a.cfg.Throttle; t.Requests > 0 {
+		gc.Limiter = throttle.New(t.Requests, time.Duration(t.Period), a.clock)
+	}
+	if t := a.cfg.Throttle; t.MaxInFlight > 0 {
+		gc.Gate = throttle.NewGate(t.MaxInFlight)
+	}
+	api := graph.NewHandler(gc)
 	ext := a.extension()
 	tokens := a.auth.Handler()
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -303,9 +323,9 @@ func (d dispatcher) Enqueue(entries ...calls.OutboxEntry) {
 
 // callbackTransport is the HTTP transport for callbacks, with connect and
 // response-header timeouts so that a dead bot costs little.
-func callbackTransport() *http.Transport {
+func callbackTransport(guard *netguard.Policy) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}).DialContext
 	t.ResponseHeaderTimeout = 10 * time.Second
 	t.MaxIdleConnsPerHost = 64
 	t.Proxy = nil

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	Calls CallsConfig `yaml:"calls"`
 	// Notifications tunes callback delivery.
 	Notifications NotifyConfig `yaml:"notifications"`
+	// Throttle sets request rate limits and load shedding.
+	Throttle ThrottleConfig `yaml:"throttle"`
 }
 
 // AppConfig registers an application.
@@ -69,12 +72,30 @@ type SimulationConfig struct {
 type CallsConfig struct {
 	// RingTimeout ends an unanswered peer-to-peer call with 408/10057.
 	RingTimeout Duration `yaml:"ringTimeout"`
+	// MaxOpenCallsPerApp bounds the calls one application may have in
+	// progress (403 quotaLimitReached beyond).
+	MaxOpenCallsPerApp int `yaml:"maxOpenCallsPerApp"`
 }
 
 // NotifyConfig tunes callback delivery.
 type NotifyConfig struct {
 	MaxAttempts int      `yaml:"maxAttempts"`
 	MaxBackoff  Duration `yaml:"maxBackoff"`
+	// AllowNetworks admits callback destinations that the SSRF guard
+	// refuses outside development mode (loopback, private, link-local ...),
+	// as CIDR prefixes or addresses, such as 10.20.0.0/16.
+	AllowNetworks []string `yaml:"allowNetworks"`
+}
+
+// ThrottleConfig sets the request limits.
+type ThrottleConfig struct {
+	// Requests per Period are allowed for each application in each tenant
+	// (Graph: 50,000 per 15 s); beyond, 429 with Retry-After. 0 disables.
+	Requests int      `yaml:"requests"`
+	Period   Duration `yaml:"period"`
+	// MaxInFlight bounds the Graph requests being served at once; beyond,
+	// 503 with Retry-After. 0 disables.
+	MaxInFlight int `yaml:"maxInFlight"`
 }
 
 // Duration is a time.Duration written as "1.5s" in YAML.
@@ -99,7 +120,8 @@ func Defaults() Config {
 		Dev:        true,
 		LogLevel:   "info",
 		Simulation: SimulationConfig{AnswerDelay: Duration(sim.DefaultAnswerDelay)},
-		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second)},
+		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000},
+		Throttle:   ThrottleConfig{Requests: 50000, Period: Duration(15 * time.Second), MaxInFlight: 4096},
 	}
 }
 
@@ -151,6 +173,12 @@ func (c *Config) Validate() error {
 		if a.Secret == "" && a.SecretSHA256 == "" {
 			return fmt.Errorf("config: apps[%d] (%s): give secretSha256 (or secret)", i, a.ClientID)
 		}
+	}
+	if _, err := netguard.ParsePrefixes(c.Notifications.AllowNetworks); err != nil {
+		return fmt.Errorf("config: notifications.allowNetworks: %w", err)
+	}
+	if c.Throttle.Requests < 0 || c.Throttle.MaxInFlight < 0 || (c.Throttle.Requests > 0 && c.Throttle.Period <= 0) {
+		return errors.New("config: throttle: requests and maxInFlight must be >= 0, and period > 0 when requests is set")
 	}
 	if _, err := sim.NewDirectory(time.Duration(c.Simulation.AnswerDelay), c.Simulation.Identities); err != nil {
 		return fmt.Errorf("config: simulation: %w", err)

@@ -17,6 +17,8 @@ const (
 	MaxGroupTargets       = 5   // "supports up to 5 VoIP users"
 	MaxRingingTimeout     = 115 // beta ringingTimeoutInSeconds
 	MaxCallbackURILength  = 2048
+	MaxSubjectLength      = 1024
+	MaxIdentityLength     = 256 // ids and display names of identities
 	defaultConnectLatency = 0
 )
 
@@ -26,10 +28,19 @@ const (
 // properties of spec (state, resultInfo, ...) are ignored. The returned leg
 // is "establishing"; notifications follow.
 func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call, error) {
-	kind, err := s.validateCreate(c, &spec)
+	kind, err := s.validateCreate(ctx, c, &spec)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.reserve(c); err != nil {
+		return nil, err
+	}
+	created := false
+	defer func() {
+		if !created {
+			s.release(c)
+		}
+	}()
 	now := s.cfg.Clock.Now().UTC()
 	leg := &Call{
 		ID:            newID(),
@@ -81,6 +92,7 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 		s.log.Error("calls: commit failed", "call_id", leg.ID, "err", err)
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	created = true
 	s.install(e, conv)
 	s.cfg.Dispatcher.Enqueue(tx.outbox...)
 	s.log.Info("calls: created", "call_id", leg.ID, "tenant", c.TenantID, "app", c.AppID, "kind", kind, "targets", len(spec.Targets))
@@ -107,7 +119,7 @@ func (s *Service) ring(tx *txn, p Participant, id *model.IdentitySet, ringTimeou
 
 // validateCreate checks a create request and says what kind of
 // conversation it makes.
-func (s *Service) validateCreate(c Caller, spec *model.Call) (Kind, error) {
+func (s *Service) validateCreate(ctx context.Context, c Caller, spec *model.Call) (Kind, error) {
 	if spec.MediaConfig == nil {
 		return "", invalid("mediaConfig", "is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
 	}
@@ -119,14 +131,20 @@ func (s *Service) validateCreate(c Caller, spec *model.Call) (Kind, error) {
 			return "", invalid(fmtIndex("requestedModalities", i), "is not a modality this server can provide")
 		}
 	}
-	if err := s.validateCallback(spec.CallbackURI); err != nil {
+	if err := s.validateCallback(ctx, spec.CallbackURI); err != nil {
 		return "", err
+	}
+	if spec.Subject != nil && len(*spec.Subject) > MaxSubjectLength {
+		return "", invalid("subject", "is longer than %d characters", MaxSubjectLength)
 	}
 	if r := spec.RingingTimeoutInSeconds; r != nil && (*r < 1 || *r > MaxRingingTimeout) {
 		return "", invalid("ringingTimeoutInSeconds", "must be between 1 and %d", MaxRingingTimeout)
 	}
 	seen := make(map[string]bool)
 	for i, t := range spec.Targets {
+		if err := checkIdentityLengths(fmtIndex("targets", i)+".identity", t.Identity); err != nil {
+			return "", err
+		}
 		key, ok := identityKey(t.Identity)
 		if !ok {
 			return "", invalid(fmtIndex("targets", i)+".identity", "must name a user, phone, application, applicationInstance or guest with an id")
@@ -165,7 +183,7 @@ func (s *Service) validateCreate(c Caller, spec *model.Call) (Kind, error) {
 
 // validateCallback checks a callbackUri: absolute https, or http to a
 // loopback host in development mode.
-func (s *Service) validateCallback(raw string) error {
+func (s *Service) validateCallback(ctx context.Context, raw string) error {
 	if raw == "" {
 		return invalid("callbackUri", "is required: notifications about the call are posted there")
 	}
@@ -178,6 +196,11 @@ func (s *Service) validateCallback(raw string) error {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
+		if s.cfg.CheckCallback != nil {
+			if err := s.cfg.CheckCallback(ctx, u); err != nil {
+				return invalid("callbackUri", "points where callbacks may not go (%v); an operator can allow it with notifications.allowNetworks", err)
+			}
+		}
 		return nil
 	case "http":
 		if s.cfg.AllowLoopbackHTTP && isLoopback(u.Hostname()) {
@@ -248,4 +271,27 @@ func echoSpec(in model.Call) model.Call {
 		RingingTimeoutInSeconds: in.RingingTimeoutInSeconds,
 		RoutingPolicies:         in.RoutingPolicies,
 	}
+}
+
+// checkIdentityLengths bounds the strings of an identity set.
+func checkIdentityLengths(field string, is *model.IdentitySet) error {
+	if is == nil {
+		return nil
+	}
+	for name, id := range map[string]*model.Identity{
+		"user": is.User, "phone": is.Phone, "application": is.Application, "applicationInstance": is.ApplicationInstance,
+		"guest": is.Guest, "device": is.Device, "encrypted": is.Encrypted, "onPremises": is.OnPremises,
+		"azureCommunicationServicesUser": is.AzureCommunicationServicesUser, "assertedIdentity": is.AssertedIdentity,
+	} {
+		if id == nil {
+			continue
+		}
+		if len(id.ID) > MaxIdentityLength {
+			return invalid(field+"."+name+".id", "is longer than %d characters", MaxIdentityLength)
+		}
+		if id.DisplayName != nil && len(*id.DisplayName) > MaxIdentityLength {
+			return invalid(field+"."+name+".displayName", "is longer than %d characters", MaxIdentityLength)
+		}
+	}
+	return nil
 }

@@ -20,6 +20,8 @@ var (
 	ErrForbidden = errors.New("calls: permission missing")
 	// ErrUnavailable: the service is shutting down or its store failed.
 	ErrUnavailable = errors.New("calls: service unavailable")
+	// ErrLimit: a configured quota is reached; a *LimitError says which.
+	ErrLimit = errors.New("calls: limit reached")
 )
 
 // ValidationError says which property of a request is wrong and why. It
@@ -56,3 +58,16 @@ func (e *PermissionError) Error() string {
 
 // Is makes errors.Is(err, ErrForbidden) true.
 func (e *PermissionError) Is(target error) bool { return target == ErrForbidden }
+
+// LimitError says which quota a command would exceed. It matches ErrLimit.
+type LimitError struct {
+	What  string
+	Limit int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("calls: the application already has %d %s, its limit", e.Limit, e.What)
+}
+
+// Is makes errors.Is(err, ErrLimit) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }

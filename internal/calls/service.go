@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,17 @@ type Config struct {
 	// RingTimeout is how long a callee may ring before the call ends with
 	// 408/10057, unless the request sets ringingTimeoutInSeconds. Default 60 s.
 	RingTimeout time.Duration
+	// CheckCallback, when set, vets a callbackUri's destination when a call
+	// is created (the SSRF guard); its error is reported as a 400 on
+	// callbackUri.
+	CheckCallback func(ctx context.Context, u *url.URL) error
+	// MaxOpenCalls bounds the calls one application may have in progress
+	// in its tenant. Default DefaultMaxOpenCalls.
+	MaxOpenCalls int
 }
+
+// DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.
+const DefaultMaxOpenCalls = 1000
 
 // Service runs the calls domain. It is safe for concurrent use. Create it
 // with New, call Start before use and Shutdown at the end.
@@ -39,6 +50,7 @@ type Service struct {
 	mu      sync.RWMutex
 	convs   map[string]*entry // by conversation id
 	byCall  map[string]*entry // by call id (lower case)
+	open    map[string]int    // calls in progress by tenant/app
 	closed  bool
 	running sync.WaitGroup // timer callbacks in progress
 }
@@ -63,11 +75,15 @@ func New(cfg Config) *Service {
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = 60 * time.Second
 	}
+	if cfg.MaxOpenCalls <= 0 {
+		cfg.MaxOpenCalls = DefaultMaxOpenCalls
+	}
 	return &Service{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		convs:  make(map[string]*entry),
 		byCall: make(map[string]*entry),
+		open:   make(map[string]int),
 	}
 }
 
@@ -84,6 +100,11 @@ func (s *Service) Start(ctx context.Context) error {
 		e := &entry{conv: c, timers: make(map[Timer]clock.Timer)}
 		e.view.Store(c)
 		s.index(e)
+		for _, l := range c.Legs {
+			if !l.State.Ended() {
+				s.open[openKey(l.TenantID, l.AppID)]++
+			}
+		}
 		entries[i] = e
 	}
 	s.mu.Unlock()
@@ -195,6 +216,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 
 // install makes conv the committed state of e. Called with e.mu held.
 func (s *Service) install(e *entry, conv *Conversation) {
+	s.countEnded(e.conv, conv)
 	e.conv = conv
 	e.view.Store(conv)
 	if conv.Live() {
@@ -330,4 +352,41 @@ func (s *Service) sortedLegs(c Caller) []*Call {
 		return legs[i].ID < legs[j].ID
 	})
 	return legs
+}
+
+func openKey(tenant, app string) string { return strings.ToLower(tenant) + "/" + strings.ToLower(app) }
+
+// reserve counts a new call against its application's limit of calls in
+// progress, or reports the limit when it is reached.
+func (s *Service) reserve(c Caller) error {
+	k := openKey(c.TenantID, c.AppID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[k] >= s.cfg.MaxOpenCalls {
+		return &LimitError{What: "calls in progress", Limit: s.cfg.MaxOpenCalls}
+	}
+	s.open[k]++
+	return nil
+}
+
+// release undoes reserve for a call that was not created.
+func (s *Service) release(c Caller) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open[openKey(c.TenantID, c.AppID)]--
+}
+
+// countEnded releases the reservation of every leg that ended between old
+// and new.
+func (s *Service) countEnded(old, new *Conversation) {
+	for _, l := range new.Legs {
+		if !l.State.Ended() {
+			continue
+		}
+		if o := old.Leg(l.ID); o != nil && !o.State.Ended() {
+			s.mu.Lock()
+			s.open[openKey(l.TenantID, l.AppID)]--
+			s.mu.Unlock()
+		}
+	}
 }

@@ -77,6 +77,9 @@ func decodeJSON(b []byte, v any, required bool) error {
 	if t := bytes.TrimSpace(b); t[0] != '{' {
 		return badRequest("", "The request body must be a JSON object.")
 	}
+	if err := checkShape(b); err != nil {
+		return err
+	}
 	err := json.Unmarshal(b, v)
 	if err == nil {
 		return nil

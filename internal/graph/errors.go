@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -15,10 +17,12 @@ import (
 // Error is a Graph error that a handler returns: an HTTP status, a Graph
 // error code and a message that says what is wrong and where.
 type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Target  string // the offending property or query option, when there is one
+	Status     int
+	Code       string
+	Message    string
+	Target     string        // the offending property or query option, when there is one
+	RetryAfter time.Duration // sent as Retry-After on 429 and 503; 0 means 1 s
+	inner      *innerError   // extra innerError members (the throttling body has some)
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("graph: %d %s: %s", e.Status, e.Code, e.Message) }
@@ -46,6 +50,7 @@ var errorTable = []struct {
 	{calls.ErrInvalid, http.StatusBadRequest, "BadRequest", ""},
 	{calls.ErrInvalidState, http.StatusConflict, "Conflict", ""},
 	{calls.ErrForbidden, http.StatusForbidden, "Forbidden", ""},
+	{calls.ErrLimit, http.StatusForbidden, "quotaLimitReached", ""},
 	{calls.ErrUnavailable, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Retry after the interval in Retry-After."},
 	{auth.ErrMissingToken, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."},
 	{auth.ErrInvalidToken, http.StatusUnauthorized, "InvalidAuthenticationToken", ""},
@@ -104,9 +109,24 @@ type errorMain struct {
 }
 
 type innerError struct {
+	Code            string `json:"code,omitempty"`
 	Date            string `json:"date"`
+	Message         string `json:"message,omitempty"`
 	RequestID       string `json:"request-id"`
 	ClientRequestID string `json:"client-request-id"`
+	Status          string `json:"status,omitempty"`
+}
+
+// throttled is Graph's throttling error (reference §5.5), body and all.
+func throttled(retry time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Message: "Please retry again later.",
+		RetryAfter: retry, inner: &innerError{Code: "429", Message: "Please retry after", Status: "429"}}
+}
+
+// shedding is the 503 sent when the server has too much in flight.
+func shedding() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
+		Message: "The server is busy; retry after the interval in Retry-After.", RetryAfter: time.Second}
 }
 
 // writeError writes err as a Graph error envelope.
@@ -117,12 +137,15 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("graph: internal error", "method", r.Method, "path", r.URL.Path, "request_id", ids.requestID, "err", err)
 	}
 	if ge.Status == http.StatusServiceUnavailable || ge.Status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+		secs := int(math.Ceil(ge.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	body := errorBody{Error: errorMain{
-		Code: ge.Code, Message: ge.Message, Target: ge.Target,
-		InnerError: innerError{Date: time.Now().UTC().Format(time.RFC3339), RequestID: ids.requestID, ClientRequestID: ids.clientRequestID},
-	}}
+	inner := innerError{}
+	if ge.inner != nil {
+		inner = *ge.inner
+	}
+	inner.Date, inner.RequestID, inner.ClientRequestID = time.Now().UTC().Format(time.RFC3339), ids.requestID, ids.clientRequestID
+	body := errorBody{Error: errorMain{Code: ge.Code, Message: ge.Message, Target: ge.Target, InnerError: inner}}
 	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(ge.Status)

@@ -161,3 +161,34 @@ func FuzzDecodeCreateBody(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckShape(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, MaxJSONDepth+1) + "1" + strings.Repeat("}", MaxJSONDepth+1)
+	long := `{"targets":[{"identity":{"user":{"displayName":"` + strings.Repeat("x", MaxJSONString+1) + `"}}}]}`
+	wide := `{"requestedModalities":[` + strings.Repeat(`"audio",`, MaxJSONArrayLen) + `"audio"]}`
+	tests := []struct {
+		body, target string
+	}{
+		{deep, "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"},
+		{long, "targets[0].identity.user.displayName"},
+		{wide, "requestedModalities"},
+	}
+	for _, tt := range tests {
+		err := checkShape([]byte(tt.body))
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Status != 400 || ge.Target != tt.target {
+			t.Errorf("checkShape: %v (target %q), want a 400 at %q", err, targetOf(ge), tt.target)
+		}
+	}
+	ok := `{"callbackUri":"https://x.test","targets":[{"identity":{"user":{"id":"a"}}},{"identity":{"user":{"id":"b"}}}],"n":[1,2,[3,{"k":null}]]}`
+	if err := checkShape([]byte(ok)); err != nil {
+		t.Errorf("ordinary body refused: %v", err)
+	}
+}
+
+func targetOf(e *Error) string {
+	if e == nil {
+		return ""
+	}
+	return e.Target
+}

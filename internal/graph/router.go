@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
 
 // Authenticator checks a request's bearer token.
@@ -23,6 +25,12 @@ type Config struct {
 	Auth    Authenticator
 	Logger  *slog.Logger
 	MaxBody int64 // default DefaultMaxBody
+	// Limiter, when set, throttles each application within its tenant:
+	// beyond its rate a request gets Graph's 429 with Retry-After.
+	Limiter *throttle.Limiter
+	// Gate, when set, bounds the requests in flight: beyond it a request
+	// gets 503 with Retry-After instead of queueing.
+	Gate *throttle.Gate
 }
 
 // api holds what the handlers share.
@@ -31,6 +39,8 @@ type api struct {
 	auth    Authenticator
 	log     *slog.Logger
 	maxBody int64
+	limiter *throttle.Limiter
+	gate    *throttle.Gate
 }
 
 // request is what a handler gets besides the ResponseWriter.
@@ -58,7 +68,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody}
+	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, limiter: cfg.Limiter, gate: cfg.Gate}
 	const c = "/{version}/communications/calls"
 	routes := []route{
 		{"POST", c, a.createCall},
@@ -128,11 +138,28 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 				Message: "Invalid version: '" + version + "'. Use v1.0 or beta."})
 			return
 		}
+		if a.gate != nil {
+			if !a.gate.Enter() {
+				writeError(w, r, a.log, shedding())
+				return
+			}
+			defer a.gate.Leave()
+		}
+		if err := checkHeaders(r.Header); err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
 		p, err := a.auth.Authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", a.auth.WWWAuthenticate(err))
 			writeError(w, r, a.log, err)
 			return
+		}
+		if a.limiter != nil {
+			if ok, wait := a.limiter.Allow(strings.ToLower(p.TenantID) + "/" + strings.ToLower(p.AppID)); !ok {
+				writeError(w, r, a.log, throttled(wait))
+				return
+			}
 		}
 		scheme := "http"
 		if r.TLS != nil {
@@ -170,4 +197,21 @@ func contains(list []string, s string) bool {
 func lastSegment(p string) string {
 	p = strings.TrimRight(p, "/")
 	return p[strings.LastIndex(p, "/")+1:]
+}
+
+// MaxHeaderValue is the longest single request header value accepted. (The
+// listener refuses more than 64 KiB of headers in all before any handler.)
+const MaxHeaderValue = 16 << 10
+
+// checkHeaders refuses an oversized header value, naming the header.
+func checkHeaders(h http.Header) error {
+	for name, vs := range h {
+		for _, v := range vs {
+			if len(v) > MaxHeaderValue {
+				return &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "RequestHeaderFieldsTooLarge",
+					Message: fmt.Sprintf("Header '%s' is longer than %d bytes.", name, MaxHeaderValue), Target: name}
+			}
+		}
+	}
+	return nil
 }
