@@ -22,6 +22,10 @@
 #   EST_RATE [200]   established: calls per second EST_C [16]     established: most in flight
 #   REPEAT [1]       baseline/Switchboard GET pairs, interleaved
 #   OUT [unset]      also copy the JSON lines to this file
+#
+# bench/run.sh --sweep instead runs GET (both servers) at each of SWEEP_C
+# [1 4 16 64] workers and create at each of SWEEP_CREATE_C [16 64 128 256],
+# to choose the concurrencies.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -155,6 +159,22 @@ sbload_run() {
 	log "-- $label (CPUs $(busy)% busy just before the run)"
 	timeout 300 "$tmp/bin/sbload" -label "$label" -d "$DURATION" -warmup "$WARMUP" "$@" >>"$results"
 }
+
+if [[ ${1:-} == --sweep ]]; then
+	# Concurrency sweep, to choose GET_C and CREATE_C: the smallest
+	# concurrency past which throughput stops growing saturates the CPUs.
+	for c in ${SWEEP_C:-1 4 16 64}; do
+		sbload_run "baseline-get-c$c" -mode get -target "$BL" -c "$c" -n "$CALLS"
+		sbload_run "switchboard-get-c$c" -mode get -target "$SB" -c "$c" -n "$CALLS"
+	done
+	for c in ${SWEEP_CREATE_C:-16 64 128 256}; do
+		sbload_run "switchboard-create-c$c" -mode create -target "$SB" -c "$c"
+	done
+	echo
+	"$tmp/bin/sbload" -report "$results"
+	[[ -n ${OUT:-} ]] && cp "$results" "$OUT"
+	exit 0
+fi
 
 # GET pairs are interleaved so that a change in the machine's background
 # load hits both sides alike. Only the last pair's labels are the canonical

@@ -261,7 +261,7 @@ func TestCallbackSSRFRefused(t *testing.T) {
 	base := prodServer(t, nil)
 	tok := appToken(t, base, tenantA, "a1")
 	for _, cb := range []string{
-		"http://8.8.8.8/cb",                           // not https outside dev mode
+		"http://8.8.8.8/cb", // not https outside dev mode
 		"https://127.0.0.1/cb", "https://[::1]/cb", "https://localhost/cb",
 		"https://169.254.169.254/latest/meta-data/", "https://10.0.0.5/cb", "https://192.168.1.1/cb",
 		"https://[fe80::1]/cb", "https://224.0.0.1/cb", "https://[::ffff:127.0.0.1]/cb",

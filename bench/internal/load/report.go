@@ -46,7 +46,7 @@ func ReadResults(r io.Reader) ([]*Result, error) {
 // Report writes the results as a table, the GET/baseline ratio and the
 // verdict on each target.
 func Report(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-18s %-11s %-10s %10s %9s %9s %9s %9s  %s\n", "run", "mode", "load", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors")
+	fmt.Fprintf(w, "%-24s %-11s %-10s %10s %9s %9s %9s %9s  %s\n", "run", "mode", "load", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors")
 	byLabel := make(map[string]*Result)
 	for _, r := range results {
 		byLabel[r.Label] = r
@@ -59,13 +59,13 @@ func Report(w io.Writer, results []*Result) {
 			errs = formatErrors(r.Errors)
 		}
 		l := r.Latency
-		fmt.Fprintf(w, "%-18s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f  %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, errs)
+		fmt.Fprintf(w, "%-24s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f  %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, errs)
 		if e := r.Established; e != nil {
 			for _, row := range []struct {
 				name string
 				p    Percentiles
 			}{{"  ↳ est. from 201", e.From201}, {"  ↳ est. from send", e.FromSend}} {
-				fmt.Fprintf(w, "%-30s %-10s %9.3f %9.3f %9.3f %9.3f  %d/%d established\n", row.name, "", row.p.P50, row.p.P95, row.p.P99, row.p.Max, e.Established, e.Created)
+				fmt.Fprintf(w, "%-47s %-10s %9.3f %9.3f %9.3f %9.3f  %d/%d established\n", row.name, "", row.p.P50, row.p.P95, row.p.P99, row.p.Max, e.Established, e.Created)
 			}
 		}
 	}
