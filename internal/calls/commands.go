@@ -14,6 +14,8 @@ var (
 	ResultRemoteEnded = ResultInfo{Code: 200, Subcode: 4521, Message: "Call ended by the other participant in peer-to-peer call."}
 	ResultNoAnswer    = ResultInfo{Code: 408, Subcode: 10057, Message: "Call timed out due to no signaling from callee endpoints."}
 	ResultUnreachable = ResultInfo{Code: 480, Subcode: 10037, Message: "No callee endpoints were found."}
+	ResultBusy        = ResultInfo{Code: 486, Subcode: 0, Message: "The callee is busy and declined the call."}
+	ResultKeepAlive   = ResultInfo{Code: 408, Subcode: 8537, Message: "Keep Alive timeout, cleaned up inactive call."}
 )
 
 // Get returns the caller's call. Ended calls and other applications' calls
@@ -66,71 +68,7 @@ func (tx *txn) leave(leg *Call) {
 	_ = tx.transition(leg, InputCleared, &r)
 	tx.setParticipant(leg.ParticipantID, ParticipantLeft)
 	tx.removeTimers(leg.ID)
-	if tx.conv.Kind == KindPeerToPeer || !tx.conv.Live() {
-		return
-	}
-	tx.notifyRoster()
-}
-
-// onTimer handles a timer that fell due. Called inside update.
-func (s *Service) onTimer(tx *txn, t Timer) error {
-	conv := tx.conv
-	switch t.Kind {
-	case TimerConnect:
-		leg := conv.Leg(t.Ref)
-		if leg == nil || leg.State != StateEstablishing {
-			return nil
-		}
-		if err := tx.transition(leg, InputConnected, nil); err != nil {
-			return err
-		}
-		tx.setParticipant(leg.ParticipantID, ParticipantJoined)
-		tx.notifyRoster()
-	case TimerAnswer:
-		p := tx.participant(t.Ref)
-		if p == nil || p.State != ParticipantInvited {
-			return nil
-		}
-		tx.removeTimers(t.Ref)
-		tx.setParticipant(t.Ref, ParticipantJoined)
-		if conv.Kind == KindPeerToPeer {
-			for _, leg := range conv.Legs {
-				if leg.State == StateEstablishing {
-					if err := tx.transition(leg, InputConnected, nil); err != nil {
-						return err
-					}
-					tx.setParticipant(leg.ParticipantID, ParticipantJoined)
-				}
-			}
-			return nil
-		}
-		tx.notifyRoster()
-	case TimerUnreachable, TimerRingTimeout:
-		p := tx.participant(t.Ref)
-		if p == nil || p.State != ParticipantInvited {
-			return nil
-		}
-		tx.removeTimers(t.Ref)
-		tx.setParticipant(t.Ref, ParticipantLeft)
-		if conv.Kind != KindPeerToPeer {
-			return nil // an invitation that failed leaves the group call as it was
-		}
-		r := ResultNoAnswer
-		if t.Kind == TimerUnreachable {
-			r = ResultUnreachable
-		}
-		for _, leg := range conv.Legs {
-			if !leg.State.Ended() {
-				if err := tx.transition(leg, InputEnded, &r); err != nil {
-					return err
-				}
-				tx.setParticipant(leg.ParticipantID, ParticipantLeft)
-			}
-		}
-	default:
-		return fmt.Errorf("calls: unknown timer kind %q", t.Kind)
-	}
-	return nil
+	tx.afterLegLeft()
 }
 
 // transition moves a leg through the state machine and queues the state

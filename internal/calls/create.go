@@ -2,13 +2,11 @@ package calls
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
@@ -57,59 +55,66 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 	if leg.ChainID == "" {
 		leg.ChainID = newID()
 	}
-	conv := &Conversation{ID: newID(), Kind: kind, TenantID: c.TenantID, Legs: []*Call{leg}, CreatedAt: now, UpdatedAt: now}
 	source := model.ParticipantInfo{Identity: applicationIdentity(c, spec.Source)}
-	conv.Roster = append(conv.Roster, Participant{ID: leg.ParticipantID, CallID: leg.ID, Info: source, State: ParticipantInvited, Modalities: spec.RequestedModalities})
-
-	e := &entry{conv: &Conversation{ID: conv.ID}, timers: make(map[Timer]clock.Timer)}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	tx := &txn{conv: conv, now: now, dirty: true}
-	if err := tx.transition(leg, InputCreate, nil); err != nil {
-		return nil, err
-	}
+	me := Participant{ID: leg.ParticipantID, CallID: leg.ID, Info: source, State: ParticipantInvited, Modalities: spec.RequestedModalities}
 	ring := s.cfg.RingTimeout
 	if spec.RingingTimeoutInSeconds != nil {
 		ring = time.Duration(*spec.RingingTimeoutInSeconds) * time.Second
 	}
-	for _, t := range spec.Targets {
-		p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited, Modalities: spec.RequestedModalities}
-		conv.Roster = append(conv.Roster, p)
-		s.ring(tx, p, t.Identity, ring)
+	// build adds the new leg, and the targets it rings, to a conversation.
+	build := func(tx *txn) error {
+		tx.conv.Legs = append(tx.conv.Legs, leg)
+		tx.conv.Roster = append(tx.conv.Roster, me)
+		if err := tx.transition(leg, InputCreate, nil); err != nil {
+			return err
+		}
+		tx.armKeepAlive(leg)
+		for _, t := range spec.Targets {
+			tx.conv.Roster = append(tx.conv.Roster, Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited, Modalities: spec.RequestedModalities, InvitedBy: leg.ID})
+			s.ring(tx, &tx.conv.Roster[len(tx.conv.Roster)-1], t.Identity, ring)
+		}
+		if kind != KindPeerToPeer {
+			// The application's own leg of a group call or meeting connects
+			// at once; the people it invites join as they answer.
+			tx.addTimer(TimerConnect, leg.ID, tx.now.Add(defaultConnectLatency))
+		}
+		return nil
 	}
-	if kind != KindPeerToPeer {
-		// The application's own leg of a group call or meeting connects at
-		// once; the people it invites join as they answer.
-		tx.addTimer(TimerConnect, leg.ID, now.Add(defaultConnectLatency))
-	}
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return nil, ErrUnavailable
-	}
-	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", "call_id", leg.ID, "err", err)
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	if kind == KindMeeting {
+		if err := s.joinMeeting(ctx, c, &spec, now, build); err != nil {
+			return nil, err
+		}
+	} else {
+		conv := &Conversation{ID: newID(), Kind: kind, TenantID: c.TenantID, CreatedAt: now, UpdatedAt: now}
+		tx := &txn{conv: conv, now: now, dirty: true}
+		if err := build(tx); err != nil {
+			return nil, err
+		}
+		if err := s.commitNew(ctx, conv, tx.outbox); err != nil {
+			return nil, err
+		}
 	}
 	created = true
-	s.install(e, conv)
-	s.cfg.Dispatcher.Enqueue(tx.outbox...)
 	s.log.Info("calls: created", "call_id", leg.ID, "tenant", c.TenantID, "app", c.AppID, "kind", kind, "targets", len(spec.Targets))
 	return leg, nil
 }
 
-// ring calls a target's endpoint and schedules what it will do.
-func (s *Service) ring(tx *txn, p Participant, id *model.IdentitySet, ringTimeout time.Duration) {
+// ring calls a target's endpoint and schedules what it will do; the
+// behaviour stays with the participant for what it does after answering.
+func (s *Service) ring(tx *txn, p *Participant, id *model.IdentitySet, ringTimeout time.Duration) {
 	var b Behaviour
 	if id != nil {
 		b = s.cfg.Directory.Behaviour(*id)
 	}
+	p.Behaviour = b
 	switch b.Outcome {
 	case OutcomeUnreachable:
 		tx.addTimer(TimerUnreachable, p.ID, tx.now.Add(b.After))
 		return
-	case OutcomeAnswer:
+	case OutcomeBusy:
+		tx.addTimer(TimerReject, p.ID, tx.now.Add(b.After))
+		return
+	case OutcomeAnswer, "":
 		if b.After < ringTimeout {
 			tx.addTimer(TimerAnswer, p.ID, tx.now.Add(b.After))
 		}

@@ -10,6 +10,11 @@ import (
 var (
 	// ErrNotFound: no such call for this application, or it has ended.
 	ErrNotFound = errors.New("calls: call not found")
+	// ErrNoSuchItem: the call exists but the participant, operation, audio
+	// routing group or content sharing session asked for does not.
+	ErrNoSuchItem = errors.New("calls: item not found in this call")
+	// ErrConflict: the item already exists, or the request clashes with one in progress.
+	ErrConflict = errors.New("calls: conflict")
 	// ErrCallEnded: the call has already ended.
 	ErrCallEnded = errors.New("calls: call has ended")
 	// ErrInvalidState: the command is not allowed in the call's current state.

@@ -32,12 +32,18 @@ const (
 	OutcomeAnswer      Outcome = "answer"      // answers after Behaviour.After
 	OutcomeNoAnswer    Outcome = "noAnswer"    // rings until the ring timeout
 	OutcomeUnreachable Outcome = "unreachable" // cannot be reached; found out after Behaviour.After
+	OutcomeBusy        Outcome = "busy"        // declines as busy after Behaviour.After
 )
 
-// Behaviour is how the endpoint bound to an identity responds to a call.
+// Behaviour is how the endpoint bound to an identity responds to a call,
+// and what it does once in it. Zero durations mean "never" for the actions
+// after answering.
 type Behaviour struct {
-	Outcome Outcome
-	After   time.Duration
+	Outcome     Outcome       `json:"outcome,omitempty"`
+	After       time.Duration `json:"after,omitempty"`
+	HangUpAfter time.Duration `json:"hangUpAfter,omitempty"` // hangs up this long after joining
+	MuteAfter   time.Duration `json:"muteAfter,omitempty"`   // mutes itself this long after joining
+	ShareAfter  time.Duration `json:"shareAfter,omitempty"`  // starts sharing its screen this long after joining
 }
 
 // Directory binds identities to endpoints. Implementations must be safe for
@@ -45,4 +51,13 @@ type Behaviour struct {
 type Directory interface {
 	// Behaviour says how the endpoint of the identity responds when called.
 	Behaviour(id model.IdentitySet) Behaviour
+	// MeetingMembers lists the simulated identities configured to join the
+	// meeting with this key, and when, counted from the meeting's start.
+	MeetingMembers(meetingKey string) []Member
+}
+
+// Member is a simulated identity that joins a meeting by itself.
+type Member struct {
+	Identity model.IdentitySet
+	After    time.Duration
 }

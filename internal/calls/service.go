@@ -47,12 +47,13 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.RWMutex
-	convs   map[string]*entry // by conversation id
-	byCall  map[string]*entry // by call id (lower case)
-	open    map[string]int    // calls in progress by tenant/app
-	closed  bool
-	running sync.WaitGroup // timer callbacks in progress
+	mu       sync.RWMutex
+	convs    map[string]*entry // by conversation id
+	byCall   map[string]*entry // by call id (lower case)
+	open     map[string]int    // calls in progress by tenant/app
+	meetings map[string]*entry // live meetings by tenant|meeting key
+	closed   bool
+	running  sync.WaitGroup // timer callbacks in progress
 }
 
 // entry holds one live conversation in memory.
@@ -79,11 +80,12 @@ func New(cfg Config) *Service {
 		cfg.MaxOpenCalls = DefaultMaxOpenCalls
 	}
 	return &Service{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		convs:  make(map[string]*entry),
-		byCall: make(map[string]*entry),
-		open:   make(map[string]int),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		convs:    make(map[string]*entry),
+		byCall:   make(map[string]*entry),
+		open:     make(map[string]int),
+		meetings: make(map[string]*entry),
 	}
 }
 
@@ -148,6 +150,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 func (s *Service) index(e *entry) {
 	s.convs[e.conv.ID] = e
+	if e.conv.MeetingKey != "" {
+		s.meetings[e.conv.MeetingKey] = e
+	}
 	for _, l := range e.conv.Legs {
 		s.byCall[strings.ToLower(l.ID)] = e
 	}
@@ -233,6 +238,9 @@ func (s *Service) install(e *entry, conv *Conversation) {
 	}
 	s.mu.Lock()
 	delete(s.convs, conv.ID)
+	if conv.MeetingKey != "" && s.meetings[conv.MeetingKey] == e {
+		delete(s.meetings, conv.MeetingKey)
+	}
 	for _, l := range conv.Legs {
 		delete(s.byCall, strings.ToLower(l.ID))
 	}

@@ -49,15 +49,18 @@ const (
 // Values reachable from a Conversation are replaced, never mutated in place,
 // once committed; clone copies the mutable parts.
 type Conversation struct {
-	ID        string        `json:"id"`
-	Kind      Kind          `json:"kind"`
-	TenantID  string        `json:"tenantId"`
-	Legs      []*Call       `json:"legs"`
-	Roster    []Participant `json:"roster"`
-	RosterSeq int64         `json:"rosterSeq"`
-	Timers    []Timer       `json:"timers,omitempty"`
-	CreatedAt time.Time     `json:"createdAt"`
-	UpdatedAt time.Time     `json:"updatedAt"`
+	ID         string        `json:"id"`
+	Kind       Kind          `json:"kind"`
+	TenantID   string        `json:"tenantId"`
+	MeetingKey string        `json:"meetingKey,omitempty"` // meetings: what joiners name it by
+	Passcode   string        `json:"passcode,omitempty"`   // meetings joined by joinMeetingId
+	Shares     []Share       `json:"shares,omitempty"`     // content sharing sessions
+	Legs       []*Call       `json:"legs"`
+	Roster     []Participant `json:"roster"`
+	RosterSeq  int64         `json:"rosterSeq"`
+	Timers     []Timer       `json:"timers,omitempty"`
+	CreatedAt  time.Time     `json:"createdAt"`
+	UpdatedAt  time.Time     `json:"updatedAt"`
 }
 
 // Live reports whether any leg of the conversation has not ended.
@@ -90,6 +93,7 @@ func (c *Conversation) clone() *Conversation {
 	}
 	n.Roster = append([]Participant(nil), c.Roster...)
 	n.Timers = append([]Timer(nil), c.Timers...)
+	n.Shares = append([]Share(nil), c.Shares...)
 	return &n
 }
 
@@ -110,6 +114,29 @@ type Call struct {
 	UpdatedAt     time.Time              `json:"updatedAt"`
 	EndedAt       *time.Time             `json:"endedAt,omitempty"`
 	Operations    []model.CommsOperation `json:"operations,omitempty"`
+	// KeepAliveDue is when the call ends unless keepAlive is called.
+	KeepAliveDue time.Time `json:"keepAliveDue,omitempty"`
+	// Transfer is the transfer in progress, if any.
+	Transfer *Transfer `json:"transfer,omitempty"`
+	// RoutingGroups are the call's audio routing groups.
+	RoutingGroups []model.AudioRoutingGroup `json:"routingGroups,omitempty"`
+	// Muted is the application's own server mute (mute/unmute).
+	Muted bool `json:"muted,omitempty"`
+	// ScreenSharingRole is viewer or sharer (changeScreenSharingRole).
+	ScreenSharingRole string `json:"screenSharingRole,omitempty"`
+}
+
+// Transfer is a transfer in progress on a leg.
+type Transfer struct {
+	TargetParticipantID string `json:"targetParticipantId"` // the target, rung in the conversation
+	TransfereeID        string `json:"transfereeId"`        // the participant being transferred
+	ReplacesCallID      string `json:"replacesCallId,omitempty"`
+}
+
+// Share is a content sharing session: a participant sharing a screen.
+type Share struct {
+	ID            string `json:"id"`
+	ParticipantID string `json:"participantId"`
 }
 
 // ResultInfo is a Graph resultInfo: why something ended or failed.
@@ -139,6 +166,16 @@ type Participant struct {
 	Muted      bool                  `json:"muted"`
 	Modalities []model.Modality      `json:"modalities,omitempty"`
 	Seq        int64                 `json:"seq"` // roster sequence number of its last change
+	// Behaviour is what a simulated endpoint does, fixed when it was called.
+	Behaviour Behaviour `json:"behaviour,omitempty"`
+	OnHold    bool      `json:"onHold,omitempty"`
+	Sharing   bool      `json:"sharing,omitempty"` // sending video-based screen sharing
+	Hidden    bool      `json:"hidden,omitempty"`
+	Recording string    `json:"recording,omitempty"` // recordingStatus set by updateRecordingStatus
+	// InviteOp is the invite operation that is calling this participant.
+	InviteOp string `json:"inviteOp,omitempty"`
+	// InvitedBy is the leg that invited this participant.
+	InvitedBy string `json:"invitedBy,omitempty"`
 }
 
 // TimerKind names what happens when a conversation timer falls due.
@@ -146,11 +183,19 @@ type TimerKind string
 
 // Timer kinds.
 const (
-	TimerConnect     TimerKind = "connect"     // an application leg of a group call is connected
-	TimerAnswer      TimerKind = "answer"      // a simulated endpoint answers (Ref: participant id)
-	TimerUnreachable TimerKind = "unreachable" // a target turns out to be unreachable (Ref: participant id)
-	TimerRingTimeout TimerKind = "ringTimeout" // nobody answered in time (Ref: participant id)
-	TimerCleared     TimerKind = "cleared"     // a hanging-up leg is terminated (Ref: call id)
+	TimerConnect      TimerKind = "connect"      // an application leg of a group call is connected
+	TimerAnswer       TimerKind = "answer"       // a simulated endpoint answers (Ref: participant id)
+	TimerUnreachable  TimerKind = "unreachable"  // a target turns out to be unreachable (Ref: participant id)
+	TimerRingTimeout  TimerKind = "ringTimeout"  // nobody answered in time (Ref: participant id)
+	TimerCleared      TimerKind = "cleared"      // a hanging-up leg is terminated (Ref: call id)
+	TimerAnswerWindow TimerKind = "answerWindow" // an incoming call nobody acted on ends (Ref: call id)
+	TimerKeepAlive    TimerKind = "keepAlive"    // a call without keepAlive ends (Ref: call id)
+	TimerHangUp       TimerKind = "hangUp"       // a simulated participant hangs up (Ref: participant id)
+	TimerMute         TimerKind = "mute"         // a simulated participant mutes itself (Ref: participant id)
+	TimerShare        TimerKind = "share"        // a simulated participant shares its screen (Ref: participant id)
+	TimerReject       TimerKind = "reject"       // a simulated callee declines (Ref: participant id)
+	TimerOperation    TimerKind = "operation"    // an asynchronous operation completes (Ref: call id + "/" + operation id)
+	TimerRedirected   TimerKind = "redirected"   // a redirected call's leg is gone (Ref: call id)
 )
 
 // Timer is a persisted deadline of a conversation.

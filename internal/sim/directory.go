@@ -13,29 +13,48 @@ import (
 // answers, unless configured otherwise.
 const DefaultAnswerDelay = 500 * time.Millisecond
 
-// Rule is the configured behaviour of one identity.
+// Rule is the configured behaviour of one identity. Durations are written
+// like "1.5s"; an empty one means the default (After) or never (the rest).
 type Rule struct {
 	// ID is the identity's id (user object id, phone number, ...), matched
 	// case-insensitively against every identity kind of a target.
 	ID string `yaml:"id" json:"id"`
-	// Behaviour: "answer" (default), "noAnswer" or "unreachable".
-	Behaviour string `yaml:"behaviour" json:"behaviour"`
-	// After is the delay before answering or before the call is found to be
-	// unreachable, for example "2s". Empty: the directory's default delay.
-	After string `yaml:"after" json:"after"`
+	// DisplayName is shown in rosters when the identity joins a meeting by
+	// itself.
+	DisplayName string `yaml:"displayName" json:"displayName,omitempty"`
+	// Behaviour when called: "answer" (default), "noAnswer", "busy"
+	// (declines) or "unreachable".
+	Behaviour string `yaml:"behaviour" json:"behaviour,omitempty"`
+	// After is the delay before answering, declining or being found
+	// unreachable.
+	After string `yaml:"after" json:"after,omitempty"`
+	// HangUpAfter, MuteAfter and ShareScreenAfter schedule what the
+	// identity does once in a call, counted from when it joined.
+	HangUpAfter      string `yaml:"hangUpAfter" json:"hangUpAfter,omitempty"`
+	MuteAfter        string `yaml:"muteAfter" json:"muteAfter,omitempty"`
+	ShareScreenAfter string `yaml:"shareScreenAfter" json:"shareScreenAfter,omitempty"`
+	// JoinMeeting makes the identity join, by itself, every meeting with
+	// this join meeting id, thread id or token, JoinAfter after it starts.
+	JoinMeeting string `yaml:"joinMeeting" json:"joinMeeting,omitempty"`
+	JoinAfter   string `yaml:"joinAfter" json:"joinAfter,omitempty"`
 }
 
 // Directory maps identities to simulated behaviours. It is immutable after
 // NewDirectory and safe for concurrent use.
 type Directory struct {
-	def   calls.Behaviour
-	rules map[string]calls.Behaviour
+	def      calls.Behaviour
+	rules    map[string]calls.Behaviour
+	meetings map[string][]calls.Member // by meeting key
 }
 
 // NewDirectory builds a directory in which every identity without a rule
 // answers after defaultDelay.
 func NewDirectory(defaultDelay time.Duration, rules []Rule) (*Directory, error) {
-	d := &Directory{def: calls.Behaviour{Outcome: calls.OutcomeAnswer, After: defaultDelay}, rules: make(map[string]calls.Behaviour)}
+	d := &Directory{
+		def:      calls.Behaviour{Outcome: calls.OutcomeAnswer, After: defaultDelay},
+		rules:    make(map[string]calls.Behaviour),
+		meetings: make(map[string][]calls.Member),
+	}
 	for i, r := range rules {
 		if r.ID == "" {
 			return nil, fmt.Errorf("sim: identities[%d]: id is required", i)
@@ -46,20 +65,55 @@ func NewDirectory(defaultDelay time.Duration, rules []Rule) (*Directory, error) 
 			b.Outcome = calls.OutcomeAnswer
 		case "noanswer":
 			b.Outcome = calls.OutcomeNoAnswer
+		case "busy", "reject":
+			b.Outcome = calls.OutcomeBusy
 		case "unreachable":
 			b.Outcome = calls.OutcomeUnreachable
 			b.After = 0
 		default:
-			return nil, fmt.Errorf("sim: identities[%d] (%s): unknown behaviour %q; use answer, noAnswer or unreachable", i, r.ID, r.Behaviour)
+			return nil, fmt.Errorf("sim: identities[%d] (%s): unknown behaviour %q; use answer, noAnswer, busy or unreachable", i, r.ID, r.Behaviour)
 		}
-		if r.After != "" {
-			after, err := time.ParseDuration(r.After)
-			if err != nil || after < 0 {
-				return nil, fmt.Errorf("sim: identities[%d] (%s): after %q is not a duration such as 1.5s", i, r.ID, r.After)
+		for _, f := range []struct {
+			name, v string
+			dst     *time.Duration
+		}{
+			{"after", r.After, &b.After}, {"hangUpAfter", r.HangUpAfter, &b.HangUpAfter},
+			{"muteAfter", r.MuteAfter, &b.MuteAfter}, {"shareScreenAfter", r.ShareScreenAfter, &b.ShareAfter},
+		} {
+			if f.v == "" {
+				continue
 			}
-			b.After = after
+			v, err := time.ParseDuration(f.v)
+			if err != nil || v < 0 {
+				return nil, fmt.Errorf("sim: identities[%d] (%s): %s %q is not a duration such as 1.5s", i, r.ID, f.name, f.v)
+			}
+			*f.dst = v
 		}
 		d.rules[strings.ToLower(r.ID)] = b
+		if r.JoinMeeting != "" {
+			join := time.Duration(0)
+			if r.JoinAfter != "" {
+				v, err := time.ParseDuration(r.JoinAfter)
+				if err != nil || v < 0 {
+					return nil, fmt.Errorf("sim: identities[%d] (%s): joinAfter %q is not a duration", i, r.ID, r.JoinAfter)
+				}
+				join = v
+			}
+			id := model.Identity{ID: r.ID}
+			if r.DisplayName != "" {
+				name := r.DisplayName
+				id.DisplayName = &name
+			}
+			set := model.IdentitySet{User: &id}
+			if strings.HasPrefix(r.ID, "+") {
+				set = model.IdentitySet{Phone: &id}
+			}
+			m := calls.Member{Identity: set, After: join}
+			digits := strings.Join(strings.Fields(r.JoinMeeting), "")
+			for _, key := range []string{"jmid:" + digits, "thread:" + strings.ToLower(r.JoinMeeting), "token:" + r.JoinMeeting} {
+				d.meetings[key] = append(d.meetings[key], m)
+			}
+		}
 	}
 	return d, nil
 }
@@ -77,4 +131,10 @@ func (d *Directory) Behaviour(id model.IdentitySet) calls.Behaviour {
 		}
 	}
 	return d.def
+}
+
+// MeetingMembers lists the identities configured to join the meeting with
+// this key by themselves.
+func (d *Directory) MeetingMembers(key string) []calls.Member {
+	return append([]calls.Member(nil), d.meetings[key]...)
 }

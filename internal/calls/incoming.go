@@ -1,0 +1,216 @@
+package calls
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// Result codes of incoming calls.
+var (
+	ResultAnswerTimeout = ResultInfo{Code: 408, Subcode: 1106, Message: "An acknowledgement was not received for the call acceptance in the allotted time."}
+	ResultCallerHungUp  = ResultInfo{Code: 200, Subcode: 4097, Message: "Call ended by the other participant in the call."}
+	ResultRejected      = ResultInfo{Code: 200, Subcode: 7000, Message: "The conversation has ended by bot."}
+	ResultRedirected    = ResultInfo{Code: 200, Subcode: 7000, Message: "The call was redirected by the bot."}
+)
+
+// Limits of redirect (reference §1.3 #7).
+const (
+	MaxRedirectTargets = 25
+	MinRedirectTimeout = 15
+	MaxRedirectTimeout = 90
+)
+
+// IncomingCall describes a simulated person or phone calling an
+// application.
+type IncomingCall struct {
+	TenantID    string // the application's tenant
+	AppID       string // the application called
+	CallbackURI string // where the "incoming" notification goes: the application's webhook
+	From        model.IdentitySet
+	Modalities  []model.Modality // default audio
+	// Behaviour is what the caller does once the call is answered
+	// (HangUpAfter, MuteAfter, ShareAfter); its Outcome is ignored.
+	Behaviour Behaviour
+}
+
+// PlaceIncoming makes a simulated identity call an application: the
+// application's webhook gets a "created" notification for a call in state
+// incoming, which it must answer, reject or redirect within AnswerWindow.
+func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, error) {
+	if in.TenantID == "" || in.AppID == "" {
+		return nil, invalid("to", "must name an application and its tenant")
+	}
+	if _, ok := identityKey(&in.From); !ok {
+		return nil, invalid("from", "must name a user, phone or guest with an id")
+	}
+	if err := s.validateCallback(ctx, in.CallbackURI); err != nil {
+		return nil, err
+	}
+	if len(in.Modalities) == 0 {
+		in.Modalities = []model.Modality{model.ModalityAudio}
+	}
+	c := Caller{TenantID: in.TenantID, AppID: in.AppID}
+	if err := s.reserve(c); err != nil {
+		return nil, err
+	}
+	now := s.cfg.Clock.Now().UTC()
+	from := in.From
+	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: in.Behaviour}
+	appID := in.AppID
+	leg := &Call{
+		ID: newID(), AppID: in.AppID, TenantID: in.TenantID, ParticipantID: newID(), ChainID: newID(),
+		CallbackURI: in.CallbackURI, Direction: "incoming", CreatedAt: now, UpdatedAt: now,
+		Spec: model.Call{
+			Source:              &model.ParticipantInfo{Identity: &from, ParticipantID: caller.ID},
+			Targets:             []model.InvitationParticipantInfo{{Identity: &model.IdentitySet{Application: &model.Identity{ID: appID}}}},
+			RequestedModalities: in.Modalities,
+			TenantID:            in.TenantID,
+			IncomingContext:     &model.IncomingContext{SourceParticipantID: caller.ID},
+		},
+	}
+	conv := &Conversation{ID: newID(), Kind: KindPeerToPeer, TenantID: in.TenantID, Legs: []*Call{leg}, CreatedAt: now, UpdatedAt: now}
+	conv.Roster = []Participant{caller, {ID: leg.ParticipantID, CallID: leg.ID, Info: model.ParticipantInfo{Identity: leg.Spec.Targets[0].Identity}, State: ParticipantInvited, Modalities: in.Modalities}}
+	tx := &txn{conv: conv, now: now, dirty: true}
+	next, err := Transition(StateUnknown, InputIncoming)
+	if err != nil {
+		s.release(c)
+		return nil, err
+	}
+	leg.State = next
+	// The incoming call notification: changeType created, the whole call.
+	res := leg.Resource()
+	tx.notify(leg, model.ChangeTypeCreated, callPath(leg.ID), res)
+	tx.addTimer(TimerAnswerWindow, leg.ID, now.Add(AnswerWindow))
+	if err := s.commitNew(ctx, conv, tx.outbox); err != nil {
+		s.release(c)
+		return nil, err
+	}
+	s.log.Info("calls: incoming call placed", "call_id", leg.ID, "tenant", in.TenantID, "app", in.AppID)
+	return leg, nil
+}
+
+// commitNew commits a new conversation and makes it live.
+func (s *Service) commitNew(ctx context.Context, conv *Conversation, outbox []OutboxEntry) error {
+	e := &entry{conv: &Conversation{ID: conv.ID}, timers: make(map[Timer]clock.Timer)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrUnavailable
+	}
+	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, outbox); err != nil {
+		s.log.Error("calls: commit failed", "conversation", conv.ID, "err", err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.install(e, conv)
+	s.cfg.Dispatcher.Enqueue(outbox...)
+	return nil
+}
+
+// Answer answers an incoming call (202): establishing, then established.
+// Notifications go to req.CallbackURI from now on when it is set.
+func (s *Service) Answer(ctx context.Context, c Caller, callID string, req model.AnswerRequest) error {
+	if req.MediaConfig == nil {
+		return invalid("mediaConfig", "is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
+	}
+	if len(req.AcceptedModalities) == 0 {
+		return invalid("acceptedModalities", "is required and must not be empty")
+	}
+	if req.CallbackURI != "" {
+		if err := s.validateCallback(ctx, req.CallbackURI); err != nil {
+			return err
+		}
+	}
+	if req.MediaConfig.IsAppHosted() && !c.has(RoleAccessMedia) {
+		return &PermissionError{Action: "answering with app-hosted media", Needed: []string{RoleAccessMedia}}
+	}
+	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if err := tx.transition(leg, InputAnswer, nil); err != nil {
+			return err
+		}
+		tx.removeTimers(leg.ID)
+		if req.CallbackURI != "" {
+			leg.CallbackURI = req.CallbackURI
+		}
+		leg.Spec.MediaConfig = req.MediaConfig
+		leg.Spec.RequestedModalities = req.AcceptedModalities
+		if req.CallOptions != nil {
+			leg.Spec.CallOptions = req.CallOptions
+		}
+		tx.armKeepAlive(leg)
+		tx.addTimer(TimerConnect, leg.ID, tx.now)
+		return nil
+	})
+}
+
+// Reject declines an incoming call (202); the caller hears it declined.
+func (s *Service) Reject(ctx context.Context, c Caller, callID string, req model.RejectRequest) error {
+	if req.CallbackURI != "" {
+		if err := s.validateCallback(ctx, req.CallbackURI); err != nil {
+			return err
+		}
+	}
+	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if req.CallbackURI != "" {
+			leg.CallbackURI = req.CallbackURI
+		}
+		r := ResultRejected
+		if req.Reason != "" {
+			r.Message = "The call was rejected by the bot: " + string(req.Reason) + "."
+		}
+		if err := tx.transition(leg, InputReject, &r); err != nil {
+			return err
+		}
+		tx.setParticipant(leg.ParticipantID, ParticipantLeft)
+		tx.removeTimers(leg.ID)
+		tx.afterLegLeft()
+		return nil
+	})
+}
+
+// Redirect sends an incoming call on to other targets (202), ringing them
+// all at once; the application's leg ends.
+func (s *Service) Redirect(ctx context.Context, c Caller, callID string, req model.RedirectRequest) error {
+	if len(req.Targets) == 0 {
+		return invalid("targets", "is required and must not be empty")
+	}
+	if len(req.Targets) > MaxRedirectTargets {
+		return invalid("targets", "can ring at most %d targets at once, got %d", MaxRedirectTargets, len(req.Targets))
+	}
+	for i, t := range req.Targets {
+		if _, ok := identityKey(t.Identity); !ok {
+			return invalid(fmtIndex("targets", i)+".identity", "must name a user, phone, application or guest with an id")
+		}
+	}
+	if req.Timeout != nil && (*req.Timeout < MinRedirectTimeout || *req.Timeout > MaxRedirectTimeout) {
+		return invalid("timeout", "must be between %d and %d seconds", MinRedirectTimeout, MaxRedirectTimeout)
+	}
+	if !c.has(RoleInitiate) {
+		return &PermissionError{Action: "redirect", Needed: []string{RoleInitiate}}
+	}
+	if req.CallbackURI != "" {
+		if err := s.validateCallback(ctx, req.CallbackURI); err != nil {
+			return err
+		}
+	}
+	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if req.CallbackURI != "" {
+			leg.CallbackURI = req.CallbackURI
+		}
+		if err := tx.transition(leg, InputRedirect, nil); err != nil {
+			return err
+		}
+		tx.removeTimers(leg.ID)
+		for _, t := range req.Targets {
+			p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited}
+			tx.conv.Roster = append(tx.conv.Roster, p)
+		}
+		tx.addTimer(TimerRedirected, leg.ID, tx.now)
+		return nil
+	})
+}
