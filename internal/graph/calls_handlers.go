@@ -24,8 +24,12 @@ var (
 			"direction": {canon: func(s string) (string, error) { v, err := model.ParseCallDirection(s); return string(v), err }},
 		},
 	}
-	participantListRules = queryRules{selectable: participantProps, paging: true}
-	entityRules          = func(props map[string]string) queryRules { return queryRules{selectable: props} }
+	participantListRules = queryRules{selectable: participantProps, paging: true, filterable: map[string]filterProp{
+		"id": {}, "ismuted": {boolean: true}, "isinlobby": {boolean: true},
+	}}
+	routingGroupProps = jsonProps(reflect.TypeOf(model.AudioRoutingGroup{}))
+	shareProps        = jsonProps(reflect.TypeOf(model.ContentSharingSession{}))
+	entityRules       = func(props map[string]string) queryRules { return queryRules{selectable: props} }
 )
 
 // jsonProps maps the lower-case JSON names of a struct's properties to
@@ -119,42 +123,6 @@ func (a *api) deleteCall(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// callActions are the bound actions of a call; the ones not built yet
-// answer 501 once the call is known to exist.
-var callActions = map[string]string{
-	"keepalive": "keepAlive", "answer": "answer", "reject": "reject", "redirect": "redirect",
-	"transfer": "transfer", "playprompt": "playPrompt", "recordresponse": "recordResponse",
-	"cancelmediaprocessing": "cancelMediaProcessing", "subscribetotone": "subscribeToTone",
-	"senddtmftones": "sendDtmfTones", "mute": "mute", "unmute": "unmute",
-	"changescreensharingrole": "changeScreenSharingRole", "updaterecordingstatus": "updateRecordingStatus",
-	"addlargegalleryview": "addLargeGalleryView",
-}
-
-// POST /communications/calls/{id}/{action}
-func (a *api) callAction(w http.ResponseWriter, r *request) error {
-	name, ok := callActions[r.PathValue("action")]
-	if !ok {
-		return badRequest("", "Resource not found for the segment '%s'.", r.PathValue("action"))
-	}
-	if _, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id")); err != nil {
-		return err
-	}
-	return a.notYet("call: "+name)(w, r)
-}
-
-// POST /communications/calls/{id}/participants/{pid}/{action}
-func (a *api) participantAction(w http.ResponseWriter, r *request) error {
-	switch action := r.PathValue("action"); action {
-	case "mute", "startholdmusic", "stopholdmusic":
-		if _, err := a.findParticipant(r); err != nil {
-			return err
-		}
-		return a.notYet("participant: "+action)(w, r)
-	default:
-		return badRequest("", "Resource not found for the segment '%s'.", action)
-	}
-}
-
 // GET /communications/calls/{id}/participants
 func (a *api) listParticipants(w http.ResponseWriter, r *request) error {
 	q, err := parseQuery(r.URL.RawQuery, participantListRules)
@@ -165,9 +133,22 @@ func (a *api) listParticipants(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(roster))
-	for i := range roster {
-		items[i] = roster[i]
+	items := make([]any, 0, len(roster))
+	for _, p := range roster {
+		if q.filter != nil && !q.filter(func(prop string) string {
+			switch prop {
+			case "id":
+				return p.ID
+			case "ismuted":
+				return boolString(p.IsMuted)
+			case "isinlobby":
+				return boolString(p.IsInLobby)
+			}
+			return ""
+		}) {
+			continue
+		}
+		items = append(items, p)
 	}
 	return writeCollection(w, r, q, r.base+"/$metadata#communications/calls('"+r.PathValue("id")+"')/participants", items)
 }
@@ -195,7 +176,14 @@ func (a *api) findParticipant(r *request) (model.Participant, error) {
 			return p, nil
 		}
 	}
-	return model.Participant{}, &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The participant does not exist in this call."}
+	return model.Participant{}, calls.ErrNoSuchItem
+}
+
+func boolString(b *bool) string {
+	if b != nil && *b {
+		return "true"
+	}
+	return "false"
 }
 
 // GET /communications/calls/{id}/operations
@@ -221,16 +209,11 @@ func (a *api) getOperation(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	leg, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id"))
+	op, err := a.calls.Operation(r.caller, r.PathValue("id"), r.PathValue("oid"))
 	if err != nil {
 		return err
 	}
-	for _, op := range leg.Operations {
-		if strings.EqualFold(op.ID, r.PathValue("oid")) {
-			return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls('"+leg.ID+"')/operations/$entity", op, q.selects)
-		}
-	}
-	return &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The operation does not exist in this call."}
+	return writeEntity(w, http.StatusOK, r.base+"/$metadata#communications/calls('"+r.PathValue("id")+"')/operations/$entity", op, q.selects)
 }
 
 // callResource renders a leg for this request's API version.

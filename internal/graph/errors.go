@@ -47,6 +47,8 @@ var errorTable = []struct {
 }{
 	{calls.ErrNotFound, http.StatusNotFound, "itemNotFound", "The call does not exist or has ended."},
 	{calls.ErrCallEnded, http.StatusNotFound, "itemNotFound", "The call has ended."},
+	{calls.ErrNoSuchItem, http.StatusNotFound, "itemNotFound", "The requested item does not exist in this call."},
+	{calls.ErrConflict, http.StatusConflict, "Conflict", ""},
 	{calls.ErrInvalid, http.StatusBadRequest, "BadRequest", ""},
 	{calls.ErrInvalidState, http.StatusConflict, "Conflict", ""},
 	{calls.ErrForbidden, http.StatusForbidden, "Forbidden", ""},

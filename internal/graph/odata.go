@@ -160,7 +160,8 @@ func (q *query) expands(name string) bool {
 // filterProp describes a property $filter may compare: how to canonicalise
 // a literal (for enums; an error names the allowed values).
 type filterProp struct {
-	canon func(string) (string, error)
+	canon   func(string) (string, error)
+	boolean bool // literals are true or false, unquoted
 }
 
 // predicate evaluates a $filter against an item's property values.
@@ -385,6 +386,12 @@ func (p *filterParser) literal(prop filterProp) (string, error) {
 	t, err := p.next()
 	if err != nil {
 		return "", err
+	}
+	if prop.boolean {
+		if l := strings.ToLower(t.text); !t.literal && (l == "true" || l == "false") {
+			return l, nil
+		}
+		return "", fmt.Errorf("expected true or false, got '%s'", t.text)
 	}
 	if !t.literal {
 		return "", fmt.Errorf("expected a quoted string, got '%s'", t.text)
