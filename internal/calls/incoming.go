@@ -130,13 +130,13 @@ func (s *Service) Answer(ctx context.Context, c Caller, callID string, req model
 		return &PermissionError{Action: "answering with app-hosted media", Needed: []string{RoleAccessMedia}}
 	}
 	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if leg.State == StateIncoming && req.CallbackURI != "" {
+			leg.CallbackURI = req.CallbackURI
+		}
 		if err := tx.transition(leg, InputAnswer, nil); err != nil {
 			return err
 		}
 		tx.removeTimers(leg.ID)
-		if req.CallbackURI != "" {
-			leg.CallbackURI = req.CallbackURI
-		}
 		leg.Spec.MediaConfig = req.MediaConfig
 		leg.Spec.RequestedModalities = req.AcceptedModalities
 		if req.CallOptions != nil {
@@ -156,7 +156,7 @@ func (s *Service) Reject(ctx context.Context, c Caller, callID string, req model
 		}
 	}
 	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if req.CallbackURI != "" {
+		if leg.State == StateIncoming && req.CallbackURI != "" {
 			leg.CallbackURI = req.CallbackURI
 		}
 		r := ResultRejected
@@ -199,7 +199,7 @@ func (s *Service) Redirect(ctx context.Context, c Caller, callID string, req mod
 		}
 	}
 	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if req.CallbackURI != "" {
+		if leg.State == StateIncoming && req.CallbackURI != "" {
 			leg.CallbackURI = req.CallbackURI
 		}
 		if err := tx.transition(leg, InputRedirect, nil); err != nil {

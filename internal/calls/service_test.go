@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,7 +35,7 @@ func newFixture(t *testing.T, store *callstest.Store, rules ...sim.Rule) *fixtur
 		t.Fatal(err)
 	}
 	f := &fixture{store: store, disp: &callstest.Dispatcher{}}
-	f.svc = calls.New(calls.Config{Store: store, Dispatcher: f.disp, Directory: dir, AllowLoopbackHTTP: true, RingTimeout: 30 * time.Second})
+	f.svc = calls.New(calls.Config{Store: store, Dispatcher: f.disp, Directory: dir, AllowLoopbackHTTP: true, RingTimeout: 30 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err := f.svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
