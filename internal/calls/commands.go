@@ -8,15 +8,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-// Result codes this package emits (reference §3.8).
-var (
-	ResultHungUp      = ResultInfo{Code: 200, Subcode: 5001, Message: "The conversation has ended."}
-	ResultRemoteEnded = ResultInfo{Code: 200, Subcode: 4521, Message: "Call ended by the other participant in peer-to-peer call."}
-	ResultNoAnswer    = ResultInfo{Code: 408, Subcode: 10057, Message: "Call timed out due to no signaling from callee endpoints."}
-	ResultUnreachable = ResultInfo{Code: 480, Subcode: 10037, Message: "No callee endpoints were found."}
-	ResultBusy        = ResultInfo{Code: 486, Subcode: 0, Message: "The callee is busy and declined the call."}
-	ResultKeepAlive   = ResultInfo{Code: 408, Subcode: 8537, Message: "Keep Alive timeout, cleaned up inactive call."}
-)
 
 // Get returns the caller's call. Ended calls and other applications' calls
 // are ErrNotFound.

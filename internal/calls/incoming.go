@@ -8,13 +8,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-// Result codes of incoming calls.
-var (
-	ResultAnswerTimeout = ResultInfo{Code: 408, Subcode: 1106, Message: "An acknowledgement was not received for the call acceptance in the allotted time."}
-	ResultCallerHungUp  = ResultInfo{Code: 200, Subcode: 4097, Message: "Call ended by the other participant in the call."}
-	ResultRejected      = ResultInfo{Code: 200, Subcode: 7000, Message: "The conversation has ended by bot."}
-	ResultRedirected    = ResultInfo{Code: 200, Subcode: 7000, Message: "The call was redirected by the bot."}
-)
 
 // Limits of redirect (reference §1.3 #7).
 const (

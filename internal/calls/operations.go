@@ -11,10 +11,6 @@ import (
 // finished ones are forgotten first.
 const MaxStoredOperations = 100
 
-// Results of operations (reference §3.3).
-var (
-	ResultOperationOK = ResultInfo{Code: 200, Subcode: 0, Message: "Action completed successfully."}
-)
 
 // newOperation records an operation of type typ on the leg and returns it.
 // Operations that finish at once are created Completed and produce no

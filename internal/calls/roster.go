@@ -10,13 +10,6 @@ import (
 // MaxInvite is the most participants one invite may call: "At most 5".
 const MaxInvite = 5
 
-// Results of roster operations.
-var (
-	ResultInviteNoAnswer    = ResultInfo{Code: 408, Subcode: 10057, Message: "None of the invited participants answered."}
-	ResultRemovedByApp      = ResultInfo{Code: 200, Subcode: 5300, Message: "Participant was removed from the conversation by another participant."}
-	ResultInviteCanceled    = ResultInfo{Code: 400, Subcode: 8508, Message: "Action failed, the invitation was cancelled."}
-	ResultOperationCanceled = ResultInfo{Code: 400, Subcode: 8508, Message: "Action failed, the operation was cancelled."}
-)
 
 // Invite calls up to MaxInvite more participants into a group call or
 // meeting. It returns a Running inviteParticipantsOperation; the operation

@@ -7,12 +7,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-// Results of transfers (reference §3.1 and the transfer examples).
-var (
-	ResultTransferred           = ResultInfo{Code: 0, Subcode: 7015, Message: "GracefulTransferCompleted"}
-	ResultTransferFailed        = ResultInfo{Code: 500, Subcode: 7000, Message: "The transfer target could not be reached; the call continues."}
-	ResultConsultTransferFailed = ResultInfo{Code: 500, Subcode: 7700, Message: "The consultative transfer failed; the call continues."}
-)
 
 // Transfer hands the caller's established call to someone else (202):
 // transferring, transferAccepted, then terminated with 0/7015; or, when the
