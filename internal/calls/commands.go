@@ -8,7 +8,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-
 // Get returns the caller's call. Ended calls and other applications' calls
 // are ErrNotFound.
 func (s *Service) Get(_ context.Context, c Caller, callID string) (*Call, error) {

@@ -8,7 +8,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-
 // Limits of redirect (reference §1.3 #7).
 const (
 	MaxRedirectTargets = 25

@@ -11,7 +11,6 @@ import (
 // finished ones are forgotten first.
 const MaxStoredOperations = 100
 
-
 // newOperation records an operation of type typ on the leg and returns it.
 // Operations that finish at once are created Completed and produce no
 // notification ("there won't be any subsequent operation via the

@@ -10,7 +10,6 @@ import (
 // MaxInvite is the most participants one invite may call: "At most 5".
 const MaxInvite = 5
 
-
 // Invite calls up to MaxInvite more participants into a group call or
 // meeting. It returns a Running inviteParticipantsOperation; the operation
 // completes (with a notification) once every invitee has joined or failed,

@@ -7,7 +7,6 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
-
 // Transfer hands the caller's established call to someone else (202):
 // transferring, transferAccepted, then terminated with 0/7015; or, when the
 // target cannot be reached, back to established with the failure in
