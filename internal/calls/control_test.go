@@ -429,3 +429,36 @@ func TestAudioRoutingGroups(t *testing.T) {
 		}
 	})
 }
+
+func TestRestartDuringTransferLosesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		f := newFixture(t, store, sim.Rule{ID: "dave", After: "5s"})
+		leg, _ := f.svc.Create(t.Context(), alice, p2p("bob"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := f.svc.Transfer(t.Context(), alice, leg.ID, model.TransferRequest{TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "dave"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second) // dave answers while the server is down
+		g := newFixture(t, store, sim.Rule{ID: "dave", After: "5s"})
+		synctest.Wait()
+		var got []string
+		for _, e := range append(f.disp.For(leg.ID), g.disp.For(leg.ID)...) {
+			var env model.CommsNotifications
+			json.Unmarshal(e.Body, &env)
+			var c model.Call
+			json.Unmarshal(env.Value[0].ResourceData, &c)
+			got = append(got, string(c.State))
+			if e.Seq != int64(len(got)) {
+				t.Fatalf("sequence %d at position %d", e.Seq, len(got))
+			}
+		}
+		if want := []string{"establishing", "established", "transferring", "transferAccepted", "terminated"}; !equal(got, want) {
+			t.Fatalf("notifications across the restart = %v, want %v", got, want)
+		}
+	})
+}
