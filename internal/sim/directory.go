@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
@@ -39,11 +40,13 @@ type Rule struct {
 	JoinAfter   string `yaml:"joinAfter" json:"joinAfter,omitempty"`
 }
 
-// Directory maps identities to simulated behaviours. It is immutable after
-// NewDirectory and safe for concurrent use.
+// Directory maps identities to simulated behaviours. Rules can be changed
+// at run time with Set; it is safe for concurrent use.
 type Directory struct {
+	mu       sync.RWMutex
 	def      calls.Behaviour
 	rules    map[string]calls.Behaviour
+	raw      map[string]Rule           // the rules as given, by lower-case id
 	meetings map[string][]calls.Member // by meeting key
 }
 
@@ -53,74 +56,131 @@ func NewDirectory(defaultDelay time.Duration, rules []Rule) (*Directory, error) 
 	d := &Directory{
 		def:      calls.Behaviour{Outcome: calls.OutcomeAnswer, After: defaultDelay},
 		rules:    make(map[string]calls.Behaviour),
+		raw:      make(map[string]Rule),
 		meetings: make(map[string][]calls.Member),
 	}
 	for i, r := range rules {
-		if r.ID == "" {
-			return nil, fmt.Errorf("sim: identities[%d]: id is required", i)
-		}
-		b := calls.Behaviour{After: defaultDelay}
-		switch strings.ToLower(r.Behaviour) {
-		case "", "answer":
-			b.Outcome = calls.OutcomeAnswer
-		case "noanswer":
-			b.Outcome = calls.OutcomeNoAnswer
-		case "busy", "reject":
-			b.Outcome = calls.OutcomeBusy
-		case "unreachable":
-			b.Outcome = calls.OutcomeUnreachable
-			b.After = 0
-		default:
-			return nil, fmt.Errorf("sim: identities[%d] (%s): unknown behaviour %q; use answer, noAnswer, busy or unreachable", i, r.ID, r.Behaviour)
-		}
-		for _, f := range []struct {
-			name, v string
-			dst     *time.Duration
-		}{
-			{"after", r.After, &b.After}, {"hangUpAfter", r.HangUpAfter, &b.HangUpAfter},
-			{"muteAfter", r.MuteAfter, &b.MuteAfter}, {"shareScreenAfter", r.ShareScreenAfter, &b.ShareAfter},
-		} {
-			if f.v == "" {
-				continue
-			}
-			v, err := time.ParseDuration(f.v)
-			if err != nil || v < 0 {
-				return nil, fmt.Errorf("sim: identities[%d] (%s): %s %q is not a duration such as 1.5s", i, r.ID, f.name, f.v)
-			}
-			*f.dst = v
-		}
-		d.rules[strings.ToLower(r.ID)] = b
-		if r.JoinMeeting != "" {
-			join := time.Duration(0)
-			if r.JoinAfter != "" {
-				v, err := time.ParseDuration(r.JoinAfter)
-				if err != nil || v < 0 {
-					return nil, fmt.Errorf("sim: identities[%d] (%s): joinAfter %q is not a duration", i, r.ID, r.JoinAfter)
-				}
-				join = v
-			}
-			id := model.Identity{ID: r.ID}
-			if r.DisplayName != "" {
-				name := r.DisplayName
-				id.DisplayName = &name
-			}
-			set := model.IdentitySet{User: &id}
-			if strings.HasPrefix(r.ID, "+") {
-				set = model.IdentitySet{Phone: &id}
-			}
-			m := calls.Member{Identity: set, After: join}
-			digits := strings.Join(strings.Fields(r.JoinMeeting), "")
-			for _, key := range []string{"jmid:" + digits, "thread:" + strings.ToLower(r.JoinMeeting), "token:" + r.JoinMeeting} {
-				d.meetings[key] = append(d.meetings[key], m)
-			}
+		if err := d.add(r); err != nil {
+			return nil, fmt.Errorf("sim: identities[%d]: %w", i, err)
 		}
 	}
 	return d, nil
 }
 
+// Set adds or replaces the rule of r.ID. Calls already ringing keep the
+// behaviour they were given.
+func (d *Directory) Set(r Rule) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.raw[strings.ToLower(r.ID)]; ok && old.JoinMeeting != "" {
+		d.dropMember(old)
+	}
+	return d.add(r)
+}
+
+// Rules returns the configured rules, in no particular order.
+func (d *Directory) Rules() []Rule {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Rule, 0, len(d.raw))
+	for _, r := range d.raw {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *Directory) dropMember(r Rule) {
+	for key, ms := range d.meetings {
+		kept := ms[:0:0]
+		for _, m := range ms {
+			if k, _ := identityID(m.Identity); !strings.EqualFold(k, r.ID) {
+				kept = append(kept, m)
+			}
+		}
+		d.meetings[key] = kept
+	}
+}
+
+func identityID(s model.IdentitySet) (string, bool) {
+	for _, x := range []*model.Identity{s.User, s.Phone} {
+		if x != nil {
+			return x.ID, true
+		}
+	}
+	return "", false
+}
+
+// add validates and installs one rule. Called with d.mu held, or before d
+// is shared.
+func (d *Directory) add(r Rule) error {
+	defaultDelay := d.def.After
+	if r.ID == "" {
+		return fmt.Errorf("id is required")
+	}
+	b := calls.Behaviour{After: defaultDelay}
+	switch strings.ToLower(r.Behaviour) {
+	case "", "answer":
+		b.Outcome = calls.OutcomeAnswer
+	case "noanswer":
+		b.Outcome = calls.OutcomeNoAnswer
+	case "busy", "reject":
+		b.Outcome = calls.OutcomeBusy
+	case "unreachable":
+		b.Outcome = calls.OutcomeUnreachable
+		b.After = 0
+	default:
+		return fmt.Errorf("%s: unknown behaviour %q; use answer, noAnswer, busy or unreachable", r.ID, r.Behaviour)
+	}
+	for _, f := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{
+		{"after", r.After, &b.After}, {"hangUpAfter", r.HangUpAfter, &b.HangUpAfter},
+		{"muteAfter", r.MuteAfter, &b.MuteAfter}, {"shareScreenAfter", r.ShareScreenAfter, &b.ShareAfter},
+	} {
+		if f.v == "" {
+			continue
+		}
+		v, err := time.ParseDuration(f.v)
+		if err != nil || v < 0 {
+			return fmt.Errorf("%s: %s %q is not a duration such as 1.5s", r.ID, f.name, f.v)
+		}
+		*f.dst = v
+	}
+	d.rules[strings.ToLower(r.ID)] = b
+	d.raw[strings.ToLower(r.ID)] = r
+	if r.JoinMeeting != "" {
+		join := time.Duration(0)
+		if r.JoinAfter != "" {
+			v, err := time.ParseDuration(r.JoinAfter)
+			if err != nil || v < 0 {
+				return fmt.Errorf("%s: joinAfter %q is not a duration", r.ID, r.JoinAfter)
+			}
+			join = v
+		}
+		id := model.Identity{ID: r.ID}
+		if r.DisplayName != "" {
+			name := r.DisplayName
+			id.DisplayName = &name
+		}
+		set := model.IdentitySet{User: &id}
+		if strings.HasPrefix(r.ID, "+") {
+			set = model.IdentitySet{Phone: &id}
+		}
+		m := calls.Member{Identity: set, After: join}
+		digits := strings.Join(strings.Fields(r.JoinMeeting), "")
+		for _, key := range []string{"jmid:" + digits, "thread:" + strings.ToLower(r.JoinMeeting), "token:" + r.JoinMeeting} {
+			d.meetings[key] = append(d.meetings[key], m)
+		}
+	}
+	return nil
+}
+
 // Behaviour returns the rule of the first identity in id that has one, or
 // the default.
 func (d *Directory) Behaviour(id model.IdentitySet) calls.Behaviour {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	for _, x := range []*model.Identity{id.User, id.Phone, id.Guest, id.Application, id.ApplicationInstance,
 		id.AzureCommunicationServicesUser, id.OnPremises, id.Encrypted} {
 		if x == nil || x.ID == "" {
@@ -136,5 +196,7 @@ func (d *Directory) Behaviour(id model.IdentitySet) calls.Behaviour {
 // MeetingMembers lists the identities configured to join the meeting with
 // this key by themselves.
 func (d *Directory) MeetingMembers(key string) []calls.Member {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	return append([]calls.Member(nil), d.meetings[key]...)
 }
