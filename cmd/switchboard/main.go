@@ -26,6 +26,7 @@ const usage = `Switchboard: a self-hosted Microsoft Graph calls API server.
 Usage:
   switchboard serve [flags]     run the server (development mode by default)
   switchboard dev-cert [flags]  print the development CA certificate (PEM)
+  switchboard apps <command>    register applications: create, list, rotate-secret, ...
   switchboard version           print the version
   switchboard help [command]    show help
 
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(rest, stderr)
 	case "dev-cert":
 		return devCert(rest, stdout, stderr)
+	case "apps":
+		return appsCmd(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "switchboard", app.Version)
 		return nil

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/devcert"
+	"github.com/switchboard-dev/switchboard/internal/extapi"
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/notify"
@@ -130,30 +130,6 @@ func (a *App) Start(ctx context.Context) (err error) {
 	return a.listen()
 }
 
-// apps is the application registry: the configured apps and, in
-// development mode, the well-known development app.
-func (a *App) apps() (auth.Apps, error) {
-	var list []auth.App
-	if a.cfg.Dev {
-		list = append(list, auth.DevApp())
-	}
-	for i, c := range a.cfg.Apps {
-		app := auth.App{ClientID: c.ClientID, TenantID: c.TenantID, DisplayName: c.DisplayName, Roles: c.Roles}
-		switch {
-		case c.SecretSHA256 != "":
-			h, err := hex.DecodeString(c.SecretSHA256)
-			if err != nil || len(h) != 32 {
-				return nil, fmt.Errorf("config: apps[%d]: secretSha256 must be 64 hex digits", i)
-			}
-			app.SecretHashes = append(app.SecretHashes, h)
-		default:
-			app.SecretHashes = append(app.SecretHashes, auth.HashSecret(c.Secret))
-		}
-		list = append(list, app)
-	}
-	return auth.NewStaticApps(list...), nil
-}
-
 func (a *App) listen() error {
 	h := a.handler()
 	if !off(a.cfg.Listen) {
@@ -230,7 +206,11 @@ func (a *App) handler() http.Handler {
 		gc.Gate = throttle.NewGate(t.MaxInFlight)
 	}
 	api := graph.NewHandler(gc)
-	ext := a.extension()
+	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log})
+	// An Idempotency-Key makes any POST of either API safe to retry; keys
+	// belong to the caller's tenant and application.
+	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}
+	api, ext = graph.WithIdempotency(idem, api), graph.WithIdempotency(idem, ext)
 	tokens := a.auth.Handler()
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -244,26 +224,6 @@ func (a *App) handler() http.Handler {
 		}
 	})
 	return graph.WithRequestIDs(graph.WithRecovery(a.log, root))
-}
-
-// extension is the non-Graph API under /switchboard/v1/.
-func (a *App) extension() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /switchboard/v1/health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"ok","version":"` + Version + `"}`))
-	})
-	mux.HandleFunc("GET /switchboard/v1/ready", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		select {
-		case <-a.ready:
-			w.Write([]byte(`{"status":"ready"}`))
-		default:
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte(`{"status":"starting"}`))
-		}
-	})
-	return mux
 }
 
 // Ready is closed once the listeners accept connections.
@@ -301,6 +261,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if err := a.notify.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if a.auth != nil {
+		a.auth.Close()
 	}
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {

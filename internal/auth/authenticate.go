@@ -122,7 +122,7 @@ func (s *Service) verificationKey(t *jwt.Token) (any, error) {
 	if !ok || kid == "" {
 		return nil, errNoKeyID
 	}
-	k, ok := s.keys.byID[kid]
+	k, ok := s.keys.Load().byID[kid]
 	if !ok {
 		return nil, errUnknownKey
 	}

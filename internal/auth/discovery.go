@@ -41,7 +41,7 @@ func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant 
 		AuthorizationEndpoint:             base + "/" + tenant + "/oauth2/v2.0/authorize",
 		TokenEndpoint:                     base + "/" + tenant + "/oauth2/v2.0/token",
 		JWKSURI:                           base + "/" + tenant + "/discovery/v2.0/keys",
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "client_secret_basic"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
 		// Entra's list, kept for clients that check it; Switchboard itself
 		// implements only the token endpoint.
@@ -53,9 +53,10 @@ func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant 
 	})
 }
 
-// serveKeys implements the JWKS endpoints: every current signing key.
+// serveKeys implements the JWKS endpoints: every published signing key,
+// including one that does not sign yet.
 func (s *Service) serveKeys(w http.ResponseWriter, r *http.Request, _ string) {
-	writeRawJSON(w, http.StatusOK, cacheable, s.keys.jwks)
+	writeRawJSON(w, http.StatusOK, s.keysCacheControl, s.keys.Load().jwks)
 }
 
 // serveAuthorize answers the authorization endpoint, which the discovery

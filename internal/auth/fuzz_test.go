@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // FuzzTokenRequest throws arbitrary token requests at the token endpoint.
@@ -24,7 +26,15 @@ func FuzzTokenRequest(f *testing.F) {
 	f.Add("v1.0", form, "", "")
 	f.Add("a_b", "multipart/form-data; boundary=x", "", "--x\r\n")
 
-	fx := newFixture(f)
+	// The server knows an application with a certificate, so that fuzzed
+	// client assertions reach the certificate lookup and the signature.
+	cf := newCertFixture(f, testStart)
+	valid := signAssertion(f, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())
+	f.Add(certTenant, form, "", cf.assertionForm(valid).Encode())
+	f.Add(certTenant, form, "", "grant_type=client_credentials&client_assertion_type="+url.QueryEscape(clientAssertionType)+
+		"&client_assertion=eyJhbGciOiJQUzI1NiIsIng1dCNTMjU2IjoiQUFBQSJ9.eyJzdWIiOiJ4In0.AAAA&scope=x%2F.default")
+	f.Add(DevTenantID, form, "Basic eDp5", "client_assertion=a.b.c&client_assertion_type=x&grant_type=client_credentials")
+	fx := cf.fixture
 	f.Fuzz(func(t *testing.T, tenant, contentType, authorization, body string) {
 		r := httptest.NewRequest(http.MethodPost, testBase+"/"+url.PathEscape(tenant)+"/oauth2/v2.0/token", strings.NewReader(body))
 		r.Header["Content-Type"] = []string{contentType}

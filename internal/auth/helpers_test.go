@@ -57,11 +57,11 @@ func sharedKeys(t testing.TB) [2]StoredKey {
 
 func testApps() StaticApps {
 	return NewStaticApps(DevApp(), App{
-		ClientID:     otherClient,
-		TenantID:     otherTenant,
-		DisplayName:  "Contoso bot",
-		SecretHashes: [][]byte{HashSecret(otherSecret1), HashSecret(otherSecret2)},
-		Roles:        []string{RoleCallsInitiate},
+		ClientID:    otherClient,
+		TenantID:    otherTenant,
+		DisplayName: "Contoso bot",
+		Secrets:     []Secret{StaticSecret(HashSecret(otherSecret1)), StaticSecret(HashSecret(otherSecret2))},
+		Roles:       []string{RoleCallsInitiate},
 	})
 }
 
@@ -88,6 +88,7 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close)
 	fx.svc = svc
 	return fx
 }

@@ -34,12 +34,16 @@ type StoredKey struct {
 }
 
 // KeyStore persists signing keys. Implementations must be safe for
-// concurrent use. The Service loads keys once, in New.
+// concurrent use. The Service loads the keys in New and again at each
+// rotation check, so that keys another node saved are picked up.
 type KeyStore interface {
 	// LoadKeys returns every stored key, in any order.
 	LoadKeys(ctx context.Context) ([]StoredKey, error)
 	// SaveKey stores a new key.
 	SaveKey(ctx context.Context, k StoredKey) error
+	// DeleteKey removes the key with the given id. Deleting a key that is
+	// not stored is not an error: another node may have retired it first.
+	DeleteKey(ctx context.Context, id string) error
 }
 
 // NewStoredKey generates a 2048-bit RSA key created at now.
@@ -93,6 +97,14 @@ func (m *MemoryKeyStore) SaveKey(_ context.Context, k StoredKey) error {
 	return nil
 }
 
+// DeleteKey removes the key with the given id, if stored.
+func (m *MemoryKeyStore) DeleteKey(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys = slices.DeleteFunc(m.keys, func(k StoredKey) bool { return k.ID == id })
+	return nil
+}
+
 // signingKey is a parsed StoredKey.
 type signingKey struct {
 	id        string
@@ -100,31 +112,24 @@ type signingKey struct {
 	createdAt time.Time
 }
 
-// keySet is the immutable set of keys a Service signs and verifies with.
+// keySet is an immutable set of keys that a Service signs and verifies
+// with. A Service replaces its keySet whole when the keys rotate.
+//
+// A key is published (in the JWKS, and accepted by Authenticate) from the
+// moment it is in the set, but it signs only once it has been published for
+// lead: clients that cache the JWKS then know it before they meet a token
+// it signed. The oldest key of the set is the exception, since there is
+// nothing older to sign with: a fresh store's first key signs at once.
 type keySet struct {
-	signer *signingKey // the newest key
-	byID   map[string]*signingKey
-	jwks   []byte // the JSON Web Key Set of all keys
+	keys []*signingKey // oldest first, then by id
+	byID map[string]*signingKey
+	lead time.Duration
+	jwks []byte // the JSON Web Key Set of all keys
 }
 
-// loadKeySet loads the stored keys, generating and saving one if there are
-// none.
-func loadKeySet(ctx context.Context, store KeyStore, now time.Time) (*keySet, error) {
-	stored, err := store.LoadKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("auth: loading signing keys: %w", err)
-	}
-	if len(stored) == 0 {
-		k, err := NewStoredKey(now)
-		if err != nil {
-			return nil, err
-		}
-		if err := store.SaveKey(ctx, k); err != nil {
-			return nil, fmt.Errorf("auth: saving signing key: %w", err)
-		}
-		stored = []StoredKey{k}
-	}
-	ks := &keySet{byID: make(map[string]*signingKey, len(stored))}
+// newKeySet parses stored keys into a keySet with publication lead lead.
+func newKeySet(stored []StoredKey, lead time.Duration) (*keySet, error) {
+	ks := &keySet{byID: make(map[string]*signingKey, len(stored)), lead: lead}
 	for _, sk := range stored {
 		k, err := parseStoredKey(sk)
 		if err != nil {
@@ -134,14 +139,38 @@ func loadKeySet(ctx context.Context, store KeyStore, now time.Time) (*keySet, er
 			return nil, fmt.Errorf("auth: two signing keys have id %q", k.id)
 		}
 		ks.byID[k.id] = k
-		if ks.signer == nil || !k.createdAt.Before(ks.signer.createdAt) {
-			ks.signer = k
-		}
+		ks.keys = append(ks.keys, k)
 	}
+	slices.SortFunc(ks.keys, func(a, b *signingKey) int {
+		if c := a.createdAt.Compare(b.createdAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	var err error
 	if ks.jwks, err = marshalJWKS(ks); err != nil {
 		return nil, err
 	}
 	return ks, nil
+}
+
+// activeAt is when the i-th key (oldest first) starts signing.
+func (ks *keySet) activeAt(i int) time.Time {
+	if i == 0 {
+		return ks.keys[0].createdAt
+	}
+	return ks.keys[i].createdAt.Add(ks.lead)
+}
+
+// signer returns the key that signs at now: the newest key already active.
+// The set must not be empty.
+func (ks *keySet) signer(now time.Time) *signingKey {
+	for i := len(ks.keys) - 1; i > 0; i-- {
+		if !now.Before(ks.activeAt(i)) {
+			return ks.keys[i]
+		}
+	}
+	return ks.keys[0]
 }
 
 func parseStoredKey(sk StoredKey) (*signingKey, error) {
@@ -177,17 +206,9 @@ type jwk struct {
 }
 
 func marshalJWKS(ks *keySet) ([]byte, error) {
-	keys := make([]*signingKey, 0, len(ks.byID))
-	for _, k := range ks.byID {
-		keys = append(keys, k)
-	}
-	// Newest first, then by id, so the document is stable.
-	slices.SortFunc(keys, func(a, b *signingKey) int {
-		if c := b.createdAt.Compare(a.createdAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
+	// Newest first, so the document is stable.
+	keys := slices.Clone(ks.keys)
+	slices.Reverse(keys)
 	doc := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: make([]jwk, 0, len(keys))}

@@ -24,13 +24,14 @@ func TestNewGeneratesAndSavesAKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close)
 	saved, _ := store.LoadKeys(t.Context())
 	if len(saved) != 1 {
 		t.Fatalf("store holds %d keys, want 1", len(saved))
 	}
 	k := saved[0]
-	if !k.CreatedAt.Equal(testStart) || svc.keys.signer.id != k.ID {
-		t.Errorf("saved key %s created %v; signer %s", k.ID, k.CreatedAt, svc.keys.signer.id)
+	if signer := svc.keys.Load().signer(testStart).id; !k.CreatedAt.Equal(testStart) || signer != k.ID {
+		t.Errorf("saved key %s created %v; signer %s", k.ID, k.CreatedAt, signer)
 	}
 	if bits := privateKey(t, k).N.BitLen(); bits != 2048 {
 		t.Errorf("generated key has %d bits", bits)
@@ -49,6 +50,7 @@ func TestTokensSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(restarted.Close)
 	if keys, _ := fx.store.LoadKeys(t.Context()); len(keys) != 1 {
 		t.Fatalf("restart added a key: store holds %d", len(keys))
 	}
@@ -62,7 +64,7 @@ func TestTokensSurviveRestart(t *testing.T) {
 	}
 }
 
-func TestNewestKeySignsAndAllVerify(t *testing.T) {
+func TestNewerKeySignsOnlyOncePublishedForTheLead(t *testing.T) {
 	keys := sharedKeys(t) // keys[1] is an hour newer
 	store := &MemoryKeyStore{}
 	for _, k := range []StoredKey{keys[1], keys[0]} {
@@ -75,22 +77,34 @@ func TestNewestKeySignsAndAllVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close)
 	fx.svc = svc
-	tok := fx.token(t)
-	h, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
-	if err != nil {
-		t.Fatal(err)
+	kidOf := func(tok string) any {
+		t.Helper()
+		h, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Header["kid"]
 	}
-	if h.Header["kid"] != keys[1].ID {
-		t.Errorf("signed with %v, want the newest key %s", h.Header["kid"], keys[1].ID)
-	}
-	old := validClaims(fx.clock.Now())
-	if _, err := fx.authenticate("Bearer " + signWith(t, keys[0], keys[0].ID, old)); err != nil {
-		t.Errorf("token signed by the older key: %v", err)
+	if kid := kidOf(fx.token(t)); kid != keys[0].ID {
+		t.Errorf("signed with %v, want the older key %s: the newer one is published for an hour only", kid, keys[0].ID)
 	}
 	published := jwks(t, fx.do(http.MethodGet, testBase+"/common/discovery/v2.0/keys", nil, nil).Body.Bytes())
 	if len(published) != 2 || published[keys[0].ID] == nil || published[keys[1].ID] == nil {
 		t.Errorf("JWKS holds %v, want both keys", published)
+	}
+
+	// Once keys[1] has been published for the lead, it signs; tokens of
+	// either key verify.
+	fx.clock.Advance(keys[1].CreatedAt.Add(DefaultKeyPublicationLead).Sub(fx.clock.Now()))
+	if kid := kidOf(fx.token(t)); kid != keys[1].ID {
+		t.Errorf("signed with %v, want the newer key %s", kid, keys[1].ID)
+	}
+	for _, k := range keys {
+		if _, err := fx.authenticate("Bearer " + signWith(t, k, k.ID, validClaims(fx.clock.Now()))); err != nil {
+			t.Errorf("token signed by %s: %v", k.ID, err)
+		}
 	}
 }
 
@@ -98,6 +112,7 @@ type failingStore struct{ load, save error }
 
 func (f failingStore) LoadKeys(context.Context) ([]StoredKey, error) { return nil, f.load }
 func (f failingStore) SaveKey(context.Context, StoredKey) error      { return f.save }
+func (f failingStore) DeleteKey(context.Context, string) error       { return nil }
 
 func TestNewRejectsBadKeysAndConfig(t *testing.T) {
 	good := sharedKeys(t)[0]
@@ -136,6 +151,10 @@ func TestNewRejectsBadKeysAndConfig(t *testing.T) {
 		{"EC key", Config{Keys: storeOf(StoredKey{ID: "ec", PrivateKeyPEM: pemOf(ecKey)}), Apps: testApps()}},
 		{"1024-bit RSA", Config{Keys: storeOf(StoredKey{ID: "small", PrivateKeyPEM: pemOf(smallKey)}), Apps: testApps()}},
 		{"duplicate ids", Config{Keys: storeOf(good, good), Apps: testApps()}},
+		{"negative rotation period", Config{Keys: storeOf(good), Apps: testApps(), KeyRotationPeriod: -time.Hour}},
+		{"lead shorter than a token lives", Config{Keys: storeOf(good), Apps: testApps(), KeyPublicationLead: time.Hour}},
+		{"lead shorter than a long token lifetime", Config{Keys: storeOf(good), Apps: testApps(), TokenLifetime: 30 * time.Hour}},
+		{"period not longer than the lead", Config{Keys: storeOf(good), Apps: testApps(), KeyRotationPeriod: 24 * time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,16 +189,24 @@ func TestMemoryKeyStoreCopies(t *testing.T) {
 func TestAppsAndPrincipal(t *testing.T) {
 	apps := testApps()
 	for _, id := range []string{DevClientID, "0000000D-0000-4000-8000-000000000002"} {
-		if a, ok := apps.App(id); !ok || a.TenantID != DevTenantID {
-			t.Errorf("App(%q) = %+v, %v", id, a, ok)
+		if a, err := apps.App(t.Context(), id); err != nil || a.TenantID != DevTenantID {
+			t.Errorf("App(%q) = %+v, %v", id, a, err)
 		}
 	}
-	if _, ok := apps.App("nobody"); ok {
-		t.Error("unknown app found")
+	if _, err := apps.App(t.Context(), "nobody"); !errors.Is(err, ErrAppNotFound) {
+		t.Errorf("unknown app: %v, want ErrAppNotFound", err)
 	}
 	dev := DevApp()
-	if !secretMatches(dev, DevClientSecret) || secretMatches(dev, DevClientSecret+" ") || secretMatches(App{}, "") {
-		t.Error("secretMatches is wrong")
+	if ok, _ := matchSecret(dev, DevClientSecret, testStart); !ok {
+		t.Error("the development secret does not match")
+	}
+	for _, wrong := range []string{DevClientSecret + " ", "", "SWITCHBOARD-DEV-SECRET"} {
+		if ok, _ := matchSecret(dev, wrong, testStart); ok {
+			t.Errorf("secret %q matches", wrong)
+		}
+	}
+	if ok, _ := matchSecret(App{}, "", testStart); ok {
+		t.Error("an app without secrets matched")
 	}
 	p := Principal{Roles: dev.Roles}
 	for _, r := range AllRoles() {

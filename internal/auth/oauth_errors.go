@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -43,9 +44,9 @@ func errUnsupportedGrant(grant string) *oauthError {
 		fmt.Sprintf("The app requested an unsupported grant type '%s'. Switchboard supports only 'client_credentials'.", echo(grant))}
 }
 
-func errTwoClientAuths() *oauthError {
+func errTwoClientAuths(what string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", 0,
-		"The client authenticated with both HTTP Basic and a client_secret parameter; use one."}
+		"The client authenticated with both " + what + "; use one."}
 }
 
 func errClientIDMismatch() *oauthError {
@@ -58,9 +59,65 @@ func errNoSecret() *oauthError {
 		"'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type."}
 }
 
-func errAssertionUnsupported() *oauthError {
+func errBadAssertionType(t string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_request", 0,
+		fmt.Sprintf("The client_assertion_type '%s' is not supported; use '%s'.", echo(t), clientAssertionType)}
+}
+
+func errSecretExpired(clientID string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 7000222,
+		fmt.Sprintf("The provided client secret keys for app '%s' are expired. Create a new secret with 'switchboard apps rotate-secret %s'.", echo(clientID), echo(clientID))}
+}
+
+func errAssertionMalformed(reason string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_request", 50027,
+		"JWT token is invalid or malformed: the client assertion " + reason + "."}
+}
+
+func errAssertionSignature(reason string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 700027,
+		"Client assertion failed signature validation. [Reason - " + reason + "]"}
+}
+
+func errAssertionKeyNotFound(clientID, thumbprint string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 700027,
+		fmt.Sprintf("The certificate with identifier used to sign the client assertion is not registered on application '%s'. [Reason - The key was not found., Thumbprint of key used by client: '%s'] Register it with 'switchboard apps add-certificate'.", echo(clientID), echo(thumbprint))}
+}
+
+func errAssertionTime(now, nbf, exp time.Time) *oauthError {
+	const layout = "2006-01-02T15:04:05.0000000Z"
+	from := "(none)"
+	if !nbf.IsZero() {
+		from = nbf.UTC().Format(layout)
+	}
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 700024,
+		fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s.",
+			now.UTC().Format(layout), from, exp.UTC().Format(layout))}
+}
+
+func errAssertionClient(clientID string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 700021,
+		fmt.Sprintf("Client assertion application identifier doesn't match 'client_id' parameter: its iss and sub must both be '%s'.", echo(clientID))}
+}
+
+func errAssertionAudience(want string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 50012,
+		fmt.Sprintf("Client assertion audience claim does not match Realm issuer: its aud must be the token endpoint, '%s'.", echo(want))}
+}
+
+func errAssertionNoJTI() *oauthError {
 	return &oauthError{http.StatusUnauthorized, "invalid_client", 0,
-		"Switchboard does not accept client assertions (certificate credentials); authenticate with a client secret."}
+		"The client assertion has no jti claim; Switchboard needs one to refuse a replayed assertion."}
+}
+
+func errAssertionReplayed() *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 0,
+		"The client assertion has been used before: its jti was seen in an earlier request. Sign a new assertion for each request."}
+}
+
+func errLookupFailed() *oauthError {
+	return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", 0,
+		"Switchboard could not look the application up; try again shortly."}
 }
 
 func errBadSecret(clientID string) *oauthError {

@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
@@ -34,29 +37,61 @@ type Config struct {
 	// OpenID configuration; empty means DefaultCallbackIssuer, which bots
 	// written for Microsoft Graph already accept.
 	CallbackIssuer string
-	// Logger receives token-issuing events; nil discards them.
+	// KeyRotationPeriod is how long a signing key signs before its
+	// successor takes over; zero means DefaultKeyRotationPeriod. It must
+	// exceed KeyPublicationLead.
+	KeyRotationPeriod time.Duration
+	// KeyPublicationLead is how long a new signing key is published before
+	// it signs; zero means DefaultKeyPublicationLead. It must exceed the
+	// longest token lifetime (TokenLifetime, CallbackTokenLifetime) plus
+	// the clock leeway of one minute. Clients may cache the key sets for
+	// half of it.
+	KeyPublicationLead time.Duration
+	// Logger receives token-issuing and key rotation events; nil discards
+	// them.
 	Logger *slog.Logger
+
+	// generateKey replaces NewStoredKey in tests, where RSA key generation
+	// is slow.
+	generateKey func(time.Time) (StoredKey, error)
 }
 
-// Service issues and validates tokens. It is safe for concurrent use. Its
-// signing keys are fixed when New returns.
+// Service issues and validates tokens. It is safe for concurrent use.
+//
+// Its signing keys rotate (see Config.KeyRotationPeriod): New checks them
+// at once and then on a timer of the configured clock, until Close.
 type Service struct {
 	clock          clock.Clock
 	apps           Apps
 	lifetime       time.Duration
 	callbackIssuer string
 	log            *slog.Logger
-	keys           *keySet
 	handler        http.Handler
 	verified       *verifiedCache
+	replays        *replayCache
+
+	keyStore         KeyStore
+	rot              rotation
+	generateKey      func(time.Time) (StoredKey, error)
+	keysCacheControl string
+	keys             atomic.Pointer[keySet]
+	rotMu            sync.Mutex // serialises rotateKeys
+
+	timerMu sync.Mutex
+	timer   clock.Timer
+	closed  bool
+	timers  sync.WaitGroup // rotation timer callbacks in flight
 
 	cbMu     sync.Mutex
 	cbTokens map[callbackKey]callbackToken
 }
 
-// New returns a Service using the keys in cfg.Keys, generating and saving a
-// key first if the store holds none. It fails if cfg lacks Keys or Apps, or
-// if a stored key cannot be used.
+// New returns a Service using the keys in cfg.Keys. Before it returns it
+// runs a rotation check: it generates and saves a key if the store holds
+// none or the newest is due a successor, and deletes retired keys. It fails
+// if cfg lacks Keys or Apps, if the rotation settings are inconsistent, or
+// if the keys cannot be loaded, saved or used. Call Close to stop the
+// rotation timer.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("auth: Config.Keys is nil")
@@ -64,8 +99,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Apps == nil {
 		return nil, errors.New("auth: Config.Apps is nil")
 	}
-	if cfg.TokenLifetime < 0 {
-		return nil, errors.New("auth: Config.TokenLifetime is negative")
+	if cfg.TokenLifetime < 0 || cfg.KeyRotationPeriod < 0 || cfg.KeyPublicationLead < 0 {
+		return nil, errors.New("auth: Config.TokenLifetime, KeyRotationPeriod and KeyPublicationLead must not be negative")
 	}
 	s := &Service{
 		clock:          cfg.Clock,
@@ -74,6 +109,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		callbackIssuer: cfg.CallbackIssuer,
 		log:            cfg.Logger,
 		verified:       newVerifiedCache(verifiedCacheSize),
+		replays:        newReplayCache(maxReplayEntries),
+		keyStore:       cfg.Keys,
+		generateKey:    cfg.generateKey,
 		cbTokens:       make(map[callbackKey]callbackToken),
 	}
 	if s.clock == nil {
@@ -88,12 +126,29 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	keys, err := loadKeySet(ctx, cfg.Keys, s.clock.Now())
+	if s.generateKey == nil {
+		s.generateKey = NewStoredKey
+	}
+	s.rot = rotation{
+		period:      cmp.Or(cfg.KeyRotationPeriod, DefaultKeyRotationPeriod),
+		lead:        cmp.Or(cfg.KeyPublicationLead, DefaultKeyPublicationLead),
+		retireAfter: max(s.lifetime, CallbackTokenLifetime) + clockLeeway,
+	}
+	if s.rot.lead <= s.rot.retireAfter {
+		return nil, fmt.Errorf("auth: KeyPublicationLead %v must exceed the longest token lifetime plus the clock leeway, %v", s.rot.lead, s.rot.retireAfter)
+	}
+	if s.rot.period <= s.rot.lead {
+		return nil, fmt.Errorf("auth: KeyRotationPeriod %v must exceed KeyPublicationLead %v", s.rot.period, s.rot.lead)
+	}
+	// A client that caches a key set for at most half the lead knows a new
+	// key well before it signs.
+	s.keysCacheControl = fmt.Sprintf("max-age=%d, private", int64(min(s.rot.lead/2, 24*time.Hour)/time.Second))
+	next, err := s.rotateKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.keys = keys
 	s.handler = s.routes()
+	s.scheduleRotation(next)
 	return s, nil
 }
 

@@ -40,8 +40,9 @@ var appObjectNamespace = uuid.MustParse("5e1f7b0a-3c2d-4b8e-9a61-7d0c2f4e8b31")
 
 // tokenRequest is a parsed client-credentials request.
 type tokenRequest struct {
-	clientID     string
+	clientID     string // empty only when the client authenticates with an assertion
 	clientSecret string
+	assertion    string // the client_assertion JWT, for certificate credentials
 	usedBasic    bool
 	scope        string // as sent, for error messages
 	resource     string // the part before /.default
@@ -49,7 +50,7 @@ type tokenRequest struct {
 
 // parseTokenRequest reads a client-credentials request from its form body
 // and Authorization header. It checks syntax only; it does not look the
-// client up.
+// client up or verify an assertion.
 func parseTokenRequest(form url.Values, header http.Header) (tokenRequest, *oauthError) {
 	var req tokenRequest
 	get := func(name string) (string, *oauthError) {
@@ -82,9 +83,16 @@ func parseTokenRequest(form url.Values, header http.Header) (tokenRequest, *oaut
 	if e != nil {
 		return req, e
 	}
+	assertionType, e := get("client_assertion_type")
+	if e != nil {
+		return req, e
+	}
+	if req.assertion, e = get("client_assertion"); e != nil {
+		return req, e
+	}
 	if id, secret, ok := basicAuth(header); ok {
 		if formSecret != "" {
-			return req, errTwoClientAuths()
+			return req, errTwoClientAuths("HTTP Basic and a client_secret parameter")
 		}
 		if formID != "" && formID != id {
 			return req, errClientIDMismatch()
@@ -93,14 +101,27 @@ func parseTokenRequest(form url.Values, header http.Header) (tokenRequest, *oaut
 	} else {
 		req.clientID, req.clientSecret = formID, formSecret
 	}
-	if req.clientID == "" {
-		return req, errMissingParam("client_id")
-	}
-	if req.clientSecret == "" {
-		if _, ok := form["client_assertion"]; ok {
-			return req, errAssertionUnsupported()
+	if req.assertion != "" || assertionType != "" {
+		// RFC 7521 §4.2: the assertion alone identifies the client, so
+		// client_id may be absent.
+		if req.clientSecret != "" || req.usedBasic {
+			return req, errTwoClientAuths("a client secret and a client assertion")
 		}
-		return req, errNoSecret()
+		switch {
+		case assertionType == "":
+			return req, errMissingParam("client_assertion_type")
+		case assertionType != clientAssertionType:
+			return req, errBadAssertionType(assertionType)
+		case req.assertion == "":
+			return req, errMissingParam("client_assertion")
+		}
+	} else {
+		if req.clientID == "" {
+			return req, errMissingParam("client_id")
+		}
+		if req.clientSecret == "" {
+			return req, errNoSecret()
+		}
 	}
 
 	if req.scope, e = get("scope"); e != nil {
@@ -160,16 +181,25 @@ func canonicalResource(res string) (string, bool) {
 	return "", false
 }
 
-// secretMatches compares the secret's hash with every stored hash in
+// matchSecret compares the secret's hash with every stored hash in
 // constant time, so neither the position of a match nor a near miss shows in
-// the timing.
-func secretMatches(app App, secret string) bool {
+// the timing. It reports whether a secret matched and whether that secret
+// has expired at now.
+func matchSecret(app App, secret string, now time.Time) (matched, expired bool) {
 	h := HashSecret(secret)
-	match := 0
-	for _, stored := range app.SecretHashes {
-		match |= subtle.ConstantTimeCompare(h, stored)
+	valid, stale := 0, 0
+	for _, stored := range app.Secrets {
+		eq := subtle.ConstantTimeCompare(h, stored.Hash)
+		if stored.Expired(now) {
+			stale |= eq
+		} else {
+			valid |= eq
+		}
 	}
-	return match == 1
+	if valid == 1 {
+		return true, false
+	}
+	return stale == 1, stale == 1
 }
 
 // tokenResponse is the success answer of the token endpoint.
@@ -197,13 +227,36 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		s.writeTokenError(w, r, req, oerr)
 		return
 	}
-	app, ok := s.apps.App(req.clientID)
-	if !ok || !strings.EqualFold(app.TenantID, tenant) {
-		s.writeTokenError(w, r, req, errUnknownApp(req.clientID, tenant))
+	clientID := req.clientID
+	if clientID == "" {
+		if clientID = assertionSubject(req.assertion); clientID == "" {
+			s.writeTokenError(w, r, req, errAssertionMalformed("names no client: there is no client_id parameter and no sub claim"))
+			return
+		}
+	}
+	app, err := s.apps.App(r.Context(), clientID)
+	switch {
+	case errors.Is(err, ErrAppNotFound) || err == nil && !strings.EqualFold(app.TenantID, tenant):
+		s.writeTokenError(w, r, req, errUnknownApp(clientID, tenant))
+		return
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "auth: looking up application", slog.Any("err", err),
+			slog.String("tenant", tenant), slog.String("app", clientID))
+		s.writeTokenError(w, r, req, errLookupFailed())
 		return
 	}
-	if !secretMatches(app, req.clientSecret) {
-		s.writeTokenError(w, r, req, errBadSecret(req.clientID))
+	acr := acrSecret
+	if req.assertion != "" {
+		if oerr := s.verifyAssertion(r, tenant, app, req.assertion); oerr != nil {
+			s.writeTokenError(w, r, req, oerr)
+			return
+		}
+		acr = acrCertificate
+	} else if ok, expired := matchSecret(app, req.clientSecret, s.clock.Now()); !ok {
+		s.writeTokenError(w, r, req, errBadSecret(clientID))
+		return
+	} else if expired {
+		s.writeTokenError(w, r, req, errSecretExpired(app.ClientID))
 		return
 	}
 	aud, ok := canonicalResource(req.resource)
@@ -211,7 +264,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		s.writeTokenError(w, r, req, errUnknownResource(req.resource, tenant))
 		return
 	}
-	token, err := s.mintAccessToken(app, aud, baseURL(r))
+	token, err := s.mintAccessToken(app, aud, baseURL(r), acr)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "auth: signing access token", slog.Any("err", err),
 			slog.String("tenant", app.TenantID), slog.String("app", app.ClientID))
@@ -250,9 +303,17 @@ func appObjectID(tenantID, clientID string) string {
 	return uuid.NewSHA1(appObjectNamespace, []byte(strings.ToLower(tenantID)+"/"+strings.ToLower(clientID))).String()
 }
 
+// The appidacr (and azpacr) values of Entra's access tokens: how the client
+// authenticated.
+const (
+	acrSecret      = "1"
+	acrCertificate = "2"
+)
+
 // mintAccessToken signs an access token for app with audience aud, issued
-// by the service as reached at base.
-func (s *Service) mintAccessToken(app App, aud, base string) (string, error) {
+// by the service as reached at base, for a client that authenticated as acr
+// says.
+func (s *Service) mintAccessToken(app App, aud, base, acr string) (string, error) {
 	now := s.clock.Now().Truncate(time.Second)
 	exp := now.Add(s.lifetime)
 	oid := appObjectID(app.TenantID, app.ClientID)
@@ -268,9 +329,9 @@ func (s *Service) mintAccessToken(app App, aud, base string) (string, error) {
 		"exp":             exp.Unix(),
 		"app_displayname": app.DisplayName,
 		"appid":           app.ClientID,
-		"appidacr":        "1", // authenticated with a client secret
+		"appidacr":        acr,
 		"azp":             app.ClientID,
-		"azpacr":          "1",
+		"azpacr":          acr,
 		"idp":             issuer(base, app.TenantID),
 		"idtyp":           "app",
 		"oid":             oid,
@@ -284,11 +345,12 @@ func (s *Service) mintAccessToken(app App, aud, base string) (string, error) {
 	return s.sign(claims)
 }
 
-// sign makes an RS256 JWT of claims with the current signing key.
+// sign makes an RS256 JWT of claims with the key that signs now.
 func (s *Service) sign(claims jwt.Claims) (string, error) {
+	k := s.keys.Load().signer(s.clock.Now())
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	t.Header["kid"] = s.keys.signer.id
-	signed, err := t.SignedString(s.keys.signer.priv)
+	t.Header["kid"] = k.id
+	signed, err := t.SignedString(k.priv)
 	if err != nil {
 		return "", fmt.Errorf("auth: signing token: %w", err)
 	}

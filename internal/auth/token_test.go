@@ -180,7 +180,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"duplicate client_id", DevTenantID, devForm().Encode() + "&client_id=" + DevClientID, nil, 400, "invalid_request", 0},
 		{"no client_id", DevTenantID, without(devForm(), "client_id").Encode(), nil, 400, "invalid_request", 900144},
 		{"no client_secret", DevTenantID, without(devForm(), "client_secret").Encode(), nil, 401, "invalid_client", 7000216},
-		{"client assertion", DevTenantID, with(without(devForm(), "client_secret"), "client_assertion", "eyJ.x.y").Encode(), nil, 401, "invalid_client", 0},
+		{"client assertion without its type", DevTenantID, with(without(devForm(), "client_secret"), "client_assertion", "eyJ.x.y").Encode(), nil, 400, "invalid_request", 900144},
 		{"wrong secret", DevTenantID, with(devForm(), "client_secret", "wrong").Encode(), nil, 401, "invalid_client", 7000215},
 		{"secret of another app", DevTenantID, with(devForm(), "client_secret", otherSecret1).Encode(), nil, 401, "invalid_client", 7000215},
 		{"wrong secret over Basic", otherTenant, form("grant_type", "client_credentials", "scope", graph).Encode(), basic(otherClient, "wrong"), 401, "invalid_client", 7000215},

@@ -98,7 +98,7 @@ func isRedirect(status int) bool {
 
 // header builds the headers of one attempt; redirect hops repeat them.
 func (w *Worker) header(d Delivery, token string) http.Header {
-	h := make(http.Header, 11)
+	h := make(http.Header, 12)
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	h.Set("User-Agent", w.cfg.UserAgent)
@@ -110,6 +110,9 @@ func (w *Worker) header(d Delivery, token string) http.Header {
 	h.Set(HeaderAttempt, strconv.Itoa(d.Attempts))
 	if d.ChainID != "" {
 		h.Set(HeaderChainID, d.ChainID)
+	}
+	if d.Replay {
+		h.Set(HeaderReplay, "true")
 	}
 	h.Set(HeaderMessageID, newUUID())
 	h.Set(HeaderScenarioID, newUUID())

@@ -16,6 +16,12 @@
 // only its own calls. Every request carries the per-call sequence number in
 // the Switchboard-Sequence header so that bots can detect gaps and duplicates.
 //
+// Replay sends finished deliveries again when a bot asks for them (the
+// notification log's replay), with their original sequence numbers and a
+// Switchboard-Replay header, through the same per-call queues: a call still
+// has one delivery in flight at a time, and its replays go before its live
+// deliveries not yet sent.
+//
 // Delivery is at-least-once. Results are written back to the Outbox
 // asynchronously, in order, so that a store round-trip never sits between one
 // callback and the next. A delivery that was acknowledged but not yet recorded

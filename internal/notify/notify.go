@@ -28,6 +28,9 @@ const (
 	HeaderMessageID = "X-Microsoft-Skype-Message-ID"
 	// HeaderScenarioID carries a random UUID, new for every attempt.
 	HeaderScenarioID = "Scenario-Id"
+	// HeaderReplay is "true" on a delivery sent again through
+	// Worker.Replay; it is omitted otherwise.
+	HeaderReplay = "Switchboard-Replay"
 )
 
 // DefaultUserAgent is sent when Config.UserAgent is empty.
@@ -85,8 +88,12 @@ type Delivery struct {
 	Body                     []byte
 	AppID, TenantID, ChainID string
 	CreatedAt                time.Time
-	// Attempts counts the attempts made so far, across restarts.
+	// Attempts counts the attempts made so far, across restarts. For a
+	// replay it counts the replay's attempts only.
 	Attempts int
+	// Replay marks a delivery sent again through Worker.Replay; Enqueue and
+	// Outbox.Pending leave it false.
+	Replay bool
 }
 
 // Outbox is the store side of the transactional outbox. Implementations must

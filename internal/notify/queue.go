@@ -11,13 +11,21 @@ import (
 // callQueue is one call's deliveries. All fields are guarded by Worker.mu.
 type callQueue struct {
 	id string
-	// pending is sorted by Seq; pending[0] is the one being delivered.
+	// pending is sorted by Seq; pending[0] is the one being delivered,
+	// unless a replay is.
 	pending []Delivery
+	// replays are the re-sends asked for with Replay, in the order asked.
+	// They go before pending: they are finished rows, so they come earlier
+	// in the call's sequence. replays[0] is the one being delivered while
+	// there are any.
+	replays []replay
 	// done is the highest Seq delivered or given up.
 	done int64
 	// busy is true while the queue is in Worker.ready, with a pool goroutine,
 	// or waiting for its retry timer.
-	busy      bool
+	busy bool
+	// sending is true while a pool goroutine is attempting pending[0].
+	sending   bool
 	timer     clock.Timer
 	idleSince time.Time
 }
@@ -66,7 +74,7 @@ func (w *Worker) add(d Delivery, now time.Time) *callQueue {
 // deliveries is no longer expected. The caller holds w.mu.
 func (w *Worker) sweep(now time.Time) {
 	for id, cq := range w.calls {
-		if !cq.busy && len(cq.pending) == 0 && now.Sub(cq.idleSince) >= idleRetention {
+		if !cq.busy && len(cq.pending) == 0 && len(cq.replays) == 0 && now.Sub(cq.idleSince) >= idleRetention {
 			delete(w.calls, id)
 		}
 	}
@@ -75,7 +83,7 @@ func (w *Worker) sweep(now time.Time) {
 
 // wake hands an idle queue with work to the pool. The caller holds w.mu.
 func (w *Worker) wake(cq *callQueue) {
-	if cq.busy || len(cq.pending) == 0 || w.closed {
+	if cq.busy || (len(cq.pending) == 0 && len(cq.replays) == 0) || w.closed {
 		return
 	}
 	cq.busy = true
@@ -97,6 +105,10 @@ func (w *Worker) take() (*callQueue, Delivery, bool) {
 	cq := w.ready[0]
 	w.ready[0] = nil
 	w.ready = w.ready[1:]
+	if len(cq.replays) > 0 {
+		return cq, cq.replays[0].d, true
+	}
+	cq.sending = true
 	return cq, cq.pending[0], true
 }
 
@@ -111,14 +123,15 @@ func (w *Worker) work(ctx context.Context) {
 	}
 }
 
-// deliver makes one attempt at d, the head of cq, and moves cq on.
+// deliver makes one attempt at d, the head of cq (a replay if it has any),
+// and moves cq on.
 func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 	d.Attempts++
 	o := w.attempt(ctx, d)
 	if o.err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown: not an attempt, and the row stays pending.
 		w.mu.Lock()
-		cq.busy = false
+		cq.busy, cq.sending = false, false
 		w.mu.Unlock()
 		return
 	}
@@ -131,7 +144,11 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 	now := w.cfg.Clock.Now()
 	var delay time.Duration
 	w.mu.Lock()
-	if delivered || gaveUp {
+	cq.sending = false
+	switch {
+	case d.Replay:
+		delay = w.replayed(cq, d, o, delivered, gaveUp, now)
+	case delivered || gaveUp:
 		cq.pending[0] = Delivery{}
 		cq.pending = cq.pending[1:]
 		cq.done = d.Seq
@@ -145,7 +162,7 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 		cq.busy = false
 		cq.idleSince = now
 		w.wake(cq)
-	} else {
+	default:
 		cq.pending[0].Attempts = d.Attempts
 		delay = w.backoff(d.Attempts, o.retryAfter)
 		w.record(record{callID: d.CallID, seq: d.Seq, attempts: d.Attempts, at: now.Add(delay), lastError: o.err.Error()})
@@ -158,6 +175,9 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 	w.mu.Unlock()
 
 	attrs := []any{"call_id", d.CallID, "seq", d.Seq, "tenant", d.TenantID, "app", d.AppID, "attempt", d.Attempts, "status", o.status}
+	if d.Replay {
+		attrs = append(attrs, "replay", true)
+	}
 	switch {
 	case delivered:
 		w.log.Debug("notify: delivered", attrs...)
@@ -171,15 +191,19 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 // schedule arms cq's retry timer. The caller holds w.mu.
 func (w *Worker) schedule(cq *callQueue, delay time.Duration) {
 	w.wg.Add(1)
-	cq.timer = w.cfg.Clock.AfterFunc(delay, func() {
+	var t clock.Timer
+	t = w.cfg.Clock.AfterFunc(delay, func() {
 		defer w.wg.Done()
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.closed {
+		// cq.timer is no longer t when Replay cut the wait short (hurry)
+		// after the timer had fired but before this got the lock.
+		if w.closed || cq.timer != t {
 			return
 		}
 		cq.timer = nil
 		cq.busy = false
 		w.wake(cq)
 	})
+	cq.timer = t
 }

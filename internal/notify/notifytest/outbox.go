@@ -95,7 +95,8 @@ func (o *MemoryOutbox) Delivered(ctx context.Context, callID string, seq int64, 
 	if !ok {
 		return ErrNotFound
 	}
-	r.Delivered, r.DeliveredAt, r.Attempts = true, at, attempts
+	// A replay can deliver a row that was given up; it is delivered now.
+	r.Delivered, r.DeliveredAt, r.Attempts, r.GaveUp = true, at, attempts, false
 	r.NextAttempt = time.Time{}
 	return nil
 }

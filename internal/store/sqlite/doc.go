@@ -1,8 +1,10 @@
 // Package sqlite is the single-node store: one SQLite database file (pure Go,
 // modernc.org/sqlite, no cgo) holding the conversations and their call legs
-// (calls.Store), the notification outbox (notify.Outbox) and the callback
-// signing keys (auth.KeyStore). One *Store implements all three, so that a
-// state change and the notifications it causes commit in one transaction.
+// (calls.Store), the notification outbox (notify.Outbox), the token and
+// callback signing keys (auth.KeyStore) and the registered applications
+// with their hashed secrets and certificates (auth.AppStore). One *Store
+// implements them all, so that a state change and the notifications it
+// causes commit in one transaction.
 //
 // # Schema
 //
@@ -18,10 +20,17 @@
 // # Durability
 //
 // The database runs in WAL mode with synchronous=FULL: when a write method
-// (Commit, Delivered, Attempted, SaveKey) returns nil, the change is in the
-// fsynced WAL and survives a crash or power loss. When it returns an error,
-// none of that call's change was made. Reads (LoadLive, Pending, LoadKeys) run
-// on a pool of read-only connections and see every write that has returned.
+// (Commit, Delivered, Attempted, SaveKey, DeleteKey, and the application
+// writes such as CreateApp) returns nil, the change is in the fsynced WAL and
+// survives a crash or power loss. When it returns an error, none of that
+// call's change was made. Reads (LoadLive, Pending, LoadKeys, GetApp,
+// ListApps) run on a pool of read-only connections and see every write that
+// has returned.
+//
+// Another process may open the same file: the switchboard apps command
+// registers applications in a server's database while the server runs, and
+// the server sees them on its next read. SQLite's locking (with
+// Options.BusyTimeout) serialises the two writers.
 //
 // # Batching
 //

@@ -62,3 +62,14 @@ func (s *Store) SaveKey(ctx context.Context, k auth.StoredKey) error {
 		return nil
 	})
 }
+
+// DeleteKey removes the signing key with the given id; a key that is not
+// stored is no error.
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	return s.submit(ctx, func(w *writer) error {
+		if _, err := w.execSQL(`DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("sqlite: delete signing key %s: %w", id, err)
+		}
+		return nil
+	})
+}

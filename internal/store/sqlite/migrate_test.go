@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/clock"
 )
 
@@ -68,7 +71,7 @@ func TestMigrateFresh(t *testing.T) {
 			t.Errorf("schema_migrations row %d = %+v, want version %d, name %s, applied at %d", i, r, i+1, migrations[i].name, now.UnixNano())
 		}
 	}
-	for _, table := range []string{"conversations", "calls", "outbox", "signing_keys"} {
+	for _, table := range []string{"conversations", "calls", "outbox", "signing_keys", "apps", "app_secrets", "app_certificates"} {
 		var n int
 		if err := s.readDB.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n); err != nil || n != 1 {
 			t.Errorf("table %s: count %d, err %v", table, n, err)
@@ -168,6 +171,66 @@ func TestMigrateUpgrade(t *testing.T) {
 	}
 	if err := conn.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations WHERE name = 'broken'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("a failed migration was recorded: count %d, err %v", n, err)
+	}
+}
+
+// TestMigrateAppsOntoVersion1 opens a database that a build knowing only
+// 0001 made, as an upgrade does: the stored keys stay and the application
+// tables arrive.
+func TestMigrateAppsOntoVersion1(t *testing.T) {
+	path := tempPath(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrate(t.Context(), conn, migrations[:1], 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), `INSERT INTO signing_keys (id, private_pem, created_at) VALUES ('old', x'00', 5)`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	db.Close()
+
+	s := openPath(t, path)
+	defer s.Close()
+	keys, err := s.LoadKeys(t.Context())
+	if err != nil || len(keys) != 1 || keys[0].ID != "old" {
+		t.Fatalf("after the upgrade LoadKeys = %v, %v; want the old key", keys, err)
+	}
+	if err := s.CreateApp(t.Context(), auth.App{ClientID: "c", TenantID: "t", Roles: []string{auth.RoleCallsInitiate}}); err != nil {
+		t.Fatalf("CreateApp after the upgrade: %v", err)
+	}
+	if got := appliedMigrations(t, s.readDB); len(got) != len(migrations) || got[1].name != "0002_apps" {
+		t.Errorf("schema_migrations = %+v", got)
+	}
+}
+
+// TestAppsRejectsBadRows checks the schema's own guards, which hold even
+// for a writer that bypasses the Store.
+func TestAppsRejectsBadRows(t *testing.T) {
+	path := tempPath(t)
+	s := openPath(t, path)
+	defer s.Close()
+	db := rawDB(t, path)
+	for _, stmt := range []string{
+		`INSERT INTO apps (client_id, tenant_id, roles) VALUES ('a', 't', 'not json')`,
+		`INSERT INTO apps (client_id, tenant_id, roles) VALUES ('a', 't', '{"a":1}')`,
+		`INSERT INTO app_secrets (id, client_id, sha256) VALUES ('s', 'no-such-app', zeroblob(32))`,
+	} {
+		if _, err := db.ExecContext(t.Context(), stmt); err == nil {
+			t.Errorf("%s succeeded", stmt)
+		}
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO apps (client_id, tenant_id) VALUES ('a', 't')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO app_secrets (id, client_id, sha256) VALUES ('s', 'A', x'00')`); err == nil {
+		t.Error("a secret hash of one byte was stored")
 	}
 }
 

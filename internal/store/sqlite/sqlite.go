@@ -74,12 +74,14 @@ func (o Options) withDefaults() Options {
 }
 
 // Store is a SQLite database file holding conversations, the notification
-// outbox and the callback signing keys. It implements calls.Store,
-// notify.Outbox and auth.KeyStore. It is safe for concurrent use.
+// outbox, the signing keys and the registered applications. It implements
+// calls.Store, notify.Outbox, auth.KeyStore and auth.AppStore. It is safe
+// for concurrent use.
 //
-// Writes (Commit, Delivered, Attempted, SaveKey) are queued to one writer
-// goroutine that groups them into transactions; reads run on a separate pool
-// of read-only connections and see every write whose method has returned.
+// Writes (Commit, Delivered, Attempted, SaveKey, the application writes)
+// are queued to one writer goroutine that groups them into transactions;
+// reads run on a separate pool of read-only connections and see every write
+// whose method has returned.
 type Store struct {
 	log     *slog.Logger
 	writeDB *sql.DB

@@ -87,6 +87,18 @@ func (w *writer) exec(st *sql.Stmt, args ...any) (sql.Result, error) {
 	return st.ExecContext(context.Background(), args...)
 }
 
+// execSQL runs a statement that is not prepared, for rare writes such as
+// registering an application, inside the writer's transaction.
+func (w *writer) execSQL(query string, args ...any) (sql.Result, error) {
+	return w.conn.ExecContext(context.Background(), query, args...)
+}
+
+// queryRow runs a query inside the writer's transaction, so that a check
+// and the write that depends on it see the same database.
+func (w *writer) queryRow(query string, args ...any) *sql.Row {
+	return w.conn.QueryRowContext(context.Background(), query, args...)
+}
+
 // submit queues apply for the writer and waits for its result. ctx is
 // honoured only while the request is queued: once the writer has taken it,
 // submit returns the result of its batch.

@@ -22,12 +22,13 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/notify"
 )
 
-// StoreUnderTest is what a store implementation offers: the three ports it
+// StoreUnderTest is what a store implementation offers: the ports it
 // implements, and Close.
 type StoreUnderTest interface {
 	calls.Store
 	notify.Outbox
 	auth.KeyStore
+	auth.AppStore
 	Close() error
 }
 
@@ -56,10 +57,19 @@ func RunStoreContract(t *testing.T, open func(t *testing.T) StoreUnderTest) {
 		{"ConcurrentCommitsAreDurable", testConcurrent},
 		{"DuplicateOutboxFailsOnlyItsCommit", testDuplicateOutbox},
 		{"FailingCommitDoesNotFailNeighbours", testFailingNeighbour},
+		{"DeleteKey", testDeleteKey},
+		{"AppsSurviveReopen", testAppsReopen},
+		{"NotificationLogAndIdempotency", testExtensions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &harness{open: open})
+		})
+	}
+	for _, tc := range appTests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &harness{open: open}
+			tc.run(t, h.store(t))
 		})
 	}
 }

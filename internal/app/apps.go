@@ -1,0 +1,43 @@
+package app
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+)
+
+// apps is the application registry the token service looks clients up in:
+// the well-known development app (in development mode), then the apps of
+// the configuration file, then the apps registered in the store with
+// `switchboard apps`. An earlier source shadows a later one with the same
+// client id. The store is read on every token request, so an app the CLI
+// registers or deletes counts at once, without a restart.
+func (a *App) apps() (auth.Apps, error) {
+	var list []auth.App
+	if a.cfg.Dev {
+		list = append(list, auth.DevApp())
+	}
+	for i, c := range a.cfg.Apps {
+		if err := auth.ValidateRoles(c.Roles); err != nil {
+			return nil, fmt.Errorf("config: apps[%d] (%s): %w", i, c.ClientID, err)
+		}
+		app := auth.App{ClientID: c.ClientID, TenantID: c.TenantID, DisplayName: c.DisplayName, Roles: c.Roles}
+		switch {
+		case c.SecretSHA256 != "":
+			h, err := hex.DecodeString(c.SecretSHA256)
+			if err != nil || len(h) != 32 {
+				return nil, fmt.Errorf("config: apps[%d]: secretSha256 must be 64 hex digits", i)
+			}
+			app.Secrets = append(app.Secrets, auth.StaticSecret(h))
+		default:
+			app.Secrets = append(app.Secrets, auth.StaticSecret(auth.HashSecret(c.Secret)))
+		}
+		list = append(list, app)
+	}
+	return auth.ChainApps(auth.NewStaticApps(list...), auth.StoredApps(a.store)), nil
+}
+
+// DatabaseFile is the name of the SQLite database in the data directory.
+// The server and the `switchboard apps` command both open it there.
+const DatabaseFile = "switchboard.db"

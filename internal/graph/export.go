@@ -1,0 +1,43 @@
+package graph
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// This file exports the Graph error envelope and request decoding to the
+// other HTTP APIs on the listener (internal/extapi), so that every error
+// Switchboard sends has one shape and one mapping table.
+
+// WriteError writes err as a Graph error envelope: an *Error as it is, a
+// domain error through the one error table, anything else as a logged 500.
+// A nil log means slog.Default().
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	writeError(w, r, log, err)
+}
+
+// NewError returns a Graph error with the HTTP status, the Graph error code
+// and a message that says what is wrong.
+func NewError(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// BadRequest returns a 400 BadRequest Graph error about target (a property
+// or query option; empty for none).
+func BadRequest(target, message string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: message, Target: target}
+}
+
+// ReadBody returns the request body as the Graph API reads it: a JSON
+// Content-Type (or none), gunzipped when Content-Encoding says so, at most
+// limit bytes after decompression (limit <= 0 means DefaultMaxBody). Its
+// errors are Graph errors (400, 413, 415).
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	return readBody(w, r, limit)
+}
