@@ -38,11 +38,12 @@ type App struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	store  *sqlite.Store
-	auth   *auth.Service
-	notify *notify.Worker
-	calls  *calls.Service
-	devCA  []byte
+	store     *sqlite.Store
+	auth      *auth.Service
+	notify    *notify.Worker
+	calls     *calls.Service
+	directory *sim.Directory
+	devCA     []byte
 
 	servers   []*http.Server
 	addrs     map[string]string // "http", "https" -> bound address
@@ -112,12 +113,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 		Client:    &http.Client{Transport: callbackTransport(guard)},
 		CheckURL:  func(u *url.URL) error { return guard.CheckURL(context.Background(), u) },
 	})
-	dir, err := sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
+	a.directory, err = sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
 		return err
 	}
 	a.calls = calls.New(calls.Config{
-		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: dir, Clock: a.clock, Logger: a.log,
+		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
 	})
@@ -206,7 +207,8 @@ func (a *App) handler() http.Handler {
 		gc.Gate = throttle.NewGate(t.MaxInFlight)
 	}
 	api := graph.NewHandler(gc)
-	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log})
+	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
+		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}

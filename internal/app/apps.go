@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
 )
@@ -22,7 +24,12 @@ func (a *App) apps() (auth.Apps, error) {
 		if err := auth.ValidateRoles(c.Roles); err != nil {
 			return nil, fmt.Errorf("config: apps[%d] (%s): %w", i, c.ClientID, err)
 		}
-		app := auth.App{ClientID: c.ClientID, TenantID: c.TenantID, DisplayName: c.DisplayName, Roles: c.Roles}
+		if c.Webhook != "" {
+			if err := auth.ValidateWebhook(c.Webhook); err != nil {
+				return nil, fmt.Errorf("config: apps[%d] (%s): webhook: %w", i, c.ClientID, err)
+			}
+		}
+		app := auth.App{ClientID: c.ClientID, TenantID: c.TenantID, DisplayName: c.DisplayName, Roles: c.Roles, WebhookURL: c.Webhook}
 		switch {
 		case c.SecretSHA256 != "":
 			h, err := hex.DecodeString(c.SecretSHA256)
@@ -41,3 +48,15 @@ func (a *App) apps() (auth.Apps, error) {
 // DatabaseFile is the name of the SQLite database in the data directory.
 // The server and the `switchboard apps` command both open it there.
 const DatabaseFile = "switchboard.db"
+
+// webhook returns the incoming-call webhook of an application of a tenant.
+func (a *App) webhook(ctx context.Context, tenantID, appID string) (string, error) {
+	app, err := a.auth.App(ctx, appID)
+	if err != nil {
+		return "", err
+	}
+	if !strings.EqualFold(app.TenantID, tenantID) {
+		return "", auth.ErrAppNotFound
+	}
+	return app.WebhookURL, nil
+}

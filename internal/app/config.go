@@ -57,6 +57,8 @@ type AppConfig struct {
 	SecretSHA256 string   `yaml:"secretSha256"`
 	Secret       string   `yaml:"secret"`
 	Roles        []string `yaml:"roles"`
+	// Webhook receives the application's incoming calls.
+	Webhook string `yaml:"webhook"`
 }
 
 // SimulationConfig configures simulated people and phones.

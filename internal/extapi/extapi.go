@@ -32,6 +32,12 @@ type Replayer interface {
 	Replay(ds ...notify.Delivery) int
 }
 
+// route is one entry of the route table.
+type route struct {
+	method, pattern string
+	h               http.Handler
+}
+
 // Config configures the extension API. Auth, Store and Replayer are
 // required.
 type Config struct {
@@ -46,6 +52,8 @@ type Config struct {
 	Version string
 	// Logger, if nil, is slog.Default().
 	Logger *slog.Logger
+	// Sim, when set, enables simulation control under /simulation.
+	Sim *Simulation
 }
 
 type api struct {
@@ -64,16 +72,13 @@ func New(cfg Config) http.Handler {
 		cfg.Logger = slog.Default()
 	}
 	a := &api{cfg: cfg, log: cfg.Logger}
-	routes := []struct {
-		method, pattern string
-		h               http.Handler
-	}{
+	routes := []route{
 		{"GET", Prefix + "/health", http.HandlerFunc(a.health)},
 		{"GET", Prefix + "/ready", http.HandlerFunc(a.ready)},
 		{"GET", Prefix + "/calls/{id}/notifications", a.authed(a.listNotifications)},
 		{"POST", Prefix + "/calls/{id}/notifications/replay", a.authed(a.replayNotifications)},
-		// Simulation control (/switchboard/v1/simulation/...) joins this table.
 	}
+	routes = append(routes, a.simRoutes()...)
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
 	for _, rt := range routes {

@@ -41,3 +41,10 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	return readBody(w, r, limit)
 }
+
+// DecodeJSON decodes a JSON object body into v as the Graph API does: shape
+// limits first, then precise 400s for malformed JSON, wrong types and bad
+// enum values. An empty body is an error.
+func DecodeJSON(body []byte, v any) error {
+	return decodeJSON(body, v, true)
+}

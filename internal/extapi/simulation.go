@@ -1,0 +1,222 @@
+package extapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/sim"
+)
+
+// Simulation is what the simulation control endpoints drive.
+type Simulation struct {
+	Calls     *calls.Service
+	Directory *sim.Directory
+	// Webhook returns an application's registered incoming-call webhook
+	// ("" when it has none).
+	Webhook func(ctx context.Context, tenantID, appID string) (string, error)
+}
+
+// simRoutes are the simulation control endpoints; all need the
+// Switchboard.Admin role.
+func (a *api) simRoutes() []route {
+	p := Prefix + "/simulation"
+	return []route{
+		{"POST", p + "/incomingCalls", a.admin(a.placeIncoming)},
+		{"GET", p + "/calls/{id}", a.admin(a.showCall)},
+		{"POST", p + "/calls/{id}/participants/{pid}/{action}", a.admin(a.act)},
+		{"POST", p + "/meetings/join", a.admin(a.joinMeeting)},
+		{"GET", p + "/identities", a.admin(a.listIdentities)},
+		{"PUT", p + "/identities/{id}", a.admin(a.setIdentity)},
+	}
+}
+
+// admin authenticates and requires the Switchboard.Admin role, and that the
+// server was built with simulation control.
+func (a *api) admin(h handlerFunc) http.Handler {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		if !p.Has(auth.RoleAdmin) {
+			return graph.NewError(http.StatusForbidden, "Forbidden", "Simulation control needs the application permission Switchboard.Admin.")
+		}
+		if a.cfg.Sim == nil {
+			return graph.NewError(http.StatusNotImplemented, "notImplemented", "Simulation control is not enabled on this server.")
+		}
+		return h(w, r, p)
+	})
+}
+
+type incomingRequest struct {
+	To struct {
+		ApplicationID string `json:"applicationId"`
+		TenantID      string `json:"tenantId"`
+	} `json:"to"`
+	From        model.IdentitySet `json:"from"`
+	CallbackURI string            `json:"callbackUri"`
+	Modalities  []model.Modality  `json:"modalities"`
+	Behaviour   struct {
+		HangUpAfter      string `json:"hangUpAfter"`
+		MuteAfter        string `json:"muteAfter"`
+		ShareScreenAfter string `json:"shareScreenAfter"`
+	} `json:"behaviour"`
+}
+
+// POST /switchboard/v1/simulation/incomingCalls: a simulated person or phone
+// calls an application.
+func (a *api) placeIncoming(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var req incomingRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.To.ApplicationID == "" {
+		return graph.BadRequest("to.applicationId", "'to.applicationId' is required: the client id of the application to call.")
+	}
+	if req.To.TenantID == "" {
+		req.To.TenantID = p.TenantID
+	}
+	var b calls.Behaviour
+	for _, f := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{{"behaviour.hangUpAfter", req.Behaviour.HangUpAfter, &b.HangUpAfter}, {"behaviour.muteAfter", req.Behaviour.MuteAfter, &b.MuteAfter}, {"behaviour.shareScreenAfter", req.Behaviour.ShareScreenAfter, &b.ShareAfter}} {
+		if f.v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.v)
+		if err != nil || d < 0 {
+			return graph.BadRequest(f.name, fmt.Sprintf("'%s' must be a duration such as 30s.", f.name))
+		}
+		*f.dst = d
+	}
+	if req.CallbackURI == "" && a.cfg.Sim.Webhook != nil {
+		hook, err := a.cfg.Sim.Webhook(r.Context(), req.To.TenantID, req.To.ApplicationID)
+		if err != nil {
+			return graph.BadRequest("to.applicationId", fmt.Sprintf("No application '%s' in tenant '%s'.", req.To.ApplicationID, req.To.TenantID))
+		}
+		req.CallbackURI = hook
+	}
+	if req.CallbackURI == "" {
+		return graph.BadRequest("callbackUri", "The application has no registered incoming-call webhook; give 'callbackUri'.")
+	}
+	leg, err := a.cfg.Sim.Calls.PlaceIncoming(r.Context(), calls.IncomingCall{
+		TenantID: req.To.TenantID, AppID: req.To.ApplicationID, CallbackURI: req.CallbackURI,
+		From: req.From, Modalities: req.Modalities, Behaviour: b,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"callId": leg.ID, "callerParticipantId": leg.Spec.Source.ParticipantID})
+}
+
+type legView struct {
+	ID            string `json:"id"`
+	ApplicationID string `json:"applicationId"`
+	TenantID      string `json:"tenantId"`
+	State         string `json:"state"`
+	ParticipantID string `json:"myParticipantId"`
+}
+
+type participantView struct {
+	ID       string             `json:"id"`
+	Identity *model.IdentitySet `json:"identity,omitempty"`
+	State    string             `json:"state"`
+	CallID   string             `json:"callId,omitempty"`
+	Muted    bool               `json:"muted"`
+	OnHold   bool               `json:"onHold"`
+	Sharing  bool               `json:"sharing"`
+}
+
+// GET /switchboard/v1/simulation/calls/{id}: the conversation of a call,
+// whoever owns it: every leg and every roster entry, invited ones too.
+func (a *api) showCall(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	conv, err := a.cfg.Sim.Calls.Conversation(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		ConversationID string            `json:"conversationId"`
+		Kind           string            `json:"kind"`
+		Legs           []legView         `json:"legs"`
+		Roster         []participantView `json:"roster"`
+	}{ConversationID: conv.ID, Kind: string(conv.Kind)}
+	for _, l := range conv.Legs {
+		out.Legs = append(out.Legs, legView{ID: l.ID, ApplicationID: l.AppID, TenantID: l.TenantID, State: l.State.String(), ParticipantID: l.ParticipantID})
+	}
+	for _, p := range conv.Roster {
+		out.Roster = append(out.Roster, participantView{ID: p.ID, Identity: p.Info.Identity, State: string(p.State), CallID: p.CallID, Muted: p.Muted, OnHold: p.OnHold, Sharing: p.Sharing})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// POST /switchboard/v1/simulation/calls/{id}/participants/{pid}/{action}
+func (a *api) act(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	action, ok := calls.ParseSimAction(r.PathValue("action"))
+	if !ok {
+		return graph.BadRequest("action", fmt.Sprintf("Unknown action '%s'; use answer, reject, hangUp, mute, unmute, shareScreen or stopSharing.", r.PathValue("action")))
+	}
+	if err := a.cfg.Sim.Calls.Simulate(r.Context(), r.PathValue("id"), r.PathValue("pid"), action); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type joinRequest struct {
+	TenantID    string             `json:"tenantId"`
+	ChatInfo    *model.ChatInfo    `json:"chatInfo"`
+	MeetingInfo *model.MeetingInfo `json:"meetingInfo"`
+	Identity    model.IdentitySet  `json:"identity"`
+}
+
+// POST /switchboard/v1/simulation/meetings/join: a simulated person joins
+// a live meeting, named as a create-call request names it.
+func (a *api) joinMeeting(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var req joinRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.TenantID == "" {
+		req.TenantID = p.TenantID
+	}
+	pid, err := a.cfg.Sim.Calls.JoinMeeting(r.Context(), req.TenantID, model.Call{ChatInfo: req.ChatInfo, MeetingInfo: req.MeetingInfo}, req.Identity)
+	if errors.Is(err, calls.ErrNotFound) {
+		return graph.NewError(http.StatusNotFound, "itemNotFound", "No live meeting of that tenant has these coordinates; an application must join it first.")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"participantId": pid})
+}
+
+// GET /switchboard/v1/simulation/identities
+func (a *api) listIdentities(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"value": a.cfg.Sim.Directory.Rules()})
+}
+
+// PUT /switchboard/v1/simulation/identities/{id}: set how an identity
+// behaves from now on (the same fields as the YAML simulation.identities).
+func (a *api) setIdentity(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	var rule sim.Rule
+	if err := decode(w, r, &rule); err != nil {
+		return err
+	}
+	rule.ID = r.PathValue("id")
+	if err := a.cfg.Sim.Directory.Set(rule); err != nil {
+		return graph.BadRequest("", strings.TrimPrefix(err.Error(), "sim: "))
+	}
+	return writeJSON(w, http.StatusOK, rule)
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := graph.ReadBody(w, r, 0)
+	if err != nil {
+		return err
+	}
+	return graph.DecodeJSON(body, v)
+}
