@@ -191,6 +191,20 @@ func TestSDKCallLifecycle(t *testing.T) {
 		t.Fatal("get call after hang-up: no error, want 404")
 	}
 	graphError(t, err, http.StatusNotFound, "itemNotFound")
+
+	err = client.Communications().Calls().ByCallId(id).Delete(ctx, nil)
+	if err == nil {
+		t.Fatal("second delete: no error, want 404")
+	}
+	graphError(t, err, http.StatusNotFound, "itemNotFound")
+
+	list, err = client.Communications().Calls().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("list calls after hang-up: %s", describe(err))
+	}
+	if slices.ContainsFunc(list.GetValue(), func(c models.Callable) bool { return str(c.GetId()) == id }) {
+		t.Errorf("list calls after hang-up: the ended call %s is still listed", id)
+	}
 }
 
 // checkHangUpResult checks the resultInfo of the terminated notification

@@ -86,7 +86,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("app: data directory: %w", err)
 	}
-	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, "switchboard.db"), sqlite.Options{})
+	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, DatabaseFile), sqlite.Options{Logger: a.log, Clock: a.clock})
 	if err != nil {
 		return fmt.Errorf("app: store: %w", err)
 	}

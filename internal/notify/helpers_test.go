@@ -99,6 +99,9 @@ func newHarness(t *testing.T, cfg notify.Config) *harness {
 	if cfg.Clock == nil {
 		cfg.Clock = h.clock
 	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = 50 * time.Millisecond // tests with stuck receivers shut down quickly
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), h.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	onResult := cfg.OnResult
 	cfg.OnResult = func(d notify.Delivery, status int, err error, delivered, gaveUp bool) {

@@ -145,6 +145,10 @@ type Config struct {
 	Concurrency int
 	// RequestTimeout bounds one attempt, redirects included; default 10s.
 	RequestTimeout time.Duration
+	// ShutdownGrace is how long Shutdown lets deliveries already on the
+	// wire finish before cancelling them (bounded by Shutdown's ctx too);
+	// default 5s, negative: cancel at once.
+	ShutdownGrace time.Duration
 	// CheckURL, if set, is called before each attempt and each redirect hop;
 	// an error gives the delivery up at once. Redirects are followed within
 	// one attempt only: the next attempt and the next delivery start again
@@ -210,6 +214,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = 5 * time.Second
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
@@ -315,9 +322,10 @@ func (w *Worker) Enqueue(ds ...Delivery) {
 	}
 }
 
-// Shutdown stops taking work, stops retry timers, cancels the requests in
-// flight (an interrupted delivery stays pending in the outbox and is sent
-// again after a restart) and waits for every goroutine the Worker started.
+// Shutdown stops taking work, stops retry timers, lets the requests in
+// flight finish for up to ShutdownGrace, then cancels the rest (an
+// interrupted delivery stays pending in the outbox and is sent again after a
+// restart) and waits for every goroutine the Worker started.
 // It writes the results not yet recorded to the Outbox; if ctx ends first,
 // the rest are dropped (their deliveries will be sent again) and Shutdown
 // returns ctx.Err() once its goroutines have exited. Later calls wait for the
@@ -355,8 +363,21 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.wg.Done() // the callback will never run to do it
 		}
 	}
+	// Deliveries already on the wire may finish, so that a bot's
+	// acknowledgement is not lost and the notification not sent again
+	// after a restart; when ctx ends first they are cancelled, and stay
+	// pending.
+	drained := make(chan struct{})
+	go func() { w.wg.Wait(); close(drained) }()
+	grace := time.NewTimer(max(w.cfg.ShutdownGrace, 0))
+	select {
+	case <-drained:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
+	grace.Stop()
 	w.cancelRun()
-	w.wg.Wait()
+	<-drained
 	if w.ownTransport != nil {
 		w.ownTransport.CloseIdleConnections()
 	}
