@@ -25,6 +25,8 @@ var (
 	ErrForbidden = errors.New("calls: permission missing")
 	// ErrUnavailable: the service is shutting down or its store failed.
 	ErrUnavailable = errors.New("calls: service unavailable")
+	// ErrNotImplemented: the server lacks what the command needs (media).
+	ErrNotImplemented = errors.New("calls: not available")
 	// ErrLimit: a configured quota is reached; a *LimitError says which.
 	ErrLimit = errors.New("calls: limit reached")
 )

@@ -33,6 +33,11 @@ type Config struct {
 	// is created (the SSRF guard); its error is reported as a 400 on
 	// callbackUri.
 	CheckCallback func(ctx context.Context, u *url.URL) error
+	// Media, when set, plays, records and detects tones for service-hosted
+	// media; without it the media actions answer 501.
+	Media Media
+	// Recordings keeps finished recordings; required with Media.
+	Recordings Recordings
 	// MaxOpenCalls bounds the calls one application may have in progress
 	// in its tenant. Default DefaultMaxOpenCalls.
 	MaxOpenCalls int
@@ -113,7 +118,9 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, e := range entries {
 		e.mu.Lock()
 		s.schedule(e)
+		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
 		e.mu.Unlock()
+		s.failInterruptedMedia(e)
 	}
 	s.log.Info("calls: resumed live conversations", "count", len(convs))
 	return nil
@@ -222,6 +229,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 // install makes conv the committed state of e. Called with e.mu held.
 func (s *Service) install(e *entry, conv *Conversation) {
 	s.countEnded(e.conv, conv)
+	s.syncMedia(e.conv, conv)
 	e.conv = conv
 	e.view.Store(conv)
 	if conv.Live() {

@@ -122,6 +122,8 @@ type Call struct {
 	RoutingGroups []model.AudioRoutingGroup `json:"routingGroups,omitempty"`
 	// Muted is the application's own server mute (mute/unmute).
 	Muted bool `json:"muted,omitempty"`
+	// ToneSeq is the sequenceId of the last toneInfo notified.
+	ToneSeq int64 `json:"toneSeq,omitempty"`
 	// ScreenSharingRole is viewer or sharer (changeScreenSharingRole).
 	ScreenSharingRole string `json:"screenSharingRole,omitempty"`
 }

@@ -89,11 +89,49 @@ var callActions = map[string]func(a *api, w http.ResponseWriter, r *request) err
 	},
 }
 
-// mediaActions are the service-hosted media actions, which need the media
-// engine that is not built yet.
-var mediaActions = map[string]string{
-	"playprompt": "playPrompt", "recordresponse": "recordResponse", "cancelmediaprocessing": "cancelMediaProcessing",
-	"subscribetotone": "subscribeToTone", "senddtmftones": "sendDtmfTones",
+// mediaActions are the service-hosted media actions; each answers 200 with
+// its operation.
+var mediaActions = map[string]func(a *api, w http.ResponseWriter, r *request) error{
+	"playprompt": func(a *api, w http.ResponseWriter, r *request) error {
+		var req model.PlayPromptRequest
+		if err := a.decode(w, r, &req, true); err != nil {
+			return err
+		}
+		op, err := a.calls.PlayPrompt(r.Context(), r.caller, r.PathValue("id"), req)
+		return writeOperation(w, r, http.StatusOK, op, err)
+	},
+	"recordresponse": func(a *api, w http.ResponseWriter, r *request) error {
+		var req model.RecordResponseRequest
+		if err := a.decode(w, r, &req, false); err != nil {
+			return err
+		}
+		op, err := a.calls.RecordResponse(r.Context(), r.caller, r.PathValue("id"), req)
+		return writeOperation(w, r, http.StatusOK, op, err)
+	},
+	"cancelmediaprocessing": func(a *api, w http.ResponseWriter, r *request) error {
+		var req model.CancelMediaProcessingRequest
+		if err := a.decode(w, r, &req, false); err != nil {
+			return err
+		}
+		op, err := a.calls.CancelMediaProcessing(r.Context(), r.caller, r.PathValue("id"), req)
+		return writeOperation(w, r, http.StatusOK, op, err)
+	},
+	"subscribetotone": func(a *api, w http.ResponseWriter, r *request) error {
+		var req model.SubscribeToToneRequest
+		if err := a.decode(w, r, &req, false); err != nil {
+			return err
+		}
+		op, err := a.calls.SubscribeToTone(r.Context(), r.caller, r.PathValue("id"), req)
+		return writeOperation(w, r, http.StatusOK, op, err)
+	},
+	"senddtmftones": func(a *api, w http.ResponseWriter, r *request) error {
+		var req model.SendDtmfTonesRequest
+		if err := a.decode(w, r, &req, true); err != nil {
+			return err
+		}
+		op, err := a.calls.SendDtmfTones(r.Context(), r.caller, r.PathValue("id"), req)
+		return writeOperation(w, r, http.StatusOK, op, err)
+	},
 }
 
 // POST /communications/calls/{id}/{action}
@@ -102,14 +140,10 @@ func (a *api) callAction(w http.ResponseWriter, r *request) error {
 	if h, ok := callActions[action]; ok {
 		return h(a, w, r)
 	}
-	name, ok := mediaActions[action]
-	if !ok {
-		return badRequest("", "Resource not found for the segment '%s'.", action)
+	if h, ok := mediaActions[action]; ok {
+		return h(a, w, r)
 	}
-	if _, err := a.calls.Get(r.Context(), r.caller, r.PathValue("id")); err != nil {
-		return err
-	}
-	return a.notYet("call: "+name)(w, r)
+	return badRequest("", "Resource not found for the segment '%s'.", action)
 }
 
 // POST /communications/calls/{id}/participants/invite

@@ -33,7 +33,6 @@ func badRequest(target, format string, args ...any) *Error {
 
 var (
 	errNotFoundPath = &Error{Status: http.StatusNotFound, Code: "itemNotFound", Message: "The requested resource does not exist."}
-	errNotImpl      = &Error{Status: http.StatusNotImplemented, Code: "notImplemented"}
 )
 
 // errorTable is the one mapping from domain errors to Graph errors. The
@@ -53,6 +52,7 @@ var errorTable = []struct {
 	{calls.ErrInvalidState, http.StatusConflict, "Conflict", ""},
 	{calls.ErrForbidden, http.StatusForbidden, "Forbidden", ""},
 	{calls.ErrLimit, http.StatusForbidden, "quotaLimitReached", ""},
+	{calls.ErrNotImplemented, http.StatusNotImplemented, "notImplemented", ""},
 	{calls.ErrUnavailable, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Retry after the interval in Retry-After."},
 	{auth.ErrMissingToken, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."},
 	{auth.ErrInvalidToken, http.StatusUnauthorized, "InvalidAuthenticationToken", ""},

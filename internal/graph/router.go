@@ -177,14 +177,6 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 	})
 }
 
-func (a *api) notYet(op string) handlerFunc {
-	return func(w http.ResponseWriter, r *request) error {
-		e := *errNotImpl
-		e.Message = "'" + op + "' is not implemented by this Switchboard version; docs/compatibility.md lists what is."
-		return &e
-	}
-}
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

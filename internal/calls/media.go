@@ -1,0 +1,358 @@
+package calls
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// Media is the audio engine behind service-hosted media: it plays prompts
+// into a leg, records what a leg hears, detects and sends DTMF tones. Every
+// method returns at once; results come back through the Service's Media*
+// methods. Rooms are conversation ids, legs call ids, people participant
+// ids. Implementations must be safe for concurrent use.
+type Media interface {
+	AddLeg(room, leg string)
+	RemoveLeg(room, leg string)
+	// AddPerson puts a simulated participant's voice in the room.
+	AddPerson(room, participant string)
+	RemovePerson(room, participant string)
+	Play(room, leg, opID string, prompts []model.MediaInfo)
+	Record(room, leg, opID string, spec RecordSpec)
+	SendTones(room, leg, opID string, tones []model.Tone, gap time.Duration)
+	SubscribeTones(room, leg string)
+	// Cancel stops the leg's running and queued plays and recordings; each
+	// then finishes as canceled.
+	Cancel(room, leg string)
+	CloseRoom(room string)
+}
+
+// RecordSpec is a recordResponse request with Graph's defaults applied.
+type RecordSpec struct {
+	Prompt         *model.MediaInfo
+	Beep           bool
+	BargeIn        bool
+	InitialSilence time.Duration
+	MaxSilence     time.Duration
+	MaxDuration    time.Duration
+	StopTones      []rune
+}
+
+// Recordings keeps finished recordings and serves them to the bot.
+type Recordings interface {
+	// Save stores a WAV and returns where the bot fetches it and the bearer
+	// token that fetch needs.
+	Save(ctx context.Context, tenantID, appID, callID, opID string, wav []byte) (location, token string, err error)
+}
+
+// Limits of the media actions (reference §1.3 and §3.4).
+const (
+	MaxPrompts         = 20
+	MaxRecordSeconds   = 120
+	DefaultRecordLimit = 5 // seconds: initialSilence, maxSilence and maxRecordDuration default
+)
+
+// Results of media operations.
+var (
+	ResultMediaCanceled  = ResultInfo{Code: 400, Subcode: 8508, Message: "Action failed, the operation was cancelled."}
+	ResultPromptFailed   = ResultInfo{Code: 400, Subcode: 8522, Message: "Action failed, the prompt could not be played."}
+	ResultMaxDuration    = ResultInfo{Code: 200, Subcode: 8515, Message: "Action completed, max record duration reached."}
+	ResultStopTone       = ResultInfo{Code: 200, Subcode: 8514, Message: "Action completed, stop tone detected."}
+	ResultInitialSilence = ResultInfo{Code: 400, Subcode: 8510, Message: "Action failed, initial silence timeout."}
+	ResultMaxSilence     = ResultInfo{Code: 200, Subcode: 8516, Message: "Action completed, max silence timeout reached."}
+)
+
+// serviceHosted refuses media actions on app-hosted calls, as Graph does.
+func serviceHosted(leg *Call, action string) error {
+	if leg.Spec.MediaConfig != nil && leg.Spec.MediaConfig.IsAppHosted() {
+		return invalid("", "%s is supported only for calls with service-hosted media (serviceHostedMediaConfig)", action)
+	}
+	if leg.State != StateEstablished {
+		return notEstablished(leg, action)
+	}
+	return nil
+}
+
+// checkPromptURI accepts http(s) prompt URIs, and file: URIs in development
+// mode.
+func (s *Service) checkPromptURI(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return invalid(field, "must be an absolute http or https URL of a WAV file")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			return invalid(field, "must be an absolute http or https URL of a WAV file")
+		}
+		return nil
+	case "file":
+		if s.cfg.AllowLoopbackHTTP {
+			return nil
+		}
+		return invalid(field, "file: prompts are allowed only in development mode")
+	default:
+		return invalid(field, "must be an absolute http or https URL of a WAV file")
+	}
+}
+
+func (s *Service) media() (Media, error) {
+	if s.cfg.Media == nil {
+		return nil, &notAvailable{"service-hosted media is not available on this server"}
+	}
+	return s.cfg.Media, nil
+}
+
+type notAvailable struct{ msg string }
+
+func (e *notAvailable) Error() string        { return "calls: " + e.msg }
+func (e *notAvailable) Is(target error) bool { return target == ErrNotImplemented }
+
+// PlayPrompt queues prompts to play into the call (200 with a Running
+// playPromptOperation; a notification when it completes).
+func (s *Service) PlayPrompt(ctx context.Context, c Caller, callID string, req model.PlayPromptRequest) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	if len(req.Prompts) == 0 || len(req.Prompts) > MaxPrompts {
+		return model.CommsOperation{}, invalid("prompts", "must hold 1 to %d prompts, got %d", MaxPrompts, len(req.Prompts))
+	}
+	infos := make([]model.MediaInfo, len(req.Prompts))
+	for i, p := range req.Prompts {
+		if p.MediaInfo == nil {
+			return model.CommsOperation{}, invalid(fmtIndex("prompts", i)+".mediaInfo", "is required")
+		}
+		if err := s.checkPromptURI(fmtIndex("prompts", i)+".mediaInfo.uri", p.MediaInfo.URI); err != nil {
+			return model.CommsOperation{}, err
+		}
+		infos[i] = *p.MediaInfo
+	}
+	if err := checkClientContext(req.ClientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if err := serviceHosted(leg, "playPrompt"); err != nil {
+			return err
+		}
+		op = tx.newOperation(leg, model.TypePlayPromptOperation, req.ClientContext, model.OperationStatusRunning)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		m.Play(room, strings.ToLower(callID), op.ID, infos)
+	}
+	return op, err
+}
+
+// RecordResponse records what the caller says (200 with a Running
+// recordOperation; a notification with recordingLocation and
+// recordingAccessToken when it ends).
+func (s *Service) RecordResponse(ctx context.Context, c Caller, callID string, req model.RecordResponseRequest) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	spec := RecordSpec{Beep: req.PlayBeep == nil || *req.PlayBeep, BargeIn: req.BargeInAllowed != nil && *req.BargeInAllowed}
+	if len(req.Prompts) > 1 {
+		return model.CommsOperation{}, invalid("prompts", "takes at most 1 prompt, got %d", len(req.Prompts))
+	}
+	if len(req.Prompts) == 1 {
+		p := req.Prompts[0].MediaInfo
+		if p == nil {
+			return model.CommsOperation{}, invalid("prompts[0].mediaInfo", "is required")
+		}
+		if err := s.checkPromptURI("prompts[0].mediaInfo.uri", p.URI); err != nil {
+			return model.CommsOperation{}, err
+		}
+		spec.Prompt = p
+	}
+	for _, t := range []struct {
+		field string
+		v     *int32
+		dst   *time.Duration
+	}{
+		{"initialSilenceTimeoutInSeconds", req.InitialSilenceTimeoutInSeconds, &spec.InitialSilence},
+		{"maxSilenceTimeoutInSeconds", req.MaxSilenceTimeoutInSeconds, &spec.MaxSilence},
+		{"maxRecordDurationInSeconds", req.MaxRecordDurationInSeconds, &spec.MaxDuration},
+	} {
+		secs := int32(DefaultRecordLimit)
+		if t.v != nil {
+			secs = *t.v
+		}
+		if secs < 1 || secs > MaxRecordSeconds {
+			return model.CommsOperation{}, invalid(t.field, "must be between 1 and %d seconds", MaxRecordSeconds)
+		}
+		*t.dst = time.Duration(secs) * time.Second
+	}
+	for i, st := range req.StopTones {
+		r, ok := dtmfKey(st)
+		if !ok {
+			return model.CommsOperation{}, invalid(fmtIndex("stopTones", i), "'%s' is not a DTMF key (0-9, *, #, A-D)", st)
+		}
+		spec.StopTones = append(spec.StopTones, r)
+	}
+	if err := checkClientContext(req.ClientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if err := serviceHosted(leg, "recordResponse"); err != nil {
+			return err
+		}
+		if !c.has(RoleAccessMedia) {
+			return &PermissionError{Action: "recordResponse", Needed: []string{RoleAccessMedia}}
+		}
+		op = tx.newOperation(leg, model.TypeRecordOperation, req.ClientContext, model.OperationStatusRunning)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		m.Record(room, strings.ToLower(callID), op.ID, spec)
+	}
+	return op, err
+}
+
+// dtmfKey accepts a stop tone as Graph's examples write it ("#", "1", "*")
+// or as a tone enum name ("pound", "tone1").
+func dtmfKey(s string) (rune, bool) {
+	if len(s) == 1 && strings.ContainsRune("0123456789*#ABCDabcd", rune(s[0])) {
+		return []rune(strings.ToUpper(s))[0], true
+	}
+	if t, err := model.ParseTone(s); err == nil {
+		return toneKey(t)
+	}
+	return 0, false
+}
+
+// toneKey maps a Graph tone to its DTMF key.
+func toneKey(t model.Tone) (rune, bool) {
+	switch t {
+	case model.ToneStar:
+		return '*', true
+	case model.TonePound:
+		return '#', true
+	case model.ToneA, model.ToneB, model.ToneC, model.ToneD:
+		return []rune(strings.ToUpper(string(t)))[0], true
+	}
+	if s := string(t); strings.HasPrefix(s, "tone") && len(s) == 5 && s[4] >= '0' && s[4] <= '9' {
+		return rune(s[4]), true
+	}
+	return 0, false
+}
+
+// keyTone is toneKey's inverse.
+func keyTone(k rune) model.Tone {
+	switch {
+	case k >= '0' && k <= '9':
+		return model.Tone("tone" + string(k))
+	case k == '*':
+		return model.ToneStar
+	case k == '#':
+		return model.TonePound
+	case k >= 'A' && k <= 'D':
+		return model.Tone(strings.ToLower(string(k)))
+	}
+	return model.ToneFlash
+}
+
+// SubscribeToTone asks for a notification for every DTMF key the call
+// hears (200 with a Completed subscribeToToneOperation).
+func (s *Service) SubscribeToTone(ctx context.Context, c Caller, callID string, req model.SubscribeToToneRequest) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	if err := checkClientContext(req.ClientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if err := serviceHosted(leg, "subscribeToTone"); err != nil {
+			return err
+		}
+		op = tx.newOperation(leg, model.TypeSubscribeToToneOperation, req.ClientContext, model.OperationStatusCompleted)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		m.SubscribeTones(room, strings.ToLower(callID))
+	}
+	return op, err
+}
+
+// SendDtmfTones plays DTMF tones into the call (200 with a Running
+// sendDtmfTonesOperation; a notification with completionReason when done).
+func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, req model.SendDtmfTonesRequest) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	if len(req.Tones) == 0 {
+		return model.CommsOperation{}, invalid("tones", "is required and must not be empty")
+	}
+	for i, t := range req.Tones {
+		if _, ok := toneKey(t); !ok {
+			return model.CommsOperation{}, invalid(fmtIndex("tones", i), "'%s' cannot be sent as a DTMF tone", t)
+		}
+	}
+	gap := 100 * time.Millisecond
+	if req.DelayBetweenTonesMs != nil {
+		if *req.DelayBetweenTonesMs < 0 || *req.DelayBetweenTonesMs > 10000 {
+			return model.CommsOperation{}, invalid("delayBetweenTonesMs", "must be between 0 and 10000")
+		}
+		gap = time.Duration(*req.DelayBetweenTonesMs) * time.Millisecond
+	}
+	if err := checkClientContext(req.ClientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if leg.State != StateEstablished {
+			return notEstablished(leg, "sendDtmfTones")
+		}
+		op = tx.newOperation(leg, model.TypeSendDtmfTonesOperation, req.ClientContext, model.OperationStatusRunning)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		m.SendTones(room, strings.ToLower(callID), op.ID, req.Tones, gap)
+	}
+	return op, err
+}
+
+// CancelMediaProcessing cancels the call's running and queued playPrompt
+// and recordResponse operations (each then fails with 400/8508 and its own
+// notification); tone subscriptions stay. It returns a Completed
+// cancelMediaProcessingOperation.
+func (s *Service) CancelMediaProcessing(ctx context.Context, c Caller, callID string, req model.CancelMediaProcessingRequest) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	if err := checkClientContext(req.ClientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if err := serviceHosted(leg, "cancelMediaProcessing"); err != nil {
+			return err
+		}
+		op = tx.newOperation(leg, model.TypeCancelMediaProcessingOperation, req.ClientContext, model.OperationStatusCompleted)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		m.Cancel(room, strings.ToLower(callID))
+	}
+	return op, err
+}
