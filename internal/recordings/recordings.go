@@ -1,0 +1,167 @@
+// Package recordings keeps the WAV files of recordResponse operations in
+// the data directory and serves them to bots: GET {location} with
+// "Authorization: Bearer {recordingAccessToken}", as Graph documents.
+// Unlike Graph, which discards a recording shortly after the call ends,
+// Switchboard keeps each for a configurable time (Retention).
+//
+// Each recording is two files: <id>.wav and <id>.json (the SHA-256 of its
+// token, its owner and its expiry), written atomically, so a recording
+// whose operation was acknowledged survives a restart. It imports only the
+// standard library.
+package recordings
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// PathPrefix is where recordings are served.
+const PathPrefix = "/switchboard/v1/recordings/"
+
+// Store keeps recordings in a directory. It is safe for concurrent use.
+type Store struct {
+	dir       string
+	publicURL string
+	retention time.Duration
+	now       func() time.Time
+}
+
+// New returns a Store in dir, handing out locations under publicURL (such
+// as "https://switchboard.example"), keeping recordings for retention.
+func New(dir, publicURL string, retention time.Duration, now func() time.Time) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("recordings: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{dir: dir, publicURL: strings.TrimRight(publicURL, "/"), retention: retention, now: now}, nil
+}
+
+type meta struct {
+	TokenSHA256 string    `json:"tokenSha256"`
+	TenantID    string    `json:"tenantId"`
+	AppID       string    `json:"appId"`
+	CallID      string    `json:"callId"`
+	OperationID string    `json:"operationId"`
+	Expires     time.Time `json:"expires"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-f0-9]{32}$`)
+
+// Save stores wav and returns its location and the bearer token that
+// fetches it.
+func (s *Store) Save(_ context.Context, tenantID, appID, callID, opID string, wav []byte) (string, string, error) {
+	var raw [16]byte
+	var tok [32]byte
+	rand.Read(raw[:])
+	rand.Read(tok[:])
+	id := hex.EncodeToString(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(tok[:])
+	sum := sha256.Sum256([]byte(token))
+	m := meta{TokenSHA256: hex.EncodeToString(sum[:]), TenantID: tenantID, AppID: appID, CallID: callID, OperationID: opID, Expires: s.now().Add(s.retention)}
+	b, _ := json.Marshal(m)
+	if err := writeAtomic(filepath.Join(s.dir, id+".wav"), wav); err != nil {
+		return "", "", err
+	}
+	if err := writeAtomic(filepath.Join(s.dir, id+".json"), b); err != nil {
+		return "", "", err
+	}
+	return s.publicURL + PathPrefix + id, token, nil
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("recordings: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("recordings: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("recordings: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+var errNotFound = errors.New("recordings: not found")
+
+func (s *Store) open(id, token string) (string, error) {
+	if !idPattern.MatchString(id) {
+		return "", errNotFound
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, id+".json"))
+	if err != nil {
+		return "", errNotFound
+	}
+	var m meta
+	if json.Unmarshal(b, &m) != nil {
+		return "", errNotFound
+	}
+	sum := sha256.Sum256([]byte(token))
+	want, _ := hex.DecodeString(m.TokenSHA256)
+	if token == "" || subtle.ConstantTimeCompare(sum[:], want) != 1 || s.now().After(m.Expires) {
+		return "", errNotFound
+	}
+	return filepath.Join(s.dir, id+".wav"), nil
+}
+
+// ServeHTTP serves GET {PathPrefix}{id} to the holder of its token: 200
+// with application/octet-stream (as Graph does), or 404 for a wrong token,
+// an expired or unknown recording alike.
+func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, `{"error":{"code":"MethodNotAllowed","message":"Use GET."}}`, http.StatusMethodNotAllowed)
+		return
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	path, err := s.open(strings.TrimPrefix(r.URL.Path, PathPrefix), strings.TrimSpace(token))
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":{"code":"itemNotFound","message":"No recording here for this token; recordings expire after the configured retention."}}`))
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeFile(w, r, path)
+}
+
+// Sweep deletes expired recordings; it returns how many.
+func (s *Store) Sweep() int {
+	entries, _ := os.ReadDir(s.dir)
+	n := 0
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !idPattern.MatchString(id) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
+		var m meta
+		if err != nil || json.Unmarshal(b, &m) != nil || s.now().After(m.Expires) {
+			os.Remove(filepath.Join(s.dir, id+".wav"))
+			os.Remove(filepath.Join(s.dir, e.Name()))
+			n++
+		}
+	}
+	return n
+}
