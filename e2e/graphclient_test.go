@@ -26,7 +26,13 @@ var graphScopes = []string{"https://graph.microsoft.com/.default"}
 // the development CA (see devHTTPClient).
 func newCredential(t testing.TB, authority string, httpClient *http.Client) *azidentity.ClientSecretCredential {
 	t.Helper()
-	cred, err := azidentity.NewClientSecretCredential(devTenant, devClientID, devSecret, &azidentity.ClientSecretCredentialOptions{
+	return newAppCredential(t, authority, httpClient, devTenant, devClientID, devSecret)
+}
+
+// newAppCredential is newCredential for any registered application.
+func newAppCredential(t testing.TB, authority string, httpClient *http.Client, tenant, clientID, secret string) *azidentity.ClientSecretCredential {
+	t.Helper()
+	cred, err := azidentity.NewClientSecretCredential(tenant, clientID, secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
 			Transport: httpClient,
@@ -60,6 +66,14 @@ func newCredential(t testing.TB, authority string, httpClient *http.Client) *azi
 //     127.0.0.1 (see TestSDKQuickStartPlainHTTP).
 func newGraphClient(t testing.TB, cred azcore.TokenCredential, graphBase string, caPEM []byte) *msgraph.GraphServiceClient {
 	t.Helper()
+	return newGraphClientOver(t, cred, graphBase, devTransport(t, caPEM))
+}
+
+// newGraphClientOver is newGraphClient with transport under the SDK's
+// middleware: a test can wrap devTransport to see the HTTP status codes
+// that the SDK does not return.
+func newGraphClientOver(t testing.TB, cred azcore.TokenCredential, graphBase string, transport http.RoundTripper) *msgraph.GraphServiceClient {
+	t.Helper()
 	authProvider, err := authentication.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
 		cred, graphScopes, []string{"127.0.0.1"}) // the host without the port
 	if err != nil {
@@ -69,7 +83,7 @@ func newGraphClient(t testing.TB, cred azcore.TokenCredential, graphBase string,
 	opts := msgraph.GetDefaultClientOptions()
 	httpClient := msgraphcore.GetDefaultClient(&opts) // the SDK's timeouts and redirect policy
 	httpClient.Transport = khttp.NewCustomTransportWithParentTransport(
-		devTransport(t, caPEM), msgraphcore.GetDefaultMiddlewaresWithOptions(&opts)...)
+		transport, msgraphcore.GetDefaultMiddlewaresWithOptions(&opts)...)
 
 	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
 		authProvider, nil, nil, httpClient) // nil: the default JSON (de)serializers

@@ -40,6 +40,14 @@ type server struct {
 // down when the test ends unless the test stopped it first.
 func startServer(t *testing.T, dataDir string) *server {
 	t.Helper()
+	return startServerWith(t, dataDir, nil)
+}
+
+// startServerWith is startServer with configure applied to the
+// configuration last, when it is not nil: for tests that register more
+// applications or give simulated identities their behaviour.
+func startServerWith(t *testing.T, dataDir string, configure func(*app.Config)) *server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
@@ -53,6 +61,9 @@ func startServer(t *testing.T, dataDir string) *server {
 	// is down for a while on a slow CI machine loses nothing.
 	cfg.Notifications.MaxBackoff = app.Duration(200 * time.Millisecond)
 	cfg.Notifications.MaxAttempts = 1000
+	if configure != nil {
+		configure(&cfg)
+	}
 
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := app.New(cfg, log)

@@ -52,14 +52,19 @@ type notification struct {
 	Header  http.Header
 	Body    []byte
 
+	Path        string // the path of the callback URL it was posted to
 	ChangeType  string
 	ResourceURL string
 	Resource    string
 	CallbackURI string
 	// Call is set when resourceData is a call, Participants when it is an
-	// array of participants (a roster update).
+	// array of participants (a roster update), Operation when the resource
+	// is an operation (.../operations/{id}) and Shares when it is the
+	// content sharing sessions (.../contentsharingsessions).
 	Call         models.Callable
 	Participants []models.Participantable
+	Operation    models.CommsOperationable
+	Shares       []models.ContentSharingSessionable
 }
 
 // State is the state in a call notification, or "" for any other kind.
@@ -76,6 +81,14 @@ func (n notification) String() string {
 		return fmt.Sprintf("#%d %s %s state=%s", n.Seq, n.ChangeType, n.ResourceURL, n.State())
 	case n.Participants != nil:
 		return fmt.Sprintf("#%d %s %s participants=%d", n.Seq, n.ChangeType, n.ResourceURL, len(n.Participants))
+	case n.Operation != nil:
+		status := "<nil>"
+		if st := n.Operation.GetStatus(); st != nil {
+			status = st.String()
+		}
+		return fmt.Sprintf("#%d %s %s %T status=%s", n.Seq, n.ChangeType, n.ResourceURL, n.Operation, status)
+	case n.Shares != nil:
+		return fmt.Sprintf("#%d %s %s sessions=%d", n.Seq, n.ChangeType, n.ResourceURL, len(n.Shares))
 	}
 	return fmt.Sprintf("#%d %s %s", n.Seq, n.ChangeType, n.ResourceURL)
 }
@@ -172,7 +185,7 @@ func (r *receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 // decodeNotification checks the headers of a callback and decodes its one
 // commsNotification.
 func decodeNotification(req *http.Request, body []byte) (notification, error) {
-	n := notification{Header: req.Header.Clone(), Body: body}
+	n := notification{Header: req.Header.Clone(), Body: body, Path: req.URL.Path}
 	if req.Method != http.MethodPost {
 		return n, fmt.Errorf("callback with method %s, want POST", req.Method)
 	}
@@ -215,8 +228,33 @@ func decodeNotification(req *http.Request, body []byte) (notification, error) {
 	if len(data) == 0 {
 		return n, fmt.Errorf("notification without resourceData")
 	}
-	switch data[0] {
-	case '{':
+	isOperation := strings.Contains(n.ResourceURL, "/operations/")
+	isShares := strings.HasSuffix(strings.ToLower(n.ResourceURL), "/contentsharingsessions")
+	switch {
+	case data[0] == '{' && isOperation:
+		obj, err := node.GetObjectValue(models.CreateCommsOperationFromDiscriminatorValue)
+		if err != nil {
+			return n, fmt.Errorf("resourceData as an operation: %v", err)
+		}
+		op, ok := obj.(models.CommsOperationable)
+		if !ok {
+			return n, fmt.Errorf("resourceData decoded as %T, want an operation", obj)
+		}
+		n.Operation = op
+	case data[0] == '[' && isShares:
+		objs, err := node.GetCollectionOfObjectValues(models.CreateContentSharingSessionFromDiscriminatorValue)
+		if err != nil {
+			return n, fmt.Errorf("resourceData as content sharing sessions: %v", err)
+		}
+		n.Shares = make([]models.ContentSharingSessionable, 0, len(objs))
+		for _, o := range objs {
+			s, ok := o.(models.ContentSharingSessionable)
+			if !ok {
+				return n, fmt.Errorf("resourceData element decoded as %T, want a contentSharingSession", o)
+			}
+			n.Shares = append(n.Shares, s)
+		}
+	case data[0] == '{':
 		obj, err := node.GetObjectValue(models.CreateCallFromDiscriminatorValue)
 		if err != nil {
 			return n, fmt.Errorf("resourceData as a call: %v", err)
@@ -226,7 +264,7 @@ func decodeNotification(req *http.Request, body []byte) (notification, error) {
 			return n, fmt.Errorf("resourceData decoded as %T, want a call", obj)
 		}
 		n.Call = call
-	case '[':
+	case data[0] == '[':
 		objs, err := node.GetCollectionOfObjectValues(models.CreateParticipantFromDiscriminatorValue)
 		if err != nil {
 			return n, fmt.Errorf("resourceData as participants: %v", err)

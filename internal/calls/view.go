@@ -1,6 +1,10 @@
 package calls
 
-import "github.com/switchboard-dev/switchboard/internal/graph/model"
+import (
+	"fmt"
+
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
 
 // Resource returns the leg as the Graph call resource: what the application
 // asked for, with the properties the server owns filled in.
@@ -34,17 +38,41 @@ func rosterView(conv *Conversation) []model.Participant {
 		info.ODataType = model.TypeParticipantInfo
 		info.ParticipantID = p.ID
 		muted, lobby, seq := p.Muted, false, p.Seq
-		streams := make([]model.MediaStream, 0, len(p.Modalities))
-		for _, m := range p.Modalities {
-			streams = append(streams, model.MediaStream{
-				ODataType: model.TypeMediaStream, MediaType: m, Direction: model.MediaDirectionSendReceive,
-				SourceID: "1", ServerMuted: &muted,
-			})
-		}
-		out = append(out, model.Participant{
+		mp := model.Participant{
 			ODataType: model.TypeParticipant, ID: p.ID, Info: &info, IsMuted: &muted, IsInLobby: &lobby,
-			MediaStreams: streams, RosterSequenceNumber: &seq,
-		})
+			MediaStreams: mediaStreams(p), RosterSequenceNumber: &seq,
+		}
+		if p.Recording != "" {
+			mp.RecordingInfo = &model.RecordingInfo{ODataType: model.TypeRecordingInfo, RecordingStatus: model.RecordingStatus(p.Recording)}
+		}
+		out = append(out, mp)
 	}
 	return out
+}
+
+// mediaStreams renders a participant's streams: its modalities, sending and
+// receiving, except screen sharing, which it receives unless it is the one
+// sharing (then it only sends).
+func mediaStreams(p Participant) []model.MediaStream {
+	muted := p.Muted
+	streams := make([]model.MediaStream, 0, len(p.Modalities)+1)
+	add := func(m model.Modality, dir model.MediaDirection) {
+		streams = append(streams, model.MediaStream{ODataType: model.TypeMediaStream, MediaType: m, Direction: dir, SourceID: fmt.Sprint(len(streams) + 1), ServerMuted: &muted})
+	}
+	shared := false
+	for _, m := range p.Modalities {
+		switch {
+		case m == model.ModalityVideoBasedScreenSharing && p.Sharing:
+			add(m, model.MediaDirectionSendOnly)
+			shared = true
+		case m == model.ModalityVideoBasedScreenSharing:
+			add(m, model.MediaDirectionReceiveOnly)
+		default:
+			add(m, model.MediaDirectionSendReceive)
+		}
+	}
+	if p.Sharing && !shared {
+		add(model.ModalityVideoBasedScreenSharing, model.MediaDirectionSendOnly)
+	}
+	return streams
 }
