@@ -462,3 +462,55 @@ func TestRestartDuringTransferLosesNothing(t *testing.T) {
 		}
 	})
 }
+
+func TestSameAppJoinsAMeetingTwiceWithDistinctIdentities(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, callstest.NewStore())
+		if _, err := f.svc.Create(t.Context(), alice, meetingSpec("999")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Create(t.Context(), alice, meetingSpec("999")); !errors.Is(err, calls.ErrInvalid) {
+			t.Fatalf("second join with the same identity = %v, want invalid", err)
+		}
+		again := meetingSpec("999")
+		again.Source = &model.ParticipantInfo{Identity: &model.IdentitySet{ApplicationInstance: &model.Identity{ID: "instance-2"}}}
+		second, err := f.svc.Create(t.Context(), alice, again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if roster, _ := f.svc.Participants(t.Context(), alice, second.ID); len(roster) != 2 {
+			t.Fatalf("roster = %d, want the application twice", len(roster))
+		}
+	})
+}
+
+func TestInviteReplacesPeerToPeerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, callstest.NewStore())
+		p2pCall, _ := f.svc.Create(t.Context(), alice, p2p("bob"))
+		spec := p2p("carol")
+		spec.Targets = nil
+		group, _ := f.svc.Create(t.Context(), alice, spec)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		op, err := f.svc.Invite(t.Context(), alice, group.ID, model.InviteParticipantsRequest{Participants: []model.InvitationParticipantInfo{
+			{Identity: &bob, ReplacesCallID: p2pCall.ID}, {Identity: &model.IdentitySet{User: &model.Identity{ID: "ignored"}}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got, _ := f.svc.Operation(alice, group.ID, op.ID); got.Status != model.OperationStatusCompleted {
+			t.Fatalf("invite: %+v", got)
+		}
+		roster, _ := f.svc.Participants(t.Context(), alice, group.ID)
+		if len(roster) != 2 {
+			t.Fatalf("group roster = %d, want the app and bob (the second invitee is ignored)", len(roster))
+		}
+		ns := notifications(t, f, p2pCall.ID)
+		if last := ns[len(ns)-1]; last.state != "terminated" || last.sub != 7016 {
+			t.Fatalf("the replaced call: %v", changes(t, f, p2pCall.ID))
+		}
+	})
+}

@@ -63,6 +63,19 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 	}
 	// build adds the new leg, and the targets it rings, to a conversation.
 	build := func(tx *txn) error {
+		// "An app may join the same meeting multiple times; it must provide
+		// a separate identity each time."
+		mine, _ := identityKey(source.Identity)
+		for _, l := range tx.conv.Legs {
+			if l.State.Ended() || !owns(c, l) {
+				continue
+			}
+			if p := tx.participant(l.ParticipantID); p != nil {
+				if k, _ := identityKey(p.Info.Identity); k == mine {
+					return invalid("source", "this application is already in the meeting as this identity; join again with a different source identity")
+				}
+			}
+		}
 		tx.conv.Legs = append(tx.conv.Legs, leg)
 		tx.conv.Roster = append(tx.conv.Roster, me)
 		if err := tx.transition(leg, InputCreate, nil); err != nil {

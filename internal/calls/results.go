@@ -17,6 +17,7 @@ var (
 	ResultRejected              = ResultInfo{Code: 200, Subcode: 7000, Message: "The conversation has ended by bot."}
 	ResultRedirected            = ResultInfo{Code: 200, Subcode: 7000, Message: "The call was redirected by the bot."}
 	ResultTransferred           = ResultInfo{Code: 0, Subcode: 7015, Message: "GracefulTransferCompleted"}
+	ResultEscalated             = ResultInfo{Code: 200, Subcode: 7016, Message: "The participant was moved to a group call (invite with replacesCallId)."}
 	ResultAnswerTimeout         = ResultInfo{Code: 408, Subcode: 1106, Message: "An acknowledgement was not received for the call acceptance in the allotted time."}
 	ResultKeepAlive             = ResultInfo{Code: 408, Subcode: 8537, Message: "Keep Alive timeout, cleaned up inactive call."}
 	ResultNoAnswer              = ResultInfo{Code: 408, Subcode: 10057, Message: "Call timed out due to no signaling from callee endpoints."}
@@ -46,6 +47,7 @@ var Results = []ResultCode{
 	{&ResultRejected, "call terminated (deleted)", "The application rejected the incoming call; the message names the reason given.", true},
 	{&ResultRedirected, "call terminated (deleted)", "The application redirected the incoming call; its leg ends.", false},
 	{&ResultTransferred, "call terminated (deleted)", "A transfer (blind or consultative) completed; for a consultative transfer both of the application's calls end so.", true},
+	{&ResultEscalated, "call terminated (deleted)", "The application invited this call's other participant into a group call with replacesCallId; the peer-to-peer call is dropped.", false},
 	{&ResultAnswerTimeout, "call terminated (deleted)", "An incoming call was neither answered, rejected nor redirected within 15 seconds.", true},
 	{&ResultKeepAlive, "call terminated (deleted)", "No keepAlive request for 45 minutes.", true},
 	{&ResultNoAnswer, "call terminated (deleted)", "The callee of a peer-to-peer call did not answer within the ring timeout (calls.ringTimeout, or beta ringingTimeoutInSeconds); a simulated identity with behaviour noAnswer never answers.", true},

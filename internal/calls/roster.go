@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
@@ -35,6 +36,20 @@ func (s *Service) Invite(ctx context.Context, c Caller, callID string, req model
 	if !c.has(RoleInitiateGroupCall) && !c.has(RoleJoinGroupCall) {
 		return model.CommsOperation{}, &PermissionError{Action: "invite", Needed: []string{RoleInitiateGroupCall}}
 	}
+	// With replacesCallId the one participant of the application's other,
+	// peer-to-peer call moves into this call ("only 1 participant when
+	// replacesCallId is set; the rest are ignored"), and that call ends.
+	replaces := strings.ToLower(req.Participants[0].ReplacesCallID)
+	if replaces != "" {
+		req.Participants = req.Participants[:1]
+		if strings.EqualFold(replaces, callID) {
+			return model.CommsOperation{}, invalid("participants[0].replacesCallId", "names the call being invited into")
+		}
+		other, err := s.Get(ctx, c, replaces)
+		if err != nil || other.State != StateEstablished {
+			return model.CommsOperation{}, invalid("participants[0].replacesCallId", "is not an established call of this application")
+		}
+	}
 	var op model.CommsOperation
 	err := s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
 		if err := groupOnly(tx.conv, "invite"); err != nil {
@@ -60,10 +75,27 @@ func (s *Service) Invite(ctx context.Context, c Caller, callID string, req model
 				InviteOp: op.ID, InvitedBy: leg.ID, Modalities: []model.Modality{model.ModalityAudio},
 				Hidden: inv.Hidden != nil && *inv.Hidden,
 			})
-			s.ring(tx, &tx.conv.Roster[len(tx.conv.Roster)-1], inv.Identity, s.cfg.RingTimeout)
+			p := &tx.conv.Roster[len(tx.conv.Roster)-1]
+			if replaces != "" {
+				// Already on a call with the application: joins at once.
+				p.Behaviour = s.cfg.Directory.Behaviour(*inv.Identity)
+				tx.addTimer(TimerAnswer, p.ID, tx.now)
+				continue
+			}
+			s.ring(tx, p, inv.Identity, s.cfg.RingTimeout)
 		}
 		return nil
 	})
+	if err != nil || replaces == "" {
+		return op, err
+	}
+	// The peer-to-peer call is dropped once its participant moved.
+	err = s.onLeg(ctx, c, replaces, func(tx *txn, leg *Call) error {
+		return tx.endLeg(leg, ResultEscalated)
+	})
+	if errors.Is(err, ErrNotFound) {
+		err = nil // it ended meanwhile
+	}
 	return op, err
 }
 
