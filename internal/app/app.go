@@ -21,8 +21,11 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/devcert"
 	"github.com/switchboard-dev/switchboard/internal/extapi"
 	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/notify"
+	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
@@ -38,12 +41,15 @@ type App struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	store     *sqlite.Store
-	auth      *auth.Service
-	notify    *notify.Worker
-	calls     *calls.Service
-	directory *sim.Directory
-	devCA     []byte
+	store      *sqlite.Store
+	auth       *auth.Service
+	notify     *notify.Worker
+	calls      *calls.Service
+	directory  *sim.Directory
+	engine     *media.Engine
+	bridge     *mediabridge.Bridge
+	recordings *recordings.Store
+	devCA      []byte
 
 	servers   []*http.Server
 	addrs     map[string]string // "http", "https" -> bound address
@@ -117,11 +123,29 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Service-hosted media: the engine mixes and records; the bridge fetches
+	// prompts through the same network guard as callbacks.
+	a.recordings, err = recordings.New(filepath.Join(a.cfg.DataDir, "recordings"), a.publicURL,
+		time.Duration(a.cfg.Media.RecordingRetention), a.clock.Now)
+	if err != nil {
+		return err
+	}
+	a.bridge = mediabridge.New(mediabridge.Config{
+		Client: &http.Client{Transport: callbackTransport(guard), Timeout: 30 * time.Second}, AllowFile: a.cfg.Dev, Logger: a.log,
+	})
+	a.engine = media.New(a.clock, a.bridge)
+	a.bridge.Attach(a.engine)
 	a.calls = calls.New(calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
+		Media: a.bridge, Recordings: a.recordings,
 	})
+	a.bridge.SetSink(a.calls)
+	if err := a.engine.Start(ctx); err != nil {
+		return fmt.Errorf("app: media engine: %w", err)
+	}
+	a.bridge.Start()
 	if err := a.notify.Start(ctx); err != nil {
 		return fmt.Errorf("app: notifications: %w", err)
 	}
@@ -208,7 +232,7 @@ func (a *App) handler() http.Handler {
 	}
 	api := graph.NewHandler(gc)
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
-		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook}})
+		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}
@@ -220,6 +244,10 @@ func (a *App) handler() http.Handler {
 		case "v1.0", "beta":
 			api.ServeHTTP(w, r)
 		case "switchboard":
+			if strings.HasPrefix(r.URL.Path, recordings.PathPrefix) {
+				a.recordings.ServeHTTP(w, r) // authorised by the recording's own token
+				return
+			}
 			ext.ServeHTTP(w, r)
 		default:
 			tokens.ServeHTTP(w, r)
@@ -259,6 +287,19 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// The bridge stops first, so that operations the engine abandons as it
+	// stops stay running in the store and are failed, as interrupted, at
+	// the next start.
+	if a.bridge != nil {
+		if err := a.bridge.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.engine != nil {
+		if err := a.engine.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if a.notify != nil {
 		if err := a.notify.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -295,4 +336,25 @@ func callbackTransport(guard *netguard.Policy) *http.Transport {
 	t.MaxIdleConnsPerHost = 64
 	t.Proxy = nil
 	return t
+}
+
+// publicURL is the base URL under which the server hands out links (such
+// as recording locations): the configured one, or the first listener's.
+func (a *App) publicURL() string {
+	if a.cfg.PublicURL != "" {
+		return a.cfg.PublicURL
+	}
+	if addr := a.addrs["http"]; addr != "" {
+		return "http://" + addr
+	}
+	return "https://" + a.addrs["https"]
+}
+
+// voice returns the voice of a simulated participant of a call, or nil.
+func (a *App) voice(callID, participantID string) *media.SimPerson {
+	conv, err := a.calls.Conversation(callID)
+	if err != nil {
+		return nil
+	}
+	return a.bridge.Person(conv.ID, participantID)
 }

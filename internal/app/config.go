@@ -45,6 +45,19 @@ type Config struct {
 	Notifications NotifyConfig `yaml:"notifications"`
 	// Throttle sets request rate limits and load shedding.
 	Throttle ThrottleConfig `yaml:"throttle"`
+	// Media tunes service-hosted media.
+	Media MediaConfig `yaml:"media"`
+	// PublicURL is the base URL clients reach this server at, used in links
+	// it hands out (recording locations). Default: the HTTP listener.
+	PublicURL string `yaml:"publicUrl"`
+}
+
+// MediaConfig tunes service-hosted media.
+type MediaConfig struct {
+	// RecordingRetention is how long recordResponse recordings stay
+	// downloadable (Graph discards them when the call ends; Switchboard
+	// keeps them this long after they were made).
+	RecordingRetention Duration `yaml:"recordingRetention"`
 }
 
 // AppConfig registers an application.
@@ -124,6 +137,7 @@ func Defaults() Config {
 		Simulation: SimulationConfig{AnswerDelay: Duration(sim.DefaultAnswerDelay)},
 		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000},
 		Throttle:   ThrottleConfig{Requests: 50000, Period: Duration(15 * time.Second), MaxInFlight: 4096},
+		Media:      MediaConfig{RecordingRetention: Duration(24 * time.Hour)},
 	}
 }
 

@@ -51,7 +51,7 @@ func (h *hook) wait(t *testing.T, n int) []string {
 		select {
 		case <-h.got:
 		case <-time.After(10 * time.Second):
-			t.Fatalf("waited for %d notifications, have %d", n, len(h.bodies))
+			t.Fatalf("waited for %d notifications, have %d: %s", n, len(h.bodies), strings.Join(h.bodies, "\n"))
 		}
 	}
 }
@@ -128,4 +128,39 @@ func start2(t *testing.T, cfg app.Config) *app.App {
 	t.Cleanup(func() { stop(t, a) })
 	<-a.Ready()
 	return a
+}
+
+// waitFor returns the first notification that pred accepts, waiting for it
+// up to a generous timeout.
+func (h *hook) waitFor(t *testing.T, what string, pred func(string) bool) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		h.mu.Lock()
+		for _, b := range h.bodies {
+			if pred(b) {
+				h.mu.Unlock()
+				return b
+			}
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.got:
+		case <-timeout:
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.Fatalf("no notification %s among: %s", what, strings.Join(h.bodies, "\n"))
+		}
+	}
+}
+
+func has(subs ...string) func(string) bool {
+	return func(b string) bool {
+		for _, s := range subs {
+			if !strings.Contains(b, s) {
+				return false
+			}
+		}
+		return true
+	}
 }

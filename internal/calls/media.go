@@ -17,8 +17,9 @@ import (
 type Media interface {
 	AddLeg(room, leg string)
 	RemoveLeg(room, leg string)
-	// AddPerson puts a simulated participant's voice in the room.
-	AddPerson(room, participant string)
+	// AddPerson puts a simulated participant's voice in the room; it says
+	// what its behaviour's script says.
+	AddPerson(room, participant string, b Behaviour)
 	RemovePerson(room, participant string)
 	Play(room, leg, opID string, prompts []model.MediaInfo)
 	Record(room, leg, opID string, spec RecordSpec)
@@ -28,6 +29,8 @@ type Media interface {
 	// then finishes as canceled.
 	Cancel(room, leg string)
 	CloseRoom(room string)
+	// Prefetch loads prompts ahead of use (preFetchMedia).
+	Prefetch(media []model.MediaInfo)
 }
 
 // RecordSpec is a recordResponse request with Graph's defaults applied.

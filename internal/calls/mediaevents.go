@@ -180,6 +180,9 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 		switch {
 		case is && !was:
 			m.AddLeg(cur.ID, l.ID)
+			if mc := l.Spec.MediaConfig; mc != nil && len(mc.PreFetchMedia) > 0 {
+				m.Prefetch(mc.PreFetchMedia)
+			}
 		case was && !is:
 			m.RemoveLeg(cur.ID, l.ID)
 		}
@@ -195,7 +198,7 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 		is := p.State == ParticipantJoined
 		switch {
 		case is && !oldJoined[p.ID]:
-			m.AddPerson(cur.ID, p.ID)
+			m.AddPerson(cur.ID, p.ID, p.Behaviour)
 		case !is && oldJoined[p.ID]:
 			m.RemovePerson(cur.ID, p.ID)
 		}

@@ -44,6 +44,16 @@ type Behaviour struct {
 	HangUpAfter time.Duration `json:"hangUpAfter,omitempty"` // hangs up this long after joining
 	MuteAfter   time.Duration `json:"muteAfter,omitempty"`   // mutes itself this long after joining
 	ShareAfter  time.Duration `json:"shareAfter,omitempty"`  // starts sharing its screen this long after joining
+	// Script is what it says once in the call (service-hosted media).
+	Script []Step `json:"script,omitempty"`
+}
+
+// Step is one thing a simulated participant says, At after it joined: DTMF
+// Keys pressed in-band, or a WAV file spoken.
+type Step struct {
+	At   time.Duration `json:"at"`
+	Keys string        `json:"keys,omitempty"`
+	WAV  string        `json:"wav,omitempty"`
 }
 
 // Directory binds identities to endpoints. Implementations must be safe for

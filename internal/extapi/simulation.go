@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 )
 
@@ -22,6 +23,9 @@ type Simulation struct {
 	// Webhook returns an application's registered incoming-call webhook
 	// ("" when it has none).
 	Webhook func(ctx context.Context, tenantID, appID string) (string, error)
+	// Voice returns the voice of a simulated participant of a call (nil
+	// when it has none, as in an app-hosted call).
+	Voice func(callID, participantID string) *media.SimPerson
 }
 
 // simRoutes are the simulation control endpoints; all need the
@@ -31,6 +35,8 @@ func (a *api) simRoutes() []route {
 	return []route{
 		{"POST", p + "/incomingCalls", a.admin(a.placeIncoming)},
 		{"GET", p + "/calls/{id}", a.admin(a.showCall)},
+		{"POST", p + "/calls/{id}/participants/{pid}/pressTones", a.admin(a.pressTones)},
+		{"GET", p + "/calls/{id}/participants/{pid}/heard", a.admin(a.heard)},
 		{"POST", p + "/calls/{id}/participants/{pid}/{action}", a.admin(a.act)},
 		{"POST", p + "/meetings/join", a.admin(a.joinMeeting)},
 		{"GET", p + "/identities", a.admin(a.listIdentities)},
@@ -219,4 +225,59 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return err
 	}
 	return graph.DecodeJSON(body, v)
+}
+
+func (a *api) voice(r *http.Request) (*media.SimPerson, error) {
+	if a.cfg.Sim.Voice == nil {
+		return nil, graph.NewError(http.StatusNotImplemented, "notImplemented", "Simulated voices are not available on this server.")
+	}
+	v := a.cfg.Sim.Voice(r.PathValue("id"), r.PathValue("pid"))
+	if v == nil {
+		return nil, graph.NewError(http.StatusNotFound, "itemNotFound", "No simulated participant with a voice has this id in this call (voices exist in service-hosted calls).")
+	}
+	return v, nil
+}
+
+// POST .../participants/{pid}/pressTones {"keys":"123#","outOfBand":false}:
+// the participant presses DTMF keys now, in-band (as audio) or out of band.
+func (a *api) pressTones(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	var req struct {
+		Keys      string `json:"keys"`
+		OutOfBand bool   `json:"outOfBand"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	v, err := a.voice(r)
+	if err != nil {
+		return err
+	}
+	if req.OutOfBand {
+		for _, k := range req.Keys {
+			if err := v.PressOutOfBand(k); err != nil {
+				return graph.BadRequest("keys", fmt.Sprintf("'%c' is not a DTMF key (0-9, *, #, A-D).", k))
+			}
+		}
+	} else if err := v.Press(req.Keys); err != nil {
+		return graph.BadRequest("keys", "'keys' must be DTMF keys: 0-9, *, #, A-D.")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// GET .../participants/{pid}/heard: what the participant heard, as a WAV
+// (the last ten minutes), with the DTMF keys it recognised in the
+// Switchboard-Heard-Keys header.
+func (a *api) heard(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	v, err := a.voice(r)
+	if err != nil {
+		return err
+	}
+	var keys strings.Builder
+	for _, k := range v.HeardKeys() {
+		keys.WriteRune(k.Key)
+	}
+	w.Header().Set("Switchboard-Heard-Keys", keys.String())
+	w.Header().Set("Content-Type", "audio/wav")
+	return media.EncodeWAV(w, v.Heard())
 }

@@ -34,21 +34,22 @@ const PathPrefix = "/switchboard/v1/recordings/"
 // Store keeps recordings in a directory. It is safe for concurrent use.
 type Store struct {
 	dir       string
-	publicURL string
+	publicURL func() string
 	retention time.Duration
 	now       func() time.Time
 }
 
-// New returns a Store in dir, handing out locations under publicURL (such
-// as "https://switchboard.example"), keeping recordings for retention.
-func New(dir, publicURL string, retention time.Duration, now func() time.Time) (*Store, error) {
+// New returns a Store in dir, handing out locations under the URL that
+// publicURL returns (such as "https://switchboard.example"), keeping
+// recordings for retention.
+func New(dir string, publicURL func() string, retention time.Duration, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{dir: dir, publicURL: strings.TrimRight(publicURL, "/"), retention: retention, now: now}, nil
+	return &Store{dir: dir, publicURL: publicURL, retention: retention, now: now}, nil
 }
 
 type meta struct {
@@ -80,7 +81,7 @@ func (s *Store) Save(_ context.Context, tenantID, appID, callID, opID string, wa
 	if err := writeAtomic(filepath.Join(s.dir, id+".json"), b); err != nil {
 		return "", "", err
 	}
-	return s.publicURL + PathPrefix + id, token, nil
+	return strings.TrimRight(s.publicURL(), "/") + PathPrefix + id, token, nil
 }
 
 func writeAtomic(path string, b []byte) error {

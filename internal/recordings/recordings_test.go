@@ -12,7 +12,7 @@ import (
 
 func TestSaveServeExpire(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, err := New(t.TempDir(), "https://sb.test", time.Hour, func() time.Time { return now })
+	s, err := New(t.TempDir(), func() string { return "https://sb.test/" }, time.Hour, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}

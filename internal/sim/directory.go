@@ -38,6 +38,16 @@ type Rule struct {
 	// this join meeting id, thread id or token, JoinAfter after it starts.
 	JoinMeeting string `yaml:"joinMeeting" json:"joinMeeting,omitempty"`
 	JoinAfter   string `yaml:"joinAfter" json:"joinAfter,omitempty"`
+	// Say is what the identity says once in a call with service-hosted
+	// media: DTMF keys or a WAV file, each at an offset from joining.
+	Say []Say `yaml:"say" json:"say,omitempty"`
+}
+
+// Say is one step of a simulated identity's speech.
+type Say struct {
+	At   string `yaml:"at" json:"at"`               // such as "2s"
+	Keys string `yaml:"keys" json:"keys,omitempty"` // DTMF keys pressed in-band, such as "1234#"
+	WAV  string `yaml:"wav" json:"wav,omitempty"`   // a WAV file to say
 }
 
 // Directory maps identities to simulated behaviours. Rules can be changed
@@ -146,6 +156,22 @@ func (d *Directory) add(r Rule) error {
 			return fmt.Errorf("%s: %s %q is not a duration such as 1.5s", r.ID, f.name, f.v)
 		}
 		*f.dst = v
+	}
+	for i, st := range r.Say {
+		at, err := time.ParseDuration(st.At)
+		if st.At == "" {
+			at, err = 0, nil
+		}
+		if err != nil || at < 0 {
+			return fmt.Errorf("%s: say[%d].at %q is not a duration", r.ID, i, st.At)
+		}
+		if (st.Keys == "") == (st.WAV == "") {
+			return fmt.Errorf("%s: say[%d] needs exactly one of keys or wav", r.ID, i)
+		}
+		if strings.Trim(st.Keys, "0123456789*#ABCDabcd") != "" {
+			return fmt.Errorf("%s: say[%d].keys %q are not DTMF keys", r.ID, i, st.Keys)
+		}
+		b.Script = append(b.Script, calls.Step{At: at, Keys: strings.ToUpper(st.Keys), WAV: st.WAV})
 	}
 	d.rules[strings.ToLower(r.ID)] = b
 	d.raw[strings.ToLower(r.ID)] = r

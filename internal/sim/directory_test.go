@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestDirectory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := d.Behaviour(tt.set); got != tt.want {
+			if got := d.Behaviour(tt.set); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Behaviour = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,0 +1,548 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+)
+
+func TestPlayOrder(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		p := h.person("r", "P")
+		a := Tone(500, ms(300), -12)
+		b := Tone(1500, ms(300), -12)
+		c := Tone(900, ms(200), -12)
+		h.must(h.e.Play("r", "L", "op1", []Audio{a}))
+		h.must(h.e.Play("r", "L", "op2", []Audio{b, c}))
+		h.run(time.Second)
+		evs := expect(t, h.log.take(), "play op1", "play op2")
+		// op1 is exhausted at frame 15, op2 (25 frames) at frame 40
+		if evs[0].err != nil || evs[0].at != tick(15) || evs[1].err != nil || evs[1].at != tick(40) {
+			t.Fatalf("events:%s", summary(evs))
+		}
+		heard := p.Heard()
+		for _, c := range []struct {
+			name string
+			clip Audio
+			at   int
+		}{{"a", a, 0}, {"b", b, 4800}, {"c", c, 9600}} { // back to back, no gap
+			if off, score := Locate(heard, c.clip); off != c.at || score < 0.999 {
+				t.Errorf("prompt %s heard at sample %d (score %.4f), want %d", c.name, off, score, c.at)
+			}
+		}
+		if l := Level(heard.Samples[16000-FrameSamples*5:]); l != MinLevel {
+			t.Errorf("silence after the prompts is at %.1f dBFS", l)
+		}
+	})
+}
+
+func TestRecordStopTone(t *testing.T) {
+	for _, inBand := range []bool{true, false} {
+		name := map[bool]string{true: "in-band", false: "out-of-band"}[inBand]
+		t.Run(name, func(t *testing.T) {
+			bubble(t, func(t *testing.T, h *harness) {
+				said := speech(newRand(10), 2*time.Second, -20)
+				press := Action{At: ms(3400), Keys: "#"}
+				if !inBand {
+					press = Action{At: ms(3400), Key: '#'}
+				}
+				h.must(h.e.AddLeg("r", "L"))
+				p := h.person("r", "P", Action{At: ms(1200), Say: said}, press)
+				prompt := Tone(600, ms(500), -15)
+				h.must(h.e.Record("r", "L", "rec", RecordOptions{
+					Prompt: &prompt, Beep: true, StopTones: []rune{'*', '#'},
+					InitialSilence: 5 * time.Second, MaxSilence: 5 * time.Second, MaxDuration: 20 * time.Second,
+				}))
+				h.run(5 * time.Second)
+				evs := expect(t, h.log.take(), "record rec")
+				r := evs[0].rec
+				// prompt: frames 0-24, beep: 25-44, recording from frame 45 (0.9 s);
+				// '#' starts at frame 170: seen out of band at once, in-band at 171
+				// and the 3 frames it may have reached are cut
+				wantFrames, at := 170-45+1, tick(170)
+				if inBand {
+					wantFrames, at = 171-45+1-3, tick(171)
+				}
+				if r.Reason != ReasonStopToneDetected || r.Tone != '#' || evs[0].at != at ||
+					r.Duration != time.Duration(wantFrames)*FrameDuration {
+					t.Fatalf("got %s; want stopToneDetected '#' after %d frames at %v", evs[0], wantFrames, at)
+				}
+				rec := decodeRecording(t, r)
+				if off, score := Locate(rec, said); off != (60-45)*FrameSamples || score < 0.999 {
+					t.Errorf("speech found at sample %d of the recording (score %.4f), want %d", off, score, 15*FrameSamples)
+				}
+				if keys := detectKeys(rec); keys != "" {
+					t.Errorf("the stop tone is in the recording: %q", keys)
+				}
+				heard := p.Heard()
+				if off, score := Locate(heard, prompt); off != 0 || score < 0.999 {
+					t.Errorf("prompt heard at %d (score %.4f)", off, score)
+				}
+				if l := Goertzel(heard.Samples[8000:14400], 1000); math.Abs(l+12) > 0.5 {
+					t.Errorf("beep heard at %.1f dBFS, want -12", l)
+				}
+			})
+		})
+	}
+}
+
+func TestRecordTimeouts(t *testing.T) {
+	said := speech(newRand(11), time.Second, -20)
+	lastLoud := 0 // last frame of said at or above the VAD's Off level
+	for i, f := range frames(said) {
+		if Level(f[:]) >= DefaultVADOff {
+			lastLoud = i
+		}
+	}
+	cases := []struct {
+		name   string
+		script []Action
+		opts   RecordOptions
+		reason RecordReason
+		frames int
+	}{
+		{"initial silence", nil, RecordOptions{InitialSilence: 2 * time.Second, MaxDuration: time.Minute},
+			ReasonInitialSilenceTimeout, 100},
+		{"max silence after speech", []Action{{At: ms(500), Say: said}},
+			RecordOptions{InitialSilence: time.Second, MaxSilence: 1500 * time.Millisecond, MaxDuration: time.Minute},
+			ReasonMaxSilenceTimeout, 25 + lastLoud + 1 + 75},
+		{"max duration", []Action{{At: ms(100), Say: speech(newRand(12), 10*time.Second, -20)}},
+			RecordOptions{InitialSilence: time.Second, MaxSilence: time.Second, MaxDuration: 3 * time.Second},
+			ReasonMaxRecordDurationReached, 150},
+		{"defaults: 5 s of initial silence", nil, RecordOptions{}, ReasonInitialSilenceTimeout, 250},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T, h *harness) {
+				h.must(h.e.AddLeg("r", "L"))
+				h.person("r", "P", c.script...)
+				h.must(h.e.Record("r", "L", "rec", c.opts))
+				h.run(15 * time.Second)
+				evs := expect(t, h.log.take(), "record rec")
+				r := evs[0].rec
+				want := time.Duration(c.frames) * FrameDuration
+				if r.Reason != c.reason || r.Duration != want || evs[0].at != tick(c.frames-1) {
+					t.Fatalf("got %s; want %v after %v", evs[0], c.reason, want)
+				}
+				decodeRecording(t, r)
+			})
+		})
+	}
+}
+
+func TestRecordQueuedBehindPlay(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		h.person("r", "P")
+		h.must(h.e.Play("r", "L", "play", []Audio{Tone(500, time.Second, -12)}))
+		h.must(h.e.Record("r", "L", "rec", RecordOptions{InitialSilence: time.Second}))
+		h.run(3 * time.Second)
+		evs := expect(t, h.log.take(), "play play", "record rec")
+		if evs[0].at != tick(50) || evs[1].at != tick(99) || evs[1].rec.Duration != time.Second {
+			t.Fatalf("events:%s", summary(evs))
+		}
+	})
+}
+
+func TestBargeIn(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		p := h.person("r", "P", Action{At: ms(2000), Key: '1'})
+		h.must(h.e.Play("r", "L", "long", []Audio{Tone(500, 5*time.Second, -12)}))
+		h.must(h.e.Play("r", "L", "next", []Audio{Tone(700, time.Second, -12)}))
+		h.run(time.Second)
+		h.must(h.e.Record("r", "L", "rec", RecordOptions{Beep: true, StopTones: []rune{'1'}, BargeIn: true}))
+		h.settle()
+		evs := expect(t, h.log.take(), "play long", "play next")
+		for _, e := range evs {
+			if !isCanceled(e.err) || e.at != time.Second {
+				t.Fatalf("not canceled at once by the barge-in:%s", summary(evs))
+			}
+		}
+		h.run(2 * time.Second)
+		evs = expect(t, h.log.take(), "record rec")
+		if evs[0].rec.Reason != ReasonStopToneDetected || evs[0].at != tick(100) {
+			t.Fatalf("got %s", evs[0])
+		}
+		heard := p.Heard().Samples
+		if l := Goertzel(heard[16000:16000+6400], 1000); math.Abs(l+12) > 0.5 {
+			t.Errorf("beep after the barge-in at %.1f dBFS", l)
+		}
+		if l := Goertzel(heard[16000:], 500); l > -80 {
+			t.Errorf("the canceled prompt went on at %.1f dBFS", l)
+		}
+	})
+}
+
+func TestCancel(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		h.person("r", "P", Action{At: ms(1000), Key: '5'})
+		h.must(h.e.SubscribeTones("r", "L"))
+		h.must(h.e.Play("r", "L", "play", []Audio{Tone(500, 2*time.Second, -12)}))
+		h.must(h.e.Record("r", "L", "rec", RecordOptions{}))
+		h.must(h.e.SendTones("r", "L", "dtmf", "123456", 0))
+		h.run(ms(300))
+		ids := h.e.Cancel("r", "L")
+		if !slices.Equal(ids, []string{"play", "rec", "dtmf"}) {
+			t.Fatalf("Cancel = %q", ids)
+		}
+		h.settle()
+		evs := expect(t, h.log.take(), "play play", "record rec", "tones dtmf")
+		if !isCanceled(evs[0].err) || evs[1].rec.Reason != ReasonOperationCanceled || evs[1].rec.WAV != nil ||
+			!evs[2].canceled {
+			t.Fatalf("not reported as canceled:%s", summary(evs))
+		}
+		if ids := h.e.Cancel("r", "L"); len(ids) != 0 {
+			t.Fatalf("second Cancel = %q", ids)
+		}
+		h.run(3 * time.Second) // nothing more of theirs; the subscription survives
+		evs = expect(t, h.log.take(), "tone L 5 from P")
+	})
+}
+
+func TestToneSubscription(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L1"))
+		h.must(h.e.AddLeg("r", "L2"))
+		h.person("r", "P1", Action{At: ms(200), Keys: "12"}, Action{At: ms(1000), Keys: "4"})
+		h.person("r", "P2", Action{At: ms(700), Key: '#'}, Action{At: ms(1000), Keys: "6"})
+		h.must(h.e.SubscribeTones("r", "L1"))
+		h.must(h.e.SubscribeTones("r", "L1")) // harmless
+		h.must(h.e.SendTones("r", "L2", "send", "9", 0))
+		h.must(h.e.AddLeg("other", "L3")) // another room hears nothing
+		h.must(h.e.SubscribeTones("other", "L3"))
+		h.run(2 * time.Second)
+		// P1 and P2 press 4 and 6 in-band at the same time: each is told apart
+		evs := expect(t, h.log.take(), "tone L1 9 from L2", "tones send", "tone L1 1 from P1",
+			"tone L1 2 from P1", "tone L1 # from P2", "tone L1 4 from P1", "tone L1 6 from P2")
+		if evs[0].at != tick(1) || evs[2].at != tick(11) || evs[4].at != tick(35) {
+			t.Fatalf("events:%s", summary(evs))
+		}
+	})
+}
+
+func TestSendTonesHeardByPerson(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		p := h.person("r", "P")
+		prompt := Tone(500, ms(600), -12)
+		h.must(h.e.Play("r", "L", "play", []Audio{prompt}))
+		h.must(h.e.SendTones("r", "L", "dtmf", "0123456789*#abcd", ms(80)))
+		h.run(4 * time.Second)
+		// 16 tones of 100 ms and 15 gaps of 80 ms: 140 frames; the prompt waits
+		evs := expect(t, h.log.take(), "tones dtmf", "play play")
+		if evs[0].canceled || evs[0].at != tick(140) || evs[1].at != tick(170) {
+			t.Fatalf("events:%s", summary(evs))
+		}
+		var keys []rune
+		for _, k := range p.HeardKeys() {
+			keys = append(keys, k.Key)
+		}
+		if string(keys) != "0123456789*#ABCD" {
+			t.Fatalf("the person heard %q", string(keys))
+		}
+		if off, score := Locate(p.Heard(), prompt); off != 140*FrameSamples || score < 0.999 {
+			t.Fatalf("prompt heard at %d (score %.4f)", off, score)
+		}
+	})
+}
+
+func TestMixInRoom(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		freqs := map[string]float64{"A": 400, "B": 1100, "C": 1900}
+		var people []*SimPerson
+		for _, id := range []string{"A", "B", "C"} {
+			people = append(people, h.person("r", id, Action{Say: Tone(freqs[id], time.Second, -15)}))
+		}
+		h.must(h.e.AddLeg("r", "L"))
+		h.must(h.e.Play("r", "L", "p", []Audio{Tone(700, time.Second, -15)}))
+		h.run(time.Second)
+		for _, p := range people {
+			heard := p.Heard().Samples[800:15200]
+			for id, f := range freqs {
+				l := Goertzel(heard, f)
+				if id == p.ID() && l > -80 {
+					t.Errorf("%s hears itself at %.1f dBFS", id, l)
+				}
+				if id != p.ID() && math.Abs(l+15) > 0.5 {
+					t.Errorf("%s hears %s at %.1f dBFS, want -15", p.ID(), id, l)
+				}
+			}
+			if l := Goertzel(heard, 700); math.Abs(l+15) > 0.5 {
+				t.Errorf("%s hears the prompt at %.1f dBFS", p.ID(), l)
+			}
+		}
+	})
+}
+
+func TestRemoveAndClose(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		busy := func(room, leg string) {
+			h.must(h.e.AddLeg(room, leg))
+			h.must(h.e.Play(room, leg, leg+"-play", []Audio{Tone(500, 5*time.Second, -12)}))
+			h.must(h.e.Record(room, leg, leg+"-rec", RecordOptions{}))
+			h.must(h.e.SendTones(room, leg, leg+"-dtmf", "1234", 0))
+		}
+		busy("r", "L")
+		h.person("r", "P")
+		busy("s", "M")
+		h.person("s", "Q")
+		h.run(ms(200))
+		h.must(h.e.RemoveLeg("r", "L"))
+		h.must(h.e.CloseRoom("s"))
+		h.settle()
+		evs := expect(t, h.log.take(), "play L-play", "record L-rec", "tones L-dtmf",
+			"play M-play", "record M-rec", "tones M-dtmf")
+		if !isCanceled(evs[0].err) || !isCanceled(evs[3].err) {
+			t.Fatalf("events:%s", summary(evs))
+		}
+		if s := h.e.Stats(); s.Rooms != 1 || s.Members != 1 {
+			t.Fatalf("stats %+v, want room r with P", s)
+		}
+		h.must(h.e.RemoveEndpoint("r", "P"))
+		if s := h.e.Stats(); s.Rooms != 0 {
+			t.Fatalf("stats %+v, want no rooms", s)
+		}
+		h.run(time.Second)
+		expect(t, h.log.take())
+	})
+}
+
+func TestEngineErrors(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		h.person("r", "P")
+		h.must(h.e.Play("r", "L", "op", nil))
+		cases := []struct {
+			name string
+			err  error
+			want error
+		}{
+			{"second Start", h.e.Start(t.Context()), ErrStarted},
+			{"duplicate leg", h.e.AddLeg("r", "L"), ErrExists},
+			{"leg named like an endpoint", h.e.AddLeg("r", "P"), ErrExists},
+			{"empty leg id", h.e.AddLeg("r", ""), ErrInvalid},
+			{"nil endpoint", h.e.AddEndpoint("r", nil), ErrInvalid},
+			{"play on unknown leg", h.e.Play("r", "X", "op2", nil), ErrNotFound},
+			{"play on an endpoint", h.e.Play("r", "P", "op2", nil), ErrNotFound},
+			{"play in unknown room", h.e.Play("nope", "L", "op2", nil), ErrNotFound},
+			{"duplicate operation", h.e.Play("r", "L", "op", nil), ErrExists},
+			{"empty operation id", h.e.Play("r", "L", "", nil), ErrInvalid},
+			{"negative timer", h.e.Record("r", "L", "rec", RecordOptions{MaxSilence: -time.Second}), ErrInvalid},
+			{"eleven-minute record", h.e.Record("r", "L", "rec", RecordOptions{MaxDuration: 11 * time.Minute}), ErrInvalid},
+			{"bad stop tone", h.e.Record("r", "L", "rec", RecordOptions{StopTones: []rune{'x'}}), ErrInvalid},
+			{"bad tone", h.e.SendTones("r", "L", "t", "12e", 0), ErrInvalid},
+			{"subscribe unknown", h.e.SubscribeTones("r", "X"), ErrNotFound},
+			{"remove endpoint as leg", h.e.RemoveLeg("r", "P"), ErrNotFound},
+			{"remove leg as endpoint", h.e.RemoveEndpoint("r", "L"), ErrNotFound},
+			{"close unknown room", h.e.CloseRoom("nope"), ErrNotFound},
+		}
+		for _, c := range cases {
+			if !errors.Is(c.err, c.want) {
+				t.Errorf("%s: err = %v, want %v", c.name, c.err, c.want)
+			}
+		}
+		if ids := h.e.Cancel("nope", "L"); ids != nil {
+			t.Errorf("Cancel on unknown leg = %q", ids)
+		}
+		h.run(ms(40))
+		expect(t, h.log.take(), "play op") // a Play of nothing finishes at the next tick
+	})
+}
+
+func TestShutdownCancelsEverything(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewFake(epoch)
+		log := &eventLog{clk: clk, start: epoch}
+		e := New(clk, log)
+		// commands before Start are kept; their events wait for the engine
+		if err := e.AddLeg("r", "L"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Play("r", "L", "play", []Audio{Tone(500, time.Second, -12)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Record("r", "L", "rec", RecordOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(ms(100))
+		synctest.Wait()
+		if err := e.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		evs := expect(t, log.take(), "play play", "record rec")
+		if !isCanceled(evs[0].err) || evs[1].rec.Reason != ReasonOperationCanceled {
+			t.Fatalf("events:%s", summary(evs))
+		}
+		if err := e.Shutdown(t.Context()); err != nil {
+			t.Fatalf("second Shutdown: %v", err)
+		}
+		for name, err := range map[string]error{
+			"Start": e.Start(t.Context()), "AddLeg": e.AddLeg("r", "L2"), "Play": e.Play("r", "L", "x", nil),
+		} {
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("%s after Shutdown: %v", name, err)
+			}
+		}
+		if clk.Pending() != 0 {
+			t.Errorf("%d timers left", clk.Pending())
+		}
+	})
+}
+
+func TestShutdownBeforeStart(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	log := &eventLog{clk: clk, start: epoch}
+	e := New(clk, log)
+	if err := e.AddLeg("r", "L"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SendTones("r", "L", "t", "1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := expect(t, log.take(), "tones t")
+	if !evs[0].canceled {
+		t.Fatalf("events:%s", summary(evs))
+	}
+}
+
+func TestCatchUpAndSkip(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		p := h.person("r", "P")
+		h.clk.Advance(ms(200)) // one late timer: ten ticks
+		synctest.Wait()
+		if s := h.e.Stats(); s.Ticks != 10 || s.Skipped != 0 || p.Joined() != ms(200) {
+			t.Fatalf("after 200 ms: %+v, person joined %v", s, p.Joined())
+		}
+		h.clk.Advance(MaxCatchUp + ms(500)) // too late: one second is computed, the rest skipped
+		synctest.Wait()
+		if s := h.e.Stats(); s.Ticks != 60 || s.Skipped != 25 {
+			t.Fatalf("after a 1.5 s stall: %+v", s)
+		}
+		h.run(ms(100))
+		if s := h.e.Stats(); s.Ticks != 65 || h.clk.Pending() != 1 {
+			t.Fatalf("back on time: %+v, %d timers", s, h.clk.Pending())
+		}
+	})
+}
+
+// chain is an Events that starts the next Play from PlayFinished.
+type chain struct {
+	eventLog
+	e     *Engine
+	plays int
+}
+
+func (c *chain) PlayFinished(room, leg, op string, err error) {
+	c.eventLog.PlayFinished(room, leg, op, err)
+	if c.plays++; c.plays < 5 {
+		if err := c.e.Play(room, leg, op+"+", []Audio{Tone(500, ms(100), -12)}); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func TestEventsMayCallTheEngine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewFake(epoch)
+		c := &chain{eventLog: eventLog{clk: clk, start: epoch}}
+		c.e = New(clk, c)
+		if err := c.e.AddLeg("r", "L"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.e.Play("r", "L", "p", []Audio{Tone(500, ms(100), -12)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer c.e.Shutdown(context.Background())
+		for range 50 {
+			clk.Advance(FrameDuration)
+			synctest.Wait()
+		}
+		expect(t, c.take(), "play p", "play p+", "play p++", "play p+++", "play p++++")
+	})
+}
+
+// TestRealClockInBubble runs the engine on clock.Real: synctest's fake time
+// drives it just as well.
+func TestRealClockInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		log := &eventLog{clk: clock.Real{}, start: start}
+		e := New(clock.Real{}, log)
+		if err := e.AddLeg("r", "L"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Play("r", "L", "p", []Audio{Tone(500, time.Second, -12)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if err := e.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		evs := expect(t, log.take(), "play p")
+		if evs[0].at != tick(50) || evs[0].err != nil {
+			t.Fatalf("events:%s", summary(evs))
+		}
+	})
+}
+
+func TestRecordReasonRoundTrip(t *testing.T) {
+	for r := ReasonUnknown; r <= ReasonPlayPromptFailed; r++ {
+		back, err := ParseRecordReason(r.String())
+		if err != nil || back != r {
+			t.Errorf("%d -> %q -> %d, %v", r, r, back, err)
+		}
+	}
+	if _, err := ParseRecordReason("bogus"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseRecordReason(bogus) = %v", err)
+	}
+	if s := RecordReason(200).String(); s != "RecordReason(200)" {
+		t.Errorf("String of an unknown value = %q", s)
+	}
+	opts, err := RecordOptions{StopTones: []rune("a#")}.normalize()
+	if err != nil || string(opts.StopTones) != "A#" || opts.MaxDuration != DefaultRecordTimeout {
+		t.Errorf("normalize = %+v, %v", opts, err)
+	}
+}
+
+func TestNilEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewFake(epoch)
+		e := New(clk, nil)
+		if err := e.AddLeg("r", "L"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Play("r", "L", "p", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(ms(100))
+		synctest.Wait()
+		if err := e.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
