@@ -50,7 +50,19 @@ func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, er
 	}
 	now := s.cfg.Clock.Now().UTC()
 	from := in.From
-	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: in.Behaviour}
+	// The caller behaves as its directory rule says (its script, say),
+	// with the request's after-answer actions on top.
+	b := s.cfg.Directory.Behaviour(from)
+	if in.Behaviour.HangUpAfter > 0 {
+		b.HangUpAfter = in.Behaviour.HangUpAfter
+	}
+	if in.Behaviour.MuteAfter > 0 {
+		b.MuteAfter = in.Behaviour.MuteAfter
+	}
+	if in.Behaviour.ShareAfter > 0 {
+		b.ShareAfter = in.Behaviour.ShareAfter
+	}
+	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: b}
 	appID := in.AppID
 	leg := &Call{
 		ID: newID(), AppID: in.AppID, TenantID: in.TenantID, ParticipantID: newID(), ChainID: newID(),

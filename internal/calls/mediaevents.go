@@ -59,7 +59,7 @@ func (s *Service) MediaRecordFinished(room, legID, opID string, rec MediaRecordi
 		res.r = ResultInfo{Code: 500, Subcode: 8500, Message: "Action failed: " + string(rec.Reason) + "."}
 	}
 	var location, token string
-	if len(rec.WAV) > 0 && s.cfg.Recordings != nil {
+	if res.ok && len(rec.WAV) > 0 && s.cfg.Recordings != nil {
 		if leg, err := s.legOf(room, legID); err == nil {
 			location, token, err = s.cfg.Recordings.Save(context.Background(), leg.TenantID, leg.AppID, leg.ID, opID, rec.WAV)
 			if err != nil {
@@ -168,6 +168,16 @@ func inMedia(l *Call) bool {
 	return false
 }
 
+// roomLive says whether any application leg of conv is in its audio.
+func roomLive(conv *Conversation) bool {
+	for _, l := range conv.Legs {
+		if inMedia(l) {
+			return true
+		}
+	}
+	return false
+}
+
 // syncMedia tells the Media who entered and left a conversation's audio
 // between two committed states.
 func (s *Service) syncMedia(old, cur *Conversation) {
@@ -187,19 +197,25 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 			m.RemoveLeg(cur.ID, l.ID)
 		}
 	}
-	oldJoined := make(map[string]bool, len(old.Roster))
-	for _, p := range old.Roster {
-		oldJoined[p.ID] = p.CallID == "" && p.State == ParticipantJoined
+	// A simulated person's voice joins the room once an application leg
+	// is in it (so an incoming caller's script starts when the call is
+	// answered), and leaves when the person leaves.
+	oldVoiced := make(map[string]bool, len(old.Roster))
+	if roomLive(old) {
+		for _, p := range old.Roster {
+			oldVoiced[p.ID] = p.CallID == "" && p.State == ParticipantJoined
+		}
 	}
+	live := roomLive(cur)
 	for _, p := range cur.Roster {
 		if p.CallID != "" {
 			continue
 		}
-		is := p.State == ParticipantJoined
+		is := live && p.State == ParticipantJoined
 		switch {
-		case is && !oldJoined[p.ID]:
+		case is && !oldVoiced[p.ID]:
 			m.AddPerson(cur.ID, p.ID, p.Behaviour)
-		case !is && oldJoined[p.ID]:
+		case !is && oldVoiced[p.ID]:
 			m.RemovePerson(cur.ID, p.ID)
 		}
 	}

@@ -173,7 +173,7 @@ var reasons = map[media.RecordReason]model.RecordCompletionReason{
 // calls.Media: the service's commands, passed to the engine.
 
 func (b *Bridge) logErr(what string, err error) {
-	if err != nil && !errors.Is(err, media.ErrClosed) {
+	if err != nil && !errors.Is(err, media.ErrClosed) && !errors.Is(err, media.ErrNotFound) {
 		b.log.Warn("mediabridge: "+what, "err", err)
 	}
 }
