@@ -68,14 +68,16 @@ func TestSimulationControlDrivesAnIncomingCall(t *testing.T) {
 	h, hookURL := newHook(t)
 
 	r := call(t, "POST", base+"/switchboard/v1/simulation/incomingCalls", tok,
-		`{"to":{"applicationId":"`+auth.DevClientID+`"},"from":{"phone":{"id":"+15550123"}},"callbackUri":"`+hookURL+`/webhook"}`)
+		`{"to":{"applicationId":"`+auth.DevClientID+`"},"from":{"phone":{"id":"+15550123"}},"callbackUri":"`+hookURL+`/webhook",
+		  "chatInfo":{"threadId":"19:meeting_x@thread.v2"},"meetingInfo":{"@odata.type":"#microsoft.graph.organizerMeetingInfo","organizer":{"user":{"id":"org"}}}}`)
 	if r.status != 201 {
 		t.Fatalf("place incoming: %d %s", r.status, r.body)
 	}
 	var placed struct{ CallID, CallerParticipantID string }
 	json.Unmarshal([]byte(r.body), &placed)
 	first := h.wait(t, 1)[0]
-	if !strings.Contains(first, `"changeType":"created"`) || !strings.Contains(first, `"state":"incoming"`) || !strings.Contains(first, `+15550123`) {
+	if !strings.Contains(first, `"changeType":"created"`) || !strings.Contains(first, `"state":"incoming"`) || !strings.Contains(first, `+15550123`) ||
+		!strings.Contains(first, `"threadId":"19:meeting_x@thread.v2"`) || !strings.Contains(first, `organizerMeetingInfo`) {
 		t.Fatalf("incoming notification: %s", first)
 	}
 	r = call(t, "POST", base+"/v1.0/communications/calls/"+placed.CallID+"/answer", tok,

@@ -26,6 +26,10 @@ type IncomingCall struct {
 	// Behaviour is what the caller does once the call is answered
 	// (HangUpAfter, MuteAfter, ShareAfter); its Outcome is ignored.
 	Behaviour Behaviour
+	// ChatInfo and MeetingInfo, when set, make the call an invitation to a
+	// meeting: the incoming notification carries them, as Graph's does.
+	ChatInfo    *model.ChatInfo
+	MeetingInfo *model.MeetingInfo
 }
 
 // PlaceIncoming makes a simulated identity call an application: the
@@ -73,6 +77,8 @@ func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, er
 			RequestedModalities: in.Modalities,
 			TenantID:            in.TenantID,
 			IncomingContext:     &model.IncomingContext{SourceParticipantID: caller.ID},
+			ChatInfo:            in.ChatInfo,
+			MeetingInfo:         in.MeetingInfo,
 		},
 	}
 	conv := &Conversation{ID: newID(), Kind: KindPeerToPeer, TenantID: in.TenantID, Legs: []*Call{leg}, CreatedAt: now, UpdatedAt: now}

@@ -63,9 +63,11 @@ type incomingRequest struct {
 		ApplicationID string `json:"applicationId"`
 		TenantID      string `json:"tenantId"`
 	} `json:"to"`
-	From        model.IdentitySet `json:"from"`
-	CallbackURI string            `json:"callbackUri"`
-	Modalities  []model.Modality  `json:"modalities"`
+	From        model.IdentitySet  `json:"from"`
+	CallbackURI string             `json:"callbackUri"`
+	Modalities  []model.Modality   `json:"modalities"`
+	ChatInfo    *model.ChatInfo    `json:"chatInfo"`
+	MeetingInfo *model.MeetingInfo `json:"meetingInfo"`
 	Behaviour   struct {
 		HangUpAfter      string `json:"hangUpAfter"`
 		MuteAfter        string `json:"muteAfter"`
@@ -112,7 +114,7 @@ func (a *api) placeIncoming(w http.ResponseWriter, r *http.Request, p auth.Princ
 	}
 	leg, err := a.cfg.Sim.Calls.PlaceIncoming(r.Context(), calls.IncomingCall{
 		TenantID: req.To.TenantID, AppID: req.To.ApplicationID, CallbackURI: req.CallbackURI,
-		From: req.From, Modalities: req.Modalities, Behaviour: b,
+		From: req.From, Modalities: req.Modalities, Behaviour: b, ChatInfo: req.ChatInfo, MeetingInfo: req.MeetingInfo,
 	})
 	if err != nil {
 		return err
