@@ -2,12 +2,13 @@
 # bench/run.sh: Switchboard's load benchmark. See docs/performance.md.
 #
 # Builds switchboard, sbload and baseline into a temporary directory, starts
-# a fresh Switchboard (temporary --data, HTTP only, answerDelay 0s, log level
-# warn) and the bare baseline on free loopback ports, then runs:
+# the bare baseline and, for each Switchboard run, a fresh Switchboard
+# (empty temporary --data, HTTP only, answerDelay 0s, log level warn) on free
+# loopback ports, then runs:
 #
 #   baseline-get     sbload get against the baseline
 #   switchboard-get  sbload get against Switchboard (pre-creates CALLS calls)
-#   switchboard-list sbload list (REPEAT×CALLS live calls; first page of 100)
+#   switchboard-list sbload list (pre-creates CALLS calls; first page of 100)
 #   switchboard-create  sbload create, closed loop
 #   established      sbload established, fixed rate
 #
@@ -17,11 +18,13 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [10s]   measured time of each run     WARMUP [2s]
-#   GET_C [16]       GET/list workers              CREATE_C [32]  create workers
+#   GET_C [32]       GET workers                   CREATE_C [64]  create workers
 #   LIST_C [4]       list workers                  CALLS [1000]   calls pre-created for get
 #   EST_RATE [200]   established: calls per second EST_C [16]     established: most in flight
 #   REPEAT [1]       baseline/Switchboard GET pairs, interleaved
 #   OUT [unset]      also copy the JSON lines to this file
+#   SB_REV [unset]   build Switchboard from this git revision (git archive)
+#                    instead of the working tree
 #
 # bench/run.sh --sweep instead runs GET (both servers) at each of SWEEP_C
 # [1 4 16 64] workers and create at each of SWEEP_CREATE_C [16 64 128 256],
@@ -30,9 +33,9 @@ set -euo pipefail
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
-GET_C=${GET_C:-16}
+GET_C=${GET_C:-32}
 LIST_C=${LIST_C:-4}
-CREATE_C=${CREATE_C:-32}
+CREATE_C=${CREATE_C:-64}
 CALLS=${CALLS:-1000}
 EST_RATE=${EST_RATE:-200}
 EST_C=${EST_C:-16}
@@ -103,21 +106,46 @@ command -v curl >/dev/null || { log "run.sh needs curl"; exit 1; }
 
 log "building into $tmp/bin"
 mkdir -p "$tmp/bin" "$tmp/data"
-(cd "$repo" && go build -o "$tmp/bin/" ./cmd/switchboard ./bench/cmd/sbload ./bench/cmd/baseline)
+(cd "$repo" && go build -o "$tmp/bin/" ./bench/cmd/sbload ./bench/cmd/baseline)
+if [[ -n ${SB_REV:-} ]]; then
+	# A committed revision, exported without touching the working tree.
+	mkdir -p "$tmp/src"
+	git -C "$repo" archive --format=tar "$SB_REV" | tar -x -C "$tmp/src"
+	(cd "$tmp/src" && go build -o "$tmp/bin/" ./cmd/switchboard)
+	log "switchboard built from $SB_REV ($(git -C "$repo" rev-parse --short "$SB_REV"))"
+else
+	(cd "$repo" && go build -o "$tmp/bin/" ./cmd/switchboard)
+	log "switchboard built from the working tree at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+fi
 
+# Throttling is off and the open-call quota out of reach: the benchmark is
+# one application doing far more than Graph's 50,000 requests per 15 s and
+# keeping every call it creates.
 cat >"$tmp/switchboard.yaml" <<EOF
 logLevel: warn
 simulation:
   answerDelay: 0s
+calls:
+  maxOpenCallsPerApp: 100000000
+throttle:
+  requests: 0
 EOF
 
+# start_switchboard starts a Switchboard with an empty data directory and
+# sets SB and SB_PID; stop_switchboard stops it. Every Switchboard run gets a
+# fresh server, so that calls left by one run (each live call costs the
+# server something) do not weigh on the next.
+sb_n=0
 start_switchboard() {
 	local port pid
+	sb_n=$((sb_n + 1))
 	for _ in 1 2 3; do
 		port=$(free_port)
+		rm -rf "$tmp/data"
+		mkdir -p "$tmp/data"
 		"$tmp/bin/switchboard" serve --listen "127.0.0.1:$port" --listen-tls off \
 			--data "$tmp/data" --config "$tmp/switchboard.yaml" --log-level warn \
-			>"$tmp/switchboard.log" 2>&1 &
+			>"$tmp/switchboard-$sb_n.log" 2>&1 &
 		pid=$!
 		pids+=("$pid")
 		if wait_ready "http://127.0.0.1:$port/switchboard/v1/ready" "$pid"; then
@@ -126,10 +154,32 @@ start_switchboard() {
 			return 0
 		fi
 		log "switchboard did not become ready on port $port:"
-		tail -5 "$tmp/switchboard.log" >&2 || true
+		tail -5 "$tmp/switchboard-$sb_n.log" >&2 || true
 		kill "$pid" 2>/dev/null || true
 	done
 	return 1
+}
+
+stop_switchboard() {
+	local p kept=()
+	kill "$SB_PID" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$SB_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$SB_PID" 2>/dev/null || true
+	wait "$SB_PID" 2>/dev/null || true
+	# Forget it, so that cleanup never signals a recycled process id.
+	for p in "${pids[@]}"; do
+		[[ $p == "$SB_PID" ]] || kept+=("$p")
+	done
+	pids=("${kept[@]}")
+}
+
+# sb_run LABEL ARGS...: sbload_run against a fresh Switchboard.
+sb_run() {
+	local label=$1
+	shift
+	start_switchboard || { log "could not start switchboard"; exit 1; }
+	sbload_run "$label" -target "$SB" -server-pid "$SB_PID" "$@"
+	stop_switchboard
 }
 
 start_baseline() {
@@ -145,9 +195,8 @@ start_baseline() {
 	wait_ready "$BL/switchboard/v1/ready" "$BL_PID"
 }
 
-start_switchboard || { log "could not start switchboard"; exit 1; }
 start_baseline
-log "switchboard $SB (pid $SB_PID), baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
+log "baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
 
 results=$tmp/results.jsonl
 # sbload_run LABEL ARGS...: one bounded sbload run, its JSON line appended to
@@ -164,11 +213,11 @@ if [[ ${1:-} == --sweep ]]; then
 	# Concurrency sweep, to choose GET_C and CREATE_C: the smallest
 	# concurrency past which throughput stops growing saturates the CPUs.
 	for c in ${SWEEP_C:-1 4 16 64}; do
-		sbload_run "baseline-get-c$c" -mode get -target "$BL" -c "$c" -n "$CALLS"
-		sbload_run "switchboard-get-c$c" -mode get -target "$SB" -c "$c" -n "$CALLS"
+		sbload_run "baseline-get-c$c" -mode get -target "$BL" -server-pid "$BL_PID" -c "$c" -n "$CALLS"
+		sb_run "switchboard-get-c$c" -mode get -c "$c" -n "$CALLS"
 	done
 	for c in ${SWEEP_CREATE_C:-16 64 128 256}; do
-		sbload_run "switchboard-create-c$c" -mode create -target "$SB" -c "$c"
+		sb_run "switchboard-create-c$c" -mode create -c "$c"
 	done
 	echo
 	"$tmp/bin/sbload" -report "$results"
@@ -182,22 +231,20 @@ fi
 for i in $(seq "$REPEAT"); do
 	suffix=""
 	[[ $i -lt $REPEAT ]] && suffix="-$i"
-	sbload_run "baseline-get$suffix" -mode get -target "$BL" -c "$GET_C" -n "$CALLS"
-	# Each pair creates CALLS more live calls: the list run sees REPEAT×CALLS.
-	sbload_run "switchboard-get$suffix" -mode get -target "$SB" -c "$GET_C" -n "$CALLS"
+	sbload_run "baseline-get$suffix" -mode get -target "$BL" -server-pid "$BL_PID" -c "$GET_C" -n "$CALLS"
+	sb_run "switchboard-get$suffix" -mode get -c "$GET_C" -n "$CALLS"
 done
 kill "$BL_PID" 2>/dev/null || true
 
-sbload_run switchboard-list -mode list -target "$SB" -c "$LIST_C"
-sbload_run switchboard-create -mode create -target "$SB" -c "$CREATE_C"
-sbload_run established -mode established -target "$SB" -rate "$EST_RATE" -c "$EST_C"
+sb_run switchboard-list -mode list -c "$LIST_C" -n "$CALLS"
+sb_run switchboard-create -mode create -c "$CREATE_C"
+sb_run established -mode established -rate "$EST_RATE" -c "$EST_C"
 
-kill "$SB_PID" 2>/dev/null || true
-if [[ -s $tmp/switchboard.log ]]; then
-	log ""
-	log "switchboard log (warnings and errors, last 10 lines):"
-	tail -10 "$tmp/switchboard.log" >&2
-fi
+log ""
+log "switchboard logs (warnings and errors, last 3 lines of each):"
+for f in "$tmp"/switchboard-*.log; do
+	grep -v 'development mode\|applied migration' "$f" | tail -3 >&2 || true
+done
 
 echo
 "$tmp/bin/sbload" -report "$results"

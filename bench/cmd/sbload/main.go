@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
 	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the results (default: the mode)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use (Linux)")
 	quiet := fs.Bool("q", false, "print only the JSON line")
 	report := fs.String("report", "", "print a table of the JSON lines in this file ('-': standard input) instead of running")
 	fs.Usage = func() {

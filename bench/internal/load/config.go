@@ -79,6 +79,9 @@ type Config struct {
 
 	// Label names the run in the results.
 	Label string
+	// ServerPID, when positive, is the server's process id, so that the
+	// result says how much CPU the server used (Linux only).
+	ServerPID int
 }
 
 // Defaults returns the defaults of every Config field.

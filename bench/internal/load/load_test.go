@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,5 +182,22 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	a := cpuSample{busy: 100, total: 1000, irq: 5, self: 10, server: 50, ok: true, serverKnown: true}
+	b := cpuSample{busy: 250, total: 1200, irq: 15, self: 30, server: 150, ok: true, serverKnown: true}
+	// 200 ticks over 2 cores: 150 busy is 150% of one core, of which the
+	// server took 100, sbload 20 and interrupts 10.
+	want := CPUUsage{Cores: 2, Busy: 150, Server: 100, Loadgen: 20, Interrupts: 10, Other: 20}
+	if got := usage(a, b, 2); got == nil || *got != want {
+		t.Errorf("usage = %+v, want %+v", got, want)
+	}
+	if got := usage(cpuSample{}, b, 2); got != nil {
+		t.Errorf("usage without a first sample = %+v, want nil", got)
+	}
+	if s := sampleCPU(os.Getpid()); s.ok && (!s.serverKnown || s.total <= 0) {
+		t.Errorf("sampleCPU(self) = %+v", s)
 	}
 }

@@ -22,6 +22,7 @@ type receiver struct {
 	uri string
 
 	callbacks atomic.Int64
+	last      atomic.Int64 // unix nanoseconds of the latest callback
 	timing    bool
 
 	mu          sync.Mutex
@@ -68,6 +69,7 @@ type notification struct {
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
 	r.callbacks.Add(1)
+	r.last.Store(at.UnixNano())
 	if !r.timing {
 		_, _ = io.Copy(io.Discard, req.Body)
 		w.WriteHeader(http.StatusAccepted)
@@ -131,6 +133,30 @@ func (r *receiver) waitFor(ctx context.Context, ids []string) map[string]time.Ti
 			}
 			r.mu.Unlock()
 			return out
+		}
+	}
+}
+
+// quiesce returns true once no callback has arrived for idle, or false if
+// ctx ends first: so that a run's backlog of callbacks is delivered to its
+// own receiver instead of being retried against a closed port during the
+// next run.
+func (r *receiver) quiesce(ctx context.Context, idle time.Duration) bool {
+	tick := time.NewTicker(idle / 5)
+	defer tick.Stop()
+	since := time.Now()
+	for {
+		last := time.Unix(0, r.last.Load())
+		if last.Before(since) {
+			last = since
+		}
+		if time.Since(last) >= idle {
+			return true
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

@@ -43,11 +43,16 @@ func ReadResults(r io.Reader) ([]*Result, error) {
 	return out, sc.Err()
 }
 
+// NoisyOther is the CPU share of other processes, in percent of one core,
+// above which Report marks a run as disturbed.
+const NoisyOther = 25
+
 // Report writes the results as a table, the GET/baseline ratio and the
 // verdict on each target.
 func Report(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-24s %-11s %-10s %10s %9s %9s %9s %9s  %s\n", "run", "mode", "load", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors")
+	fmt.Fprintf(w, "%-24s %-11s %-10s %10s %9s %9s %9s %9s %9s  %-17s %s\n", "run", "mode", "load", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "srv µs/op", "cpu srv/gen/oth", "errors")
 	byLabel := make(map[string]*Result)
+	noisy := false
 	for _, r := range results {
 		byLabel[r.Label] = r
 		load := fmt.Sprintf("c=%d", r.Concurrency)
@@ -59,7 +64,18 @@ func Report(w io.Writer, results []*Result) {
 			errs = formatErrors(r.Errors)
 		}
 		l := r.Latency
-		fmt.Fprintf(w, "%-24s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f  %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, errs)
+		cpu, perOp := "-", "-"
+		if c := r.CPU; c != nil {
+			cpu = fmt.Sprintf("%.0f/%.0f/%.0f%%", c.Server, c.Loadgen, c.Other)
+			if c.Other > NoisyOther {
+				cpu += " *"
+				noisy = true
+			}
+			if r.RPS > 0 && c.Server > 0 {
+				perOp = fmt.Sprintf("%.0f", ServerMicrosPerOp(r))
+			}
+		}
+		fmt.Fprintf(w, "%-24s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f %9s  %-17s %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, perOp, cpu, errs)
 		if e := r.Established; e != nil {
 			for _, row := range []struct {
 				name string
@@ -68,6 +84,12 @@ func Report(w io.Writer, results []*Result) {
 				fmt.Fprintf(w, "%-47s %-10s %9.3f %9.3f %9.3f %9.3f  %d/%d established\n", row.name, "", row.p.P50, row.p.P95, row.p.P99, row.p.Max, e.Established, e.Created)
 			}
 		}
+	}
+	fmt.Fprintln(w, "srv µs/op: server CPU time per successful request, which other processes on the machine disturb far less than ok/s")
+	fmt.Fprintln(w, "cpu: percent of one core used by the server / sbload / other processes in the measured window")
+	fmt.Fprintln(w, "     (kernel interrupt time, mostly loopback networking, is in neither; see the JSON)")
+	if noisy {
+		fmt.Fprintf(w, "*: other processes used more than %d%% of a core: that run's ok/s and latencies understate the server\n", NoisyOther)
 	}
 	fmt.Fprintln(w)
 	if b, g := byLabel[LabelBaselineGet], byLabel[LabelGet]; b != nil && g != nil && b.RPS > 0 {
@@ -84,6 +106,15 @@ func Report(w io.Writer, results []*Result) {
 				r.Label, e.From201.P99, e.FromSend.P99, TargetEstablishedP99, verdict(e.Missing == 0 && e.From201.N > 0 && e.From201.P99 < TargetEstablishedP99))
 		}
 	}
+}
+
+// ServerMicrosPerOp is the server's CPU time per successful request, in
+// microseconds; 0 when unknown.
+func ServerMicrosPerOp(r *Result) float64 {
+	if r.CPU == nil || r.RPS <= 0 {
+		return 0
+	}
+	return r.CPU.Server / 100 / r.RPS * 1e6
 }
 
 func verdict(met bool) string {

@@ -92,11 +92,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		err = runEstablished(ctx, c, &cfg, rcv, body, res)
 	}
-	if rcv != nil {
+	if rcv != nil && err == nil {
+		dctx, cancel := context.WithTimeout(ctx, cfg.Drain)
+		res.CallbacksDrained = rcv.quiesce(dctx, quietTime)
+		cancel()
 		res.Callbacks = rcv.callbacks.Load()
 	}
 	return res, err
 }
+
+// quietTime without a callback ends a run's drain.
+const quietTime = 500 * time.Millisecond
 
 // precreate creates cfg.Calls calls with cfg.Concurrency workers and
 // returns their ids.
@@ -156,6 +162,7 @@ type tally struct {
 	bytes    int64
 	errs     map[string]int64
 	window   time.Duration
+	cpu      *CPUUsage
 }
 
 func (t *tally) fill(r *Result) {
@@ -168,6 +175,7 @@ func (t *tally) fill(r *Result) {
 		r.BytesPerResponse = round3(float64(t.bytes) / float64(t.ok))
 	}
 	r.Latency = Summarize(t.lat)
+	r.CPU = t.cpu
 }
 
 // gate hands out the permission to send, in fixed-rate runs, with the time
@@ -184,6 +192,18 @@ type gate <-chan time.Time
 func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send func(ctx context.Context, worker, i int, measured bool) exchange, want int) *tally {
 	from := start.Add(cfg.Warmup)
 	until := from.Add(cfg.Duration)
+	var before cpuSample
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTimer(time.Until(from))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		before = sampleCPU(cfg.ServerPID)
+	}()
 	per := make([]*tally, cfg.Concurrency)
 	lastEnd := make([]time.Time, cfg.Concurrency)
 	var wg sync.WaitGroup
@@ -227,7 +247,9 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 		})
 	}
 	wg.Wait()
-	all := &tally{errs: make(map[string]int64)}
+	after := sampleCPU(cfg.ServerPID)
+	<-sampled
+	all := &tally{errs: make(map[string]int64), cpu: usage(before, after, runtime.NumCPU())}
 	last := from
 	for w, t := range per {
 		all.lat = append(all.lat, t.lat...)

@@ -71,8 +71,15 @@ type Result struct {
 	ListItems int `json:"list_items,omitempty"`
 
 	Established *EstablishedStats `json:"established,omitempty"`
+	// CPU is where the CPU time went during the measured window.
+	CPU *CPUUsage `json:"cpu,omitempty"`
 
-	Callbacks  int64     `json:"callbacks_received"`
+	// Callbacks counts the notifications sbload's receiver got, during the
+	// run and the drain after it; CallbacksDrained says whether they had
+	// stopped coming before the drain time ran out.
+	Callbacks        int64 `json:"callbacks_received"`
+	CallbacksDrained bool  `json:"callbacks_drained"`
+
 	GoVersion  string    `json:"go_version"`
 	GOMAXPROCS int       `json:"gomaxprocs"`
 	NumCPU     int       `json:"num_cpu"`
@@ -115,6 +122,10 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "   errors:     %s\n", formatErrors(r.Errors))
 	}
 	fmt.Fprintf(w, "   latency ms: %s\n", r.Latency)
+	if c := r.CPU; c != nil {
+		fmt.Fprintf(w, "   cpu:        %.0f%% of %d cores busy: server %.0f%%, sbload %.0f%%, kernel interrupts %.0f%%, other processes %.0f%% (100%% = one core)\n",
+			c.Busy/float64(c.Cores), c.Cores, c.Server, c.Loadgen, c.Interrupts, c.Other)
+	}
 	if r.ListItems > 0 {
 		fmt.Fprintf(w, "   list page:  %d items\n", r.ListItems)
 	}
@@ -127,7 +138,11 @@ func (r *Result) WriteSummary(w io.Writer) {
 		}
 	}
 	if r.Callbacks > 0 {
-		fmt.Fprintf(w, "   callbacks:  %d received\n", r.Callbacks)
+		drained := "then they stopped"
+		if !r.CallbacksDrained {
+			drained = "STILL ARRIVING when sbload stopped listening: the server has a callback backlog"
+		}
+		fmt.Fprintf(w, "   callbacks:  %d received; %s\n", r.Callbacks, drained)
 	}
 }
 
