@@ -102,6 +102,43 @@ func (s *Service) checkPromptURI(field, raw string) error {
 	}
 }
 
+// mediaOperation runs the common part of a media action as one command on
+// the caller's leg: check the leg (service-hosted unless anyMedia, and
+// established), record the operation, and, once that is committed, start it
+// in the Media with start(room, leg, opID).
+func (s *Service) mediaOperation(ctx context.Context, c Caller, callID, action, typ string, clientContext *string,
+	status model.OperationStatus, anyMedia bool, start func(m Media, room, leg, opID string)) (model.CommsOperation, error) {
+	m, err := s.media()
+	if err != nil {
+		return model.CommsOperation{}, err
+	}
+	if err := checkClientContext(clientContext); err != nil {
+		return model.CommsOperation{}, err
+	}
+	var op model.CommsOperation
+	var room string
+	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+		if anyMedia && leg.State != StateEstablished {
+			return notEstablished(leg, action)
+		}
+		if !anyMedia {
+			if err := serviceHosted(leg, action); err != nil {
+				return err
+			}
+		}
+		if typ == model.TypeRecordOperation && !c.has(RoleAccessMedia) {
+			return &PermissionError{Action: action, Needed: []string{RoleAccessMedia}}
+		}
+		op = tx.newOperation(leg, typ, clientContext, status)
+		room = tx.conv.ID
+		return nil
+	})
+	if err == nil {
+		start(m, room, strings.ToLower(callID), op.ID)
+	}
+	return op, err
+}
+
 func (s *Service) media() (Media, error) {
 	if s.cfg.Media == nil {
 		return nil, &notAvailable{"service-hosted media is not available on this server"}
@@ -117,8 +154,7 @@ func (e *notAvailable) Is(target error) bool { return target == ErrNotImplemente
 // PlayPrompt queues prompts to play into the call (200 with a Running
 // playPromptOperation; a notification when it completes).
 func (s *Service) PlayPrompt(ctx context.Context, c Caller, callID string, req model.PlayPromptRequest) (model.CommsOperation, error) {
-	m, err := s.media()
-	if err != nil {
+	if _, err := s.media(); err != nil {
 		return model.CommsOperation{}, err
 	}
 	if len(req.Prompts) == 0 || len(req.Prompts) > MaxPrompts {
@@ -134,31 +170,15 @@ func (s *Service) PlayPrompt(ctx context.Context, c Caller, callID string, req m
 		}
 		infos[i] = *p.MediaInfo
 	}
-	if err := checkClientContext(req.ClientContext); err != nil {
-		return model.CommsOperation{}, err
-	}
-	var op model.CommsOperation
-	var room string
-	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if err := serviceHosted(leg, "playPrompt"); err != nil {
-			return err
-		}
-		op = tx.newOperation(leg, model.TypePlayPromptOperation, req.ClientContext, model.OperationStatusRunning)
-		room = tx.conv.ID
-		return nil
-	})
-	if err == nil {
-		m.Play(room, strings.ToLower(callID), op.ID, infos)
-	}
-	return op, err
+	return s.mediaOperation(ctx, c, callID, "playPrompt", model.TypePlayPromptOperation, req.ClientContext, model.OperationStatusRunning, false,
+		func(m Media, room, leg, opID string) { m.Play(room, leg, opID, infos) })
 }
 
 // RecordResponse records what the caller says (200 with a Running
 // recordOperation; a notification with recordingLocation and
 // recordingAccessToken when it ends).
 func (s *Service) RecordResponse(ctx context.Context, c Caller, callID string, req model.RecordResponseRequest) (model.CommsOperation, error) {
-	m, err := s.media()
-	if err != nil {
+	if _, err := s.media(); err != nil {
 		return model.CommsOperation{}, err
 	}
 	spec := RecordSpec{Beep: req.PlayBeep == nil || *req.PlayBeep, BargeIn: req.BargeInAllowed != nil && *req.BargeInAllowed}
@@ -200,26 +220,8 @@ func (s *Service) RecordResponse(ctx context.Context, c Caller, callID string, r
 		}
 		spec.StopTones = append(spec.StopTones, r)
 	}
-	if err := checkClientContext(req.ClientContext); err != nil {
-		return model.CommsOperation{}, err
-	}
-	var op model.CommsOperation
-	var room string
-	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if err := serviceHosted(leg, "recordResponse"); err != nil {
-			return err
-		}
-		if !c.has(RoleAccessMedia) {
-			return &PermissionError{Action: "recordResponse", Needed: []string{RoleAccessMedia}}
-		}
-		op = tx.newOperation(leg, model.TypeRecordOperation, req.ClientContext, model.OperationStatusRunning)
-		room = tx.conv.ID
-		return nil
-	})
-	if err == nil {
-		m.Record(room, strings.ToLower(callID), op.ID, spec)
-	}
-	return op, err
+	return s.mediaOperation(ctx, c, callID, "recordResponse", model.TypeRecordOperation, req.ClientContext, model.OperationStatusRunning, false,
+		func(m Media, room, leg, opID string) { m.Record(room, leg, opID, spec) })
 }
 
 // dtmfKey accepts a stop tone as Graph's examples write it ("#", "1", "*")
@@ -268,34 +270,14 @@ func keyTone(k rune) model.Tone {
 // SubscribeToTone asks for a notification for every DTMF key the call
 // hears (200 with a Completed subscribeToToneOperation).
 func (s *Service) SubscribeToTone(ctx context.Context, c Caller, callID string, req model.SubscribeToToneRequest) (model.CommsOperation, error) {
-	m, err := s.media()
-	if err != nil {
-		return model.CommsOperation{}, err
-	}
-	if err := checkClientContext(req.ClientContext); err != nil {
-		return model.CommsOperation{}, err
-	}
-	var op model.CommsOperation
-	var room string
-	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if err := serviceHosted(leg, "subscribeToTone"); err != nil {
-			return err
-		}
-		op = tx.newOperation(leg, model.TypeSubscribeToToneOperation, req.ClientContext, model.OperationStatusCompleted)
-		room = tx.conv.ID
-		return nil
-	})
-	if err == nil {
-		m.SubscribeTones(room, strings.ToLower(callID))
-	}
-	return op, err
+	return s.mediaOperation(ctx, c, callID, "subscribeToTone", model.TypeSubscribeToToneOperation, req.ClientContext, model.OperationStatusCompleted, false,
+		func(m Media, room, leg, _ string) { m.SubscribeTones(room, leg) })
 }
 
 // SendDtmfTones plays DTMF tones into the call (200 with a Running
 // sendDtmfTonesOperation; a notification with completionReason when done).
 func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, req model.SendDtmfTonesRequest) (model.CommsOperation, error) {
-	m, err := s.media()
-	if err != nil {
+	if _, err := s.media(); err != nil {
 		return model.CommsOperation{}, err
 	}
 	if len(req.Tones) == 0 {
@@ -313,23 +295,8 @@ func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, re
 		}
 		gap = time.Duration(*req.DelayBetweenTonesMs) * time.Millisecond
 	}
-	if err := checkClientContext(req.ClientContext); err != nil {
-		return model.CommsOperation{}, err
-	}
-	var op model.CommsOperation
-	var room string
-	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if leg.State != StateEstablished {
-			return notEstablished(leg, "sendDtmfTones")
-		}
-		op = tx.newOperation(leg, model.TypeSendDtmfTonesOperation, req.ClientContext, model.OperationStatusRunning)
-		room = tx.conv.ID
-		return nil
-	})
-	if err == nil {
-		m.SendTones(room, strings.ToLower(callID), op.ID, req.Tones, gap)
-	}
-	return op, err
+	return s.mediaOperation(ctx, c, callID, "sendDtmfTones", model.TypeSendDtmfTonesOperation, req.ClientContext, model.OperationStatusRunning, true,
+		func(m Media, room, leg, opID string) { m.SendTones(room, leg, opID, req.Tones, gap) })
 }
 
 // CancelMediaProcessing cancels the call's running and queued playPrompt
@@ -337,25 +304,6 @@ func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, re
 // notification); tone subscriptions stay. It returns a Completed
 // cancelMediaProcessingOperation.
 func (s *Service) CancelMediaProcessing(ctx context.Context, c Caller, callID string, req model.CancelMediaProcessingRequest) (model.CommsOperation, error) {
-	m, err := s.media()
-	if err != nil {
-		return model.CommsOperation{}, err
-	}
-	if err := checkClientContext(req.ClientContext); err != nil {
-		return model.CommsOperation{}, err
-	}
-	var op model.CommsOperation
-	var room string
-	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
-		if err := serviceHosted(leg, "cancelMediaProcessing"); err != nil {
-			return err
-		}
-		op = tx.newOperation(leg, model.TypeCancelMediaProcessingOperation, req.ClientContext, model.OperationStatusCompleted)
-		room = tx.conv.ID
-		return nil
-	})
-	if err == nil {
-		m.Cancel(room, strings.ToLower(callID))
-	}
-	return op, err
+	return s.mediaOperation(ctx, c, callID, "cancelMediaProcessing", model.TypeCancelMediaProcessingOperation, req.ClientContext, model.OperationStatusCompleted, false,
+		func(m Media, room, leg, _ string) { m.Cancel(room, leg) })
 }
