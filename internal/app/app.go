@@ -51,6 +51,10 @@ type App struct {
 	recordings *recordings.Store
 	devCA      []byte
 
+	sweepMu      sync.Mutex
+	sweeper      clock.Timer
+	sweepStopped bool
+
 	servers   []*http.Server
 	addrs     map[string]string // "http", "https" -> bound address
 	ready     chan struct{}
@@ -146,6 +150,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("app: media engine: %w", err)
 	}
 	a.bridge.Start()
+	a.sweepRecordings()
 	if err := a.notify.Start(ctx); err != nil {
 		return fmt.Errorf("app: notifications: %w", err)
 	}
@@ -287,6 +292,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	a.sweepMu.Lock()
+	a.sweepStopped = true
+	if a.sweeper != nil {
+		a.sweeper.Stop()
+	}
+	a.sweepMu.Unlock()
 	// The bridge stops first, so that operations the engine abandons as it
 	// stops stay running in the store and are failed, as interrupted, at
 	// the next start.
@@ -336,6 +347,20 @@ func callbackTransport(guard *netguard.Policy) *http.Transport {
 	t.MaxIdleConnsPerHost = 64
 	t.Proxy = nil
 	return t
+}
+
+// sweepRecordings deletes expired recordings now and then every hour,
+// until Shutdown.
+func (a *App) sweepRecordings() {
+	if n := a.recordings.Sweep(); n > 0 {
+		a.log.Info("app: expired recordings deleted", "count", n)
+	}
+	a.sweepMu.Lock()
+	defer a.sweepMu.Unlock()
+	if a.sweepStopped {
+		return
+	}
+	a.sweeper = a.clock.AfterFunc(time.Hour, a.sweepRecordings)
 }
 
 // publicURL is the base URL under which the server hands out links (such
