@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
@@ -74,7 +75,22 @@ func (a *api) getCall(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	plain := len(q.selects) == 0 && len(q.expand) == 0
+	key := bodyKey{leg: leg, base: r.base}
+	if plain {
+		if b, ok := a.bodies.get(key); ok {
+			return writeBody(w, http.StatusOK, b)
+		}
+	}
 	res := r.callResource(leg)
+	if plain {
+		b, err := entityBody(r.base+"/$metadata#communications/calls/$entity", res, nil)
+		if err != nil {
+			return err
+		}
+		a.bodies.put(key, b)
+		return writeBody(w, http.StatusOK, b)
+	}
 	var expanded []string // navigation properties present even when empty
 	if q.expands("participants") {
 		if res.Participants, err = a.calls.Participants(r.Context(), r.caller, leg.ID); err != nil {
@@ -229,9 +245,18 @@ func (r *request) callResource(leg *calls.Call) model.Call {
 // only the selected properties when selects is set.
 // Each property named in empty is written as [] when v leaves it out.
 func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, selects []string, empty ...string) error {
-	b, err := encodeEntity(v, selects, empty...)
+	b, err := entityBody(odataContext, v, selects, empty...)
 	if err != nil {
 		return err
+	}
+	return writeBody(w, status, b)
+}
+
+// entityBody encodes v as writeEntity writes it.
+func entityBody(odataContext string, v any, selects []string, empty ...string) ([]byte, error) {
+	b, err := encodeEntity(v, selects, empty...)
+	if err != nil {
+		return nil, err
 	}
 	ctx, _ := json.Marshal(odataContext)
 	var out bytes.Buffer
@@ -244,10 +269,48 @@ func writeEntity(w http.ResponseWriter, status int, odataContext string, v any, 
 	} else {
 		out.WriteByte('}')
 	}
+	return out.Bytes(), nil
+}
+
+func writeBody(w http.ResponseWriter, status int, b []byte) error {
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(status)
-	_, err = w.Write(out.Bytes())
+	_, err := w.Write(b)
 	return err
+}
+
+// bodyKey names an encoded call: a committed leg never changes (a new
+// state is a new *calls.Call), so its encoding for one base URL can be
+// reused until the leg is replaced.
+type bodyKey struct {
+	leg  *calls.Call
+	base string
+}
+
+// bodyCache keeps recent encodings of calls for plain GETs, which would
+// otherwise spend most of their time in encoding/json. It is bounded: it
+// starts over when full. Safe for concurrent use.
+type bodyCache struct {
+	mu sync.Mutex
+	m  map[bodyKey][]byte
+}
+
+const maxCachedBodies = 4096
+
+func (c *bodyCache) get(k bodyKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[k]
+	return b, ok
+}
+
+func (c *bodyCache) put(k bodyKey, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedBodies {
+		c.m = make(map[bodyKey][]byte)
+	}
+	c.m[k] = b
 }
 
 // encodeEntity marshals v, projected to the selected properties (plus its

@@ -41,6 +41,7 @@ type api struct {
 	maxBody int64
 	limiter *throttle.Limiter
 	gate    *throttle.Gate
+	bodies  bodyCache // encoded calls for plain GETs
 }
 
 // request is what a handler gets besides the ResponseWriter.
