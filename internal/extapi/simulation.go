@@ -268,7 +268,7 @@ func (a *api) pressTones(w http.ResponseWriter, r *http.Request, _ auth.Principa
 }
 
 // GET .../participants/{pid}/heard: what the participant heard, as a WAV
-// (the last ten minutes), with the DTMF keys it recognised in the
+// (the last minute), with the DTMF keys it recognised in the
 // Switchboard-Heard-Keys header.
 func (a *api) heard(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	v, err := a.voice(r)

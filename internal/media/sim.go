@@ -31,7 +31,7 @@ type HeardKey struct {
 var _ Endpoint = (*SimPerson)(nil)
 
 // DefaultSimMemory is how much of what it heard a SimPerson keeps.
-const DefaultSimMemory = 10 * time.Minute
+const DefaultSimMemory = time.Minute // 1.9 MB per simulated person at most
 
 // SimPerson is a simulated person: an Endpoint that follows a script (say
 // this at 1 s, press "42#" at 3 s ...) and can be told to act live, and
