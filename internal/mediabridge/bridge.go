@@ -330,7 +330,9 @@ func (b *Bridge) Record(room, leg, opID string, spec calls.RecordSpec) {
 func (b *Bridge) SendTones(room, leg, opID string, tones []model.Tone, gap time.Duration) {
 	var keys strings.Builder
 	for _, t := range tones {
-		keys.WriteRune(toneKey(t))
+		if k, ok := media.ToneKey(string(t)); ok { // calls refused the others
+			keys.WriteRune(k)
+		}
 	}
 	if err := b.engine.SendTones(room, leg, opID, keys.String(), gap); err != nil {
 		b.TonesSent(room, leg, opID, true)
@@ -353,21 +355,6 @@ func (b *Bridge) Cancel(room, leg string) {
 		}
 	}
 	b.engine.Cancel(room, leg)
-}
-
-func toneKey(t model.Tone) rune {
-	switch t {
-	case model.ToneStar:
-		return '*'
-	case model.TonePound:
-		return '#'
-	case model.ToneA, model.ToneB, model.ToneC, model.ToneD:
-		return rune(strings.ToUpper(string(t))[0])
-	}
-	if s := string(t); len(s) == 5 && strings.HasPrefix(s, "tone") {
-		return rune(s[4])
-	}
-	return '0'
 }
 
 // fetch returns a prompt's audio, from the cache when its resourceId (or
