@@ -146,8 +146,8 @@ type Config struct {
 	// RequestTimeout bounds one attempt, redirects included; default 10s.
 	RequestTimeout time.Duration
 	// ShutdownGrace is how long Shutdown lets deliveries already on the
-	// wire finish before cancelling them (bounded by Shutdown's ctx too);
-	// default 5s, negative: cancel at once.
+	// wire finish before cancelling them, measured on Clock (and bounded by
+	// Shutdown's ctx too); default 5s, negative: cancel at once.
 	ShutdownGrace time.Duration
 	// CheckURL, if set, is called before each attempt and each redirect hop;
 	// an error gives the delivery up at once. Redirects are followed within
@@ -369,13 +369,18 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	// pending.
 	drained := make(chan struct{})
 	go func() { w.wg.Wait(); close(drained) }()
-	grace := time.NewTimer(max(w.cfg.ShutdownGrace, 0))
-	select {
-	case <-drained:
-	case <-grace.C:
-	case <-ctx.Done():
+	// The grace is measured on the injected clock, like every other wait of
+	// the Worker, so that a virtual clock decides when it is over.
+	if w.cfg.ShutdownGrace > 0 {
+		graceOver := make(chan struct{})
+		grace := w.cfg.Clock.AfterFunc(w.cfg.ShutdownGrace, func() { close(graceOver) })
+		select {
+		case <-drained:
+		case <-graceOver:
+		case <-ctx.Done():
+		}
+		grace.Stop()
 	}
-	grace.Stop()
 	w.cancelRun()
 	<-drained
 	if w.ownTransport != nil {
