@@ -117,7 +117,7 @@ func BenchmarkCall(b *testing.B) {
 				opts := c.opts
 				opts.StopTones = []rune{'#'}
 				opts.InitialSilence, opts.MaxSilence, opts.MaxDuration = time.Minute, time.Minute, 10*time.Second
-				if err := e.Record(room, "leg", fmt.Sprint("rec", e.ticks), opts); err != nil {
+				if err := e.Record(room, "leg", fmt.Sprint("rec", e.frame), opts); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -157,7 +157,7 @@ func BenchmarkCall(b *testing.B) {
 					}
 				}
 				e.mu.Lock()
-				e.tickLocked()
+				e.frameLocked()
 				evs := e.takeLocked()
 				e.mu.Unlock()
 				e.dispatch(evs)
@@ -170,6 +170,39 @@ func BenchmarkCall(b *testing.B) {
 			perCallFrame := float64(b.Elapsed().Nanoseconds()) / float64(ticks*c.calls)
 			b.ReportMetric(perCallFrame, "ns/call-frame")
 			b.ReportMetric(1e9/(perCallFrame*FramesPerSec), "calls/core")
+		})
+	}
+}
+
+// BenchmarkIdleCalls measures what established calls in which nothing
+// happens cost the engine: each is a room with an application leg and a
+// simulated person with nothing to say. One op is one 20 ms frame of the
+// whole engine; a real-time engine has 20 ms for it.
+func BenchmarkIdleCalls(b *testing.B) {
+	for _, calls := range []int{1000, 10000} {
+		b.Run(fmt.Sprint("calls=", calls), func(b *testing.B) {
+			e := New(clock.NewFake(epoch), nil)
+			for i := range calls {
+				room := fmt.Sprint("room", i)
+				if err := e.AddLeg(room, "leg"); err != nil {
+					b.Fatal(err)
+				}
+				p, _ := NewSimPerson("person")
+				if err := e.AddEndpoint(room, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			e.mu.Lock()
+			e.frameLocked() // every room ticks once, then sleeps
+			e.mu.Unlock()
+			for b.Loop() {
+				e.mu.Lock()
+				e.frameLocked()
+				evs := e.takeLocked()
+				e.mu.Unlock()
+				e.dispatch(evs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(FrameDuration.Nanoseconds())*100, "%core")
 		})
 	}
 }

@@ -11,10 +11,15 @@
 // application legs, which the engine itself drives (player queue, recorder,
 // tone subscription, tone sender), and Endpoints (SimPerson here; SIP and
 // WebRTC legs elsewhere), which send and receive frames. One timer of the
-// injected clock drives every room: each 20 ms, every member speaks a frame,
-// every member hears the N−1 mix of the others, and DTMF keys, in-band
-// (Goertzel, DTMFDetector) or out of band, are attributed to the member that
-// sent them. Results go to Events from the engine's goroutine. Engine does
+// injected clock drives every room: each 20 ms, in every awake room, every
+// member speaks a frame, every member hears the N−1 mix of the others, and
+// DTMF keys, in-band (Goertzel, DTMFDetector) or out of band, are
+// attributed to the member that sent them. A room in which nothing plays,
+// records, sends tones or speaks sleeps and costs nothing per frame (see
+// Sleeper); a late clock is caught up in order, and a stall beyond
+// MaxCatchUp stops media time rather than cutting audio (see MaxCatchUp).
+// NewManual makes an engine that only moves when Step says, for tests that
+// listen to audio on a machine that may be busy. Results go to Events from the engine's goroutine. Engine does
 // not know Graph ids or JSON: the calls service maps a conversation to a
 // room, a call to a leg, an operation to an opID, and Events back to
 // notifications.

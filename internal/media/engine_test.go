@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -420,22 +421,189 @@ func TestShutdownBeforeStart(t *testing.T) {
 	}
 }
 
+// TestCatchUpAndSkip: a late tick computes the missing frames in order; a
+// tick more than MaxCatchUp late skips the rest for everyone, and media
+// time stands still: the prompt resumes where it was.
 func TestCatchUpAndSkip(t *testing.T) {
 	bubble(t, func(t *testing.T, h *harness) {
 		p := h.person("r", "P")
-		h.clk.Advance(ms(200)) // one late timer: ten ticks
+		h.must(h.e.AddLeg("r", "L"))
+		prompt := speech(newRand(40), 3*time.Second, -20)
+		h.must(h.e.Play("r", "L", "p", []Audio{prompt}))
+		h.clk.Advance(ms(200)) // one late timer: ten frames
 		synctest.Wait()
-		if s := h.e.Stats(); s.Ticks != 10 || s.Skipped != 0 || p.Joined() != ms(200) {
+		if s := h.e.Stats(); s.Frames != 10 || s.RoomTicks != 10 || s.Skipped != 0 || p.Joined() != ms(200) || s.Lag != 0 || s.LagSum != ms(900) {
 			t.Fatalf("after 200 ms: %+v, person joined %v", s, p.Joined())
 		}
 		h.clk.Advance(MaxCatchUp + ms(500)) // too late: one second is computed, the rest skipped
 		synctest.Wait()
-		if s := h.e.Stats(); s.Ticks != 60 || s.Skipped != 25 {
+		if s := h.e.Stats(); s.Frames != 60 || s.Skipped != 25 {
 			t.Fatalf("after a 1.5 s stall: %+v", s)
 		}
 		h.run(ms(100))
-		if s := h.e.Stats(); s.Ticks != 65 || h.clk.Pending() != 1 {
+		if s := h.e.Stats(); s.Frames != 65 || h.clk.Pending() != 1 {
 			t.Fatalf("back on time: %+v, %d timers", s, h.clk.Pending())
+		}
+		h.run(2 * time.Second)
+		expect(t, h.log.take(), "play p")
+		// Nothing of the prompt was lost in the stall: the person heard it
+		// all, without a gap.
+		if off, score := Locate(p.Heard(), prompt); score < 0.999 {
+			t.Errorf("prompt heard at %d with score %.4f: a stall cut it", off, score)
+		}
+	})
+}
+
+// TestStallInventsNoKey: a DTMF key that spans a stall is detected once,
+// and a recording that spans it keeps every frame the caller said.
+func TestStallInventsNoKey(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		said := speech(newRand(41), 2*time.Second, -20)
+		p := h.person("r", "P", Action{At: ms(100), Keys: "5"}, Action{At: ms(400), Say: said})
+		h.must(h.e.AddLeg("r", "L"))
+		h.must(h.e.SubscribeTones("r", "L"))
+		h.must(h.e.Record("r", "L", "rec", RecordOptions{StopTones: []rune{'#'}, MaxDuration: 3 * time.Second, InitialSilence: 3 * time.Second, MaxSilence: 3 * time.Second}))
+		h.run(ms(140)) // the 5 has started: 40 ms of it are out
+		for range 3 {  // three stalls of 2.5 s, in the key and in the speech
+			h.clk.Advance(2500 * time.Millisecond)
+			synctest.Wait()
+			h.run(ms(300))
+		}
+		h.run(3 * time.Second)
+		evs := expect(t, h.log.take(), "tone L 5 from P", "record rec")
+		if h.e.Stats().Skipped == 0 {
+			t.Fatal("no frame was skipped: the test stalled nothing")
+		}
+		rec := decodeRecording(t, evs[1].rec)
+		if off, score := Locate(rec, said); score < 0.999 {
+			t.Errorf("speech found at %d with score %.4f: the recording lost some of it", off, score)
+		}
+		if p.Joined() < 3*time.Second {
+			t.Errorf("person joined %v", p.Joined())
+		}
+	})
+}
+
+// gapPhone is an Endpoint on the wall clock: it sends a key's tone
+// continuously and counts the frames it lost to a skip.
+type gapPhone struct {
+	tone Audio
+	pos  int
+	lost int
+}
+
+func (g *gapPhone) ID() string { return "phone" }
+func (g *gapPhone) Speak(f *Frame) (bool, rune) {
+	if g.pos >= len(g.tone.Samples) {
+		return false, 0
+	}
+	n := copy(f[:], g.tone.Samples[g.pos:])
+	clear(f[n:])
+	g.pos += n
+	return true, 0
+}
+func (g *gapPhone) Hear(*Frame) {}
+func (g *gapPhone) Gap(n int)   { g.lost += n; g.pos += n * FrameSamples }
+
+// TestGapResetsDetector: an endpoint on the wall clock loses the skipped
+// frames and its detector restarts, so the key it held before and after
+// the gap is reported again only as a new press.
+func TestGapResetsDetector(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		a, err := DTMF("1", 3*time.Second, 0)
+		h.must(err)
+		g := &gapPhone{tone: a}
+		h.must(h.e.AddEndpoint("r", g))
+		h.must(h.e.AddLeg("r", "L"))
+		h.must(h.e.SubscribeTones("r", "L"))
+		h.run(ms(200))
+		h.clk.Advance(MaxCatchUp + ms(500))
+		synctest.Wait()
+		h.run(ms(200))
+		if g.lost != 25 {
+			t.Fatalf("the phone lost %d frames, want 25", g.lost)
+		}
+		expect(t, h.log.take(), "tone L 1 from phone", "tone L 1 from phone")
+	})
+}
+
+// TestIdleRoomsSleep: a call in which nothing happens costs no work per
+// frame, wakes for its simulated person's script and for commands, and
+// sleeps again.
+func TestIdleRoomsSleep(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		for i := range 100 {
+			h.person(fmt.Sprint("idle", i), "P")
+			h.must(h.e.AddLeg(fmt.Sprint("idle", i), "L"))
+		}
+		h.run(time.Second)
+		if s := h.e.Stats(); s.AwakeRooms != 0 || s.RoomTicks > 200 {
+			t.Fatalf("100 idle rooms: %+v", s)
+		}
+		before := h.e.Stats().RoomTicks
+		// A scripted key wakes the room at its time, exactly.
+		p := h.person("busy", "P", Action{At: 2 * time.Second, Key: '7'})
+		h.must(h.e.AddLeg("busy", "L"))
+		h.must(h.e.SubscribeTones("busy", "L"))
+		h.run(3 * time.Second)
+		evs := expect(t, h.log.take(), "tone L 7 from P")
+		if evs[0].at != time.Second+tick(100) {
+			t.Errorf("scripted key at %v, want %v", evs[0].at, time.Second+tick(100))
+		}
+		if n := h.e.Stats().RoomTicks - before; n > 5 {
+			t.Errorf("%d room ticks for one scripted key", n)
+		}
+		if p.Joined() != 3*time.Second {
+			t.Errorf("the sleeping person's clock: %v", p.Joined())
+		}
+		// A live command wakes it too, and what it says is heard whole.
+		q := h.person("busy", "Q")
+		q.SetMemory(5 * time.Second)
+		said := speech(newRand(42), ms(500), -20)
+		p.Say(said)
+		h.run(time.Second)
+		if off, score := Locate(q.Heard(), said); score < 0.999 || off != 0 {
+			t.Errorf("live speech heard at %d with score %.4f", off, score)
+		}
+		if q.Heard().Duration() != time.Second {
+			t.Errorf("Q remembers %v, want the second it was in the room", q.Heard().Duration())
+		}
+		if s := h.e.Stats(); s.AwakeRooms != 0 {
+			t.Errorf("rooms awake after everything is said: %+v", s)
+		}
+	})
+}
+
+// TestReserveKeepsOrder: operations reach the queue in the order they were
+// reserved, whenever their prompts arrive; an abandoned one fails alone.
+func TestReserveKeepsOrder(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		h.must(h.e.Reserve("r", "L", "a", OpPlay, false))
+		h.must(h.e.Reserve("r", "L", "b", OpPlay, false))
+		h.must(h.e.Reserve("r", "L", "c", OpRecord, false))
+		h.must(h.e.Reserve("r", "L", "d", OpPlay, false))
+		h.must(h.e.Play("r", "L", "b", []Audio{Tone(500, ms(100), -12)})) // b's prompt came first
+		h.run(ms(200))
+		expect(t, h.log.take()) // a is still being fetched: nothing plays
+		h.must(h.e.Abandon("r", "L", "a", ErrInvalid))
+		h.must(h.e.Record("r", "L", "c", RecordOptions{MaxDuration: ms(100), InitialSilence: ms(100)}))
+		h.must(h.e.Play("r", "L", "d", nil))
+		h.run(ms(400))
+		expect(t, h.log.take(), "play a", "play b", "record c", "play d")
+		h.must(h.e.Reserve("r", "L", "e", OpPlay, false))
+		if ids := h.e.Cancel("r", "L"); len(ids) != 1 || ids[0] != "e" {
+			t.Errorf("Cancel = %q, want the reserved e", ids)
+		}
+		h.settle()
+		if evs := expect(t, h.log.take(), "play e"); !isCanceled(evs[0].err) {
+			t.Errorf("the canceled reservation: %v", evs[0].err)
+		}
+		if err := h.e.Abandon("r", "L", "e", ErrInvalid); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Abandon after Cancel: %v, want ErrNotFound (reported once)", err)
+		}
+		if err := h.e.Reserve("r", "L", "x", OpKind(9), false); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Reserve of a bad kind: %v", err)
 		}
 	})
 }

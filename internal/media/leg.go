@@ -15,11 +15,13 @@ type appLeg struct {
 	tones    bool
 }
 
-type opKind uint8
+// OpKind is the kind of a media operation in a leg's queue.
+type OpKind uint8
 
+// Kinds of media operations.
 const (
-	opPlay opKind = iota
-	opRecord
+	OpPlay OpKind = iota
+	OpRecord
 )
 
 type recordPhase uint8
@@ -30,13 +32,14 @@ const (
 	phaseListen
 )
 
-// mediaOp is a Play or a Record.
+// mediaOp is a Play or a Record, or the place Reserve keeps for one.
 type mediaOp struct {
-	kind  opKind
-	id    string
-	clips []Audio // what it plays: the prompts, or the record's prompt then beep
-	clip  int
-	pos   int
+	kind     OpKind
+	id       string
+	reserved bool    // waiting for Play or Record to fill it in
+	clips    []Audio // what it plays: the prompts, or the record's prompt then beep
+	clip     int
+	pos      int
 
 	opts  RecordOptions
 	phase recordPhase
@@ -76,6 +79,40 @@ func (l *appLeg) checkOpID(id string) error {
 	return nil
 }
 
+// reserved returns the index of the reserved place of opID in the queue,
+// or -1.
+func (l *appLeg) reserved(opID string) int {
+	for i, op := range l.queue {
+		if op.id == opID && op.reserved {
+			return i
+		}
+	}
+	return -1
+}
+
+// place returns the operation to fill in for opID: its reserved place, or a
+// new one at the end of the queue.
+func (l *appLeg) place(opID string, kind OpKind) (*mediaOp, error) {
+	if i := l.reserved(opID); i >= 0 {
+		op := l.queue[i]
+		if op.kind != kind {
+			return nil, fmt.Errorf("%w: operation %q was reserved as another kind", ErrInvalid, opID)
+		}
+		op.reserved = false
+		return op, nil
+	}
+	if err := l.checkOpID(opID); err != nil {
+		return nil, err
+	}
+	op := &mediaOp{kind: kind, id: opID, phase: phasePrompt}
+	l.queue = append(l.queue, op)
+	return op, nil
+}
+
+// idle reports whether the leg has nothing to send or record: its room may
+// sleep.
+func (l *appLeg) idle() bool { return len(l.queue) == 0 && len(l.sends) == 0 }
+
 // listening reports whether the leg wants the keys it hears now.
 func (l *appLeg) listening() bool {
 	if l.tones {
@@ -83,7 +120,7 @@ func (l *appLeg) listening() bool {
 	}
 	if len(l.queue) > 0 {
 		op := l.queue[0]
-		return op.kind == opRecord && op.phase == phaseListen && len(op.opts.StopTones) > 0
+		return op.kind == OpRecord && op.phase == phaseListen && len(op.opts.StopTones) > 0
 	}
 	return false
 }
@@ -104,14 +141,14 @@ func (l *appLeg) speak(e *Engine, f *Frame) bool {
 	}
 	for len(l.queue) > 0 {
 		op := l.queue[0]
-		if op.kind == opRecord && op.phase == phaseListen {
+		if op.reserved || op.kind == OpRecord && op.phase == phaseListen {
 			return false
 		}
 		if op.fill(f) {
 			return true
 		}
 		switch {
-		case op.kind == opPlay:
+		case op.kind == OpPlay:
 			l.queue = l.queue[1:]
 			e.emit(event{kind: evPlay, room: l.room, leg: l.id, op: op.id})
 		case op.phase == phasePrompt && op.opts.Beep:
@@ -151,7 +188,7 @@ func (l *appLeg) hear(e *Engine, f *Frame) {
 		return
 	}
 	op := l.queue[0]
-	if op.kind != opRecord || op.phase != phaseListen {
+	if op.kind != OpRecord || op.phase != phaseListen {
 		return
 	}
 	op.rec = append(op.rec, f[:]...)
@@ -178,7 +215,7 @@ func (l *appLeg) key(e *Engine, key rune, from string, inBand bool) {
 		return
 	}
 	op := l.queue[0]
-	if op.kind != opRecord || op.phase != phaseListen || !slices.Contains(op.opts.StopTones, key) {
+	if op.kind != OpRecord || op.phase != phaseListen || !slices.Contains(op.opts.StopTones, key) {
 		return
 	}
 	if inBand {
@@ -203,7 +240,7 @@ func (l *appLeg) cancel(e *Engine, cause error, sends bool) []string {
 	var ids []string
 	for _, op := range l.queue {
 		ids = append(ids, op.id)
-		if op.kind == opPlay {
+		if op.kind == OpPlay {
 			e.emit(event{kind: evPlay, room: l.room, leg: l.id, op: op.id, err: cause})
 		} else {
 			e.emit(event{kind: evRecord, room: l.room, leg: l.id, op: op.id, rec: Recording{Reason: ReasonOperationCanceled}})

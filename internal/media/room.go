@@ -6,18 +6,26 @@ type member struct {
 	ep  Endpoint // nil for a leg
 	leg *appLeg  // nil for an endpoint
 	det DTMFDetector
-	say Frame // what it sent this tick
-	ear Frame // what it hears this tick
 }
 
 // roomState is one conversation's audio: its members in join order, so that
 // mixing and event order are deterministic.
+//
+// A room is either awake (in Engine.awake, ticked every frame) or asleep:
+// every member is idle (legs with nothing queued, endpoints that are
+// Sleepers with nothing to say), so the room would only mix silence. An
+// asleep room costs nothing per frame; it wakes when a command gives a leg
+// something to do, when a member joins, when a Sleeper calls its wake
+// function, or at the frame a Sleeper asked for (Engine.alarms).
 type roomState struct {
 	id      string
 	members []*member
-	in, out []*Frame
-	keys    []heardKey
-	mixer   Mixer
+	closed  bool
+
+	awake bool   // in Engine.awake
+	since uint64 // asleep: the first frame it slept through
+	alarm uint64 // asleep: the frame to wake at, 0 for none
+	gen   uint64 // bumped at each wake, so older alarms are ignored
 }
 
 // heardKey is a DTMF key some member sent during this tick.
@@ -57,49 +65,89 @@ func (r *roomState) listeners() int {
 	return n
 }
 
+// sleepFor reports for how many frames the room can sleep: 0 when some
+// member needs the next frame, SleepForever when nothing will happen until
+// something wakes it.
+func (r *roomState) sleepFor() int {
+	n := SleepForever
+	for _, m := range r.members {
+		if m.leg != nil {
+			if !m.leg.idle() {
+				return 0
+			}
+			continue
+		}
+		s, ok := m.ep.(Sleeper)
+		if !ok {
+			return 0
+		}
+		if k := s.Sleep(); k < n {
+			if k <= 0 {
+				return 0
+			}
+			n = k
+		}
+	}
+	return n
+}
+
+// slept tells the members that the room slept through n frames of silence.
+func (r *roomState) slept(n int) {
+	for _, m := range r.members {
+		m.det.Silence(n)
+		if s, ok := m.ep.(Sleeper); ok {
+			s.Slept(n)
+		}
+	}
+}
+
 // tick moves one frame through the room: everyone speaks, keys are
-// detected, everyone hears the others, and the legs learn of the keys.
+// detected, everyone hears the others, and the legs learn of the keys. The
+// engine's scratch space holds the frames.
 func (r *roomState) tick(e *Engine) {
-	r.in, r.out, r.keys = r.in[:0], r.out[:0], r.keys[:0]
+	s := &e.scratch
+	s.grow(len(r.members))
+	s.in, s.out, s.keys = s.in[:0], s.out[:0], s.keys[:0]
 	listeners := r.listeners()
 	for i, m := range r.members {
+		say := &s.say[i]
 		detect := listeners > 1 || listeners == 1 && (m.leg == nil || !m.leg.listening())
 		var voiced bool
 		var key rune
 		if m.leg != nil {
-			voiced = m.leg.speak(e, &m.say)
+			voiced = m.leg.speak(e, say)
 		} else {
-			voiced, key = m.ep.Speak(&m.say)
+			voiced, key = m.ep.Speak(say)
 		}
 		if key != 0 && ValidKey(key) {
-			r.keys = append(r.keys, heardKey{key: key, from: i})
+			s.keys = append(s.keys, heardKey{key: key, from: i})
 		}
 		switch {
 		case !detect:
 			m.det.Reset()
 		case voiced:
-			if k := m.det.Process(&m.say); k != 0 {
-				r.keys = append(r.keys, heardKey{key: k, from: i, inBand: true})
+			if k := m.det.Process(say); k != 0 {
+				s.keys = append(s.keys, heardKey{key: k, from: i, inBand: true})
 			}
 		default:
 			m.det.Quiet()
 		}
 		if voiced {
-			r.in = append(r.in, &m.say)
+			s.in = append(s.in, say)
 		} else {
-			r.in = append(r.in, nil)
+			s.in = append(s.in, nil)
 		}
-		r.out = append(r.out, &m.ear)
+		s.out = append(s.out, &s.ear[i])
 	}
-	r.mixer.Mix(r.in, r.out)
-	for _, m := range r.members {
+	s.mixer.Mix(s.in, s.out)
+	for i, m := range r.members {
 		if m.leg != nil {
-			m.leg.hear(e, &m.ear)
+			m.leg.hear(e, &s.ear[i])
 		} else {
-			m.ep.Hear(&m.ear)
+			m.ep.Hear(&s.ear[i])
 		}
 	}
-	for _, k := range r.keys {
+	for _, k := range s.keys {
 		from := r.members[k.from].id
 		for j, m := range r.members {
 			if j != k.from && m.leg != nil {
@@ -107,4 +155,43 @@ func (r *roomState) tick(e *Engine) {
 			}
 		}
 	}
+}
+
+// scratch is the space one room's tick works in. Rooms tick one at a time,
+// so the engine needs one, however many rooms it has: an idle room holds no
+// audio buffers.
+type scratch struct {
+	say, ear []Frame
+	in, out  []*Frame
+	keys     []heardKey
+	mixer    Mixer
+}
+
+func (s *scratch) grow(n int) {
+	if len(s.say) < n {
+		s.say = make([]Frame, n)
+		s.ear = make([]Frame, n)
+	}
+}
+
+// alarm wakes an asleep room at a frame, unless the room woke since (gen).
+type alarm struct {
+	frame uint64
+	room  *roomState
+	gen   uint64
+}
+
+// alarmHeap is a min-heap of alarms by frame (container/heap).
+type alarmHeap []alarm
+
+func (h alarmHeap) Len() int           { return len(h) }
+func (h alarmHeap) Less(i, j int) bool { return h[i].frame < h[j].frame }
+func (h alarmHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *alarmHeap) Push(x any)        { *h = append(*h, x.(alarm)) }
+func (h *alarmHeap) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	old[len(old)-1] = alarm{}
+	*h = old[:len(old)-1]
+	return a
 }

@@ -116,3 +116,25 @@ func TestLocate(t *testing.T) {
 		t.Errorf("silent needle: %d", off)
 	}
 }
+
+// TestSimPersonIdleMemoryIsFree: minutes of silence cost a SimPerson no
+// audio buffer, and Heard still returns them, as silence.
+func TestSimPersonIdleMemoryIsFree(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		p := h.person("r", "P")
+		h.must(h.e.AddLeg("r", "L"))
+		h.run(30 * time.Second)
+		p.mu.Lock()
+		segs := len(p.mem.segs)
+		p.mu.Unlock()
+		if segs > 1 {
+			t.Errorf("%d memory segments after silence, want at most one count", segs)
+		}
+		if d := p.Heard().Duration(); d != DefaultSimMemory {
+			t.Errorf("heard %v, want the last %v of silence", d, DefaultSimMemory)
+		}
+		if s := h.e.Stats(); s.RoomTicks > 2 {
+			t.Errorf("an idle call was ticked %d times", s.RoomTicks)
+		}
+	})
+}
