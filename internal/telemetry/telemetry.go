@@ -1,0 +1,260 @@
+package telemetry
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures New.
+type Config struct {
+	// Version is reported as switchboard_build_info's version label.
+	Version string
+	// Sources are read at each scrape.
+	Sources Sources
+}
+
+// Sources are the functions the gauges read at scrape time. Each is called
+// at most once per scrape, from the scraping goroutine; a nil one leaves
+// its families out.
+type Sources struct {
+	// CallsByState returns the number of calls not yet ended in each state,
+	// keyed by Graph's spelling of the state. Every state the server knows
+	// should be present, with 0 when no call is in it, so that its series
+	// does not vanish.
+	CallsByState func() map[string]int
+	// OutboxDepth returns the number of notifications neither delivered
+	// nor given up.
+	OutboxDepth func() int
+	// Media returns the media engine's figures.
+	Media func() MediaStats
+}
+
+// MediaStats is what the media engine reports at a scrape.
+type MediaStats struct {
+	Rooms int // rooms open in the engine
+	Legs  int // members of those rooms
+	// Ticks counts the 20 ms frames the engine has computed since it
+	// started; SkippedFrames those it skipped because it fell behind.
+	Ticks, SkippedFrames uint64
+}
+
+// Metrics holds every metric family. Create it with New; its methods are
+// safe for concurrent use, and a nil *Metrics records nothing.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	callsCreated  *prometheus.CounterVec
+	callsAnswered *prometheus.CounterVec
+	callsEnded    *prometheus.CounterVec
+
+	delivered, retried, givenUp prometheus.Counter
+	deliveryLatency             prometheus.Histogram
+
+	commitLatency, batchSize prometheus.Histogram
+}
+
+// Label values shared by several families.
+const (
+	// OtherRoute is the route label of a request that no route serves, so
+	// that scanning random paths adds no series.
+	OtherRoute = "other"
+	// OtherMethod is the method label of a method no route uses.
+	OtherMethod = "other"
+)
+
+// New registers every family, the Go runtime and the process collectors
+// on a registry of its own (never the global one).
+func New(cfg Config) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_http_requests_total",
+			Help: "HTTP requests served, by route template, method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_http_request_duration_seconds",
+			Help:    "Time from a request's arrival to the end of its handler, by route template and method.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		callsCreated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_calls_created_total",
+			Help: "Calls committed for the first time, by direction (outgoing: created by an application; incoming: offered to one).",
+		}, []string{"direction"}),
+		callsAnswered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_calls_answered_total",
+			Help: "Calls that reached established for the first time, by direction.",
+		}, []string{"direction"}),
+		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_calls_ended_total",
+			Help: "Calls that reached terminated, by the code and subcode of their resultInfo (docs/result-codes.md).",
+		}, []string{"code", "subcode"}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_notifications_delivered_total",
+			Help: "Notification deliveries a bot acknowledged with a 2xx (replays included).",
+		}),
+		retried: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_notifications_retried_total",
+			Help: "Failed notification attempts that will be retried.",
+		}),
+		givenUp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_notifications_given_up_total",
+			Help: "Notifications given up after their last attempt, or refused by the callback URL policy.",
+		}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_notifications_delivery_seconds",
+			Help:    "Time from a notification's commit to the bot's acknowledgement, retries included (replays are not observed).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_store_commit_seconds",
+			Help:    "Duration of one store write transaction (a batch of write requests, fsync included), from BEGIN to COMMIT.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_store_batch_size",
+			Help:    "Write requests (commits, delivery results, ...) carried by one store transaction.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_build_info",
+		Help: "Always 1; the version label is the server's version.",
+	}, []string{"version"})
+	build.WithLabelValues(cfg.Version).Set(1)
+	reg.MustRegister(
+		m.httpRequests, m.httpDuration,
+		m.callsCreated, m.callsAnswered, m.callsEnded,
+		m.delivered, m.retried, m.givenUp, m.deliveryLatency,
+		m.commitLatency, m.batchSize,
+		build,
+		newSourceCollector(cfg.Sources),
+		// The scheduler's latencies show a starved process (late media
+		// ticks) before anything else does.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC, collectors.MetricsScheduler)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format (or OpenMetrics
+// when the scraper asks for it).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+}
+
+// CallCreated counts a call committed for the first time.
+func (m *Metrics) CallCreated(direction string) {
+	if m == nil {
+		return
+	}
+	m.callsCreated.WithLabelValues(direction).Inc()
+}
+
+// CallAnswered counts a call that reached established for the first time.
+func (m *Metrics) CallAnswered(direction string) {
+	if m == nil {
+		return
+	}
+	m.callsAnswered.WithLabelValues(direction).Inc()
+}
+
+// CallEnded counts a call that reached terminated with this resultInfo.
+func (m *Metrics) CallEnded(code, subcode int) {
+	if m == nil {
+		return
+	}
+	m.callsEnded.WithLabelValues(strconv.Itoa(code), strconv.Itoa(subcode)).Inc()
+}
+
+// DeliveryResult counts one attempt to deliver a notification: delivered,
+// given up, or failed and to be retried. For a delivered one, latency is
+// the time from its commit to the acknowledgement; a negative latency
+// (a replay's, whose commit is long past) is not observed.
+func (m *Metrics) DeliveryResult(delivered, gaveUp bool, latency time.Duration) {
+	if m == nil {
+		return
+	}
+	switch {
+	case delivered:
+		m.delivered.Inc()
+		if latency >= 0 {
+			m.deliveryLatency.Observe(latency.Seconds())
+		}
+	case gaveUp:
+		m.givenUp.Inc()
+	default:
+		m.retried.Inc()
+	}
+}
+
+// StoreBatch records one store write transaction: how many requests it
+// carried and how long it took.
+func (m *Metrics) StoreBatch(requests int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.batchSize.Observe(float64(requests))
+	m.commitLatency.Observe(took.Seconds())
+}
+
+// sourceCollector turns Sources into gauges and counters at scrape time.
+type sourceCollector struct {
+	src Sources
+
+	calls, outbox, rooms, legs, ticks, skipped *prometheus.Desc
+}
+
+func newSourceCollector(src Sources) *sourceCollector {
+	return &sourceCollector{
+		src:    src,
+		calls:  prometheus.NewDesc("switchboard_calls", "Calls not yet ended, by state.", []string{"state"}, nil),
+		outbox: prometheus.NewDesc("switchboard_notifications_outbox_depth", "Notifications committed and neither delivered nor given up.", nil, nil),
+		rooms:  prometheus.NewDesc("switchboard_media_rooms", "Rooms open in the media engine (one per conversation with service-hosted media).", nil, nil),
+		legs:   prometheus.NewDesc("switchboard_media_legs", "Members of the media engine's rooms (applications' legs and the people they hear).", nil, nil),
+		ticks:  prometheus.NewDesc("switchboard_media_ticks_total", "20 ms frames the media engine has computed.", nil, nil),
+		skipped: prometheus.NewDesc("switchboard_media_skipped_frames_total",
+			"20 ms frames the media engine skipped because it fell too far behind real time.", nil, nil),
+	}
+}
+
+func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
+	if c.src.CallsByState != nil {
+		ch <- c.calls
+	}
+	if c.src.OutboxDepth != nil {
+		ch <- c.outbox
+	}
+	if c.src.Media != nil {
+		ch <- c.rooms
+		ch <- c.legs
+		ch <- c.ticks
+		ch <- c.skipped
+	}
+}
+
+func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.src.CallsByState != nil {
+		for state, n := range c.src.CallsByState() {
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(n), state)
+		}
+	}
+	if c.src.OutboxDepth != nil {
+		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(c.src.OutboxDepth()))
+	}
+	if c.src.Media != nil {
+		s := c.src.Media()
+		ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.Rooms))
+		ch <- prometheus.MustNewConstMetric(c.legs, prometheus.GaugeValue, float64(s.Legs))
+		ch <- prometheus.MustNewConstMetric(c.ticks, prometheus.CounterValue, float64(s.Ticks))
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(s.SkippedFrames))
+	}
+}
