@@ -24,7 +24,9 @@ const (
 // one target is a peer-to-peer call; several targets, or none, an ad hoc
 // group call; chatInfo with meetingInfo joins a meeting. Read-only
 // properties of spec (state, resultInfo, ...) are ignored. The returned leg
-// is "establishing"; notifications follow.
+// is "establishing", as the new call was before anything answered it;
+// notifications follow, even when a callee that answers at once was
+// answered in the create's own commit.
 func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call, error) {
 	kind, err := s.validateCreate(ctx, c, &spec)
 	if err != nil {
@@ -61,6 +63,9 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 	if spec.RingingTimeoutInSeconds != nil {
 		ring = time.Duration(*spec.RingingTimeoutInSeconds) * time.Second
 	}
+	// first is the new leg as the 201 shows it: establishing, even when the
+	// callee answers within the create's own transaction.
+	var first Call
 	// build adds the new leg, and the targets it rings, to a conversation.
 	build := func(tx *txn) error {
 		// "An app may join the same meeting multiple times; it must provide
@@ -82,16 +87,20 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 			return err
 		}
 		tx.armKeepAlive(leg)
+		refs := map[string]bool{leg.ID: true}
 		for _, t := range spec.Targets {
 			tx.conv.Roster = append(tx.conv.Roster, Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited, Modalities: spec.RequestedModalities, InvitedBy: leg.ID})
-			s.ring(tx, &tx.conv.Roster[len(tx.conv.Roster)-1], t.Identity, ring)
+			p := &tx.conv.Roster[len(tx.conv.Roster)-1]
+			refs[p.ID] = true
+			s.ring(tx, p, t.Identity, ring)
 		}
 		if kind != KindPeerToPeer {
 			// The application's own leg of a group call or meeting connects
 			// at once; the people it invites join as they answer.
 			tx.addTimer(TimerConnect, leg.ID, tx.now.Add(defaultConnectLatency))
 		}
-		return nil
+		first = *leg
+		return s.runDue(tx, refs)
 	}
 	if kind == KindMeeting {
 		if err := s.joinMeeting(ctx, c, &spec, now, build); err != nil {
@@ -109,7 +118,40 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 	}
 	created = true
 	s.log.Info("calls: created", "call_id", leg.ID, "tenant", c.TenantID, "app", c.AppID, "kind", kind, "targets", len(spec.Targets))
-	return leg, nil
+	return &first, nil
+}
+
+// runDue runs, inside a create's own transaction, the connect and answer
+// timers of the create (those whose Ref is in refs) that are already due:
+// a callee that answers at once is answered in the same commit as the
+// create, instead of a timer and a second commit right after it. The
+// notifications come out as the timers would have made them, connect
+// before answers.
+func (s *Service) runDue(tx *txn, refs map[string]bool) error {
+	for _, kind := range []TimerKind{TimerConnect, TimerAnswer} {
+		for {
+			t, ok := tx.dueTimer(kind, refs)
+			if !ok {
+				break
+			}
+			tx.removeTimer(t)
+			if err := s.onTimer(tx, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dueTimer returns the first timer of kind, due by tx.now, whose Ref is in
+// refs.
+func (tx *txn) dueTimer(kind TimerKind, refs map[string]bool) (Timer, bool) {
+	for _, t := range tx.conv.Timers {
+		if t.Kind == kind && refs[t.Ref] && !t.Due.After(tx.now) {
+			return t, true
+		}
+	}
+	return Timer{}, false
 }
 
 // ring calls a target's endpoint and schedules what it will do; the

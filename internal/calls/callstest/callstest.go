@@ -21,6 +21,7 @@ type Store struct {
 	convs    map[string][]byte
 	outbox   []calls.OutboxEntry
 	failNext int
+	commits  int
 }
 
 // NewStore returns an empty Store.
@@ -47,7 +48,15 @@ func (s *Store) Commit(_ context.Context, conv *calls.Conversation, outbox []cal
 	}
 	s.convs[conv.ID] = b
 	s.outbox = append(s.outbox, outbox...)
+	s.commits++
 	return nil
+}
+
+// Commits returns the number of commits that succeeded.
+func (s *Store) Commits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commits
 }
 
 // LoadLive returns copies of the live conversations.
