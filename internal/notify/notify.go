@@ -97,8 +97,8 @@ type Delivery struct {
 }
 
 // Outbox is the store side of the transactional outbox. Implementations must
-// be safe for concurrent use; the Worker calls Delivered and Attempted from a
-// single goroutine, in the order the results happened.
+// be safe for concurrent use; the Worker calls Record from a single
+// goroutine, with the results in the order they happened.
 type Outbox interface {
 	// Pending returns every delivery neither delivered nor given up, ordered
 	// by CallID then Seq.
@@ -108,6 +108,28 @@ type Outbox interface {
 	// Attempted records a failed attempt; gaveUp marks the delivery as
 	// finished without success, and nextAttempt is then zero.
 	Attempted(ctx context.Context, callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error
+	// Record writes several results at once, in order, each as Delivered or
+	// Attempted would: one write instead of one per result. A result that
+	// fails (a delivery the outbox lacks) does not keep the others from
+	// being written; the error returned joins the failures.
+	Record(ctx context.Context, results []Result) error
+}
+
+// Result is the outcome of attempts at one delivery, as Outbox.Record
+// writes it.
+type Result struct {
+	CallID string
+	Seq    int64
+	// Attempts counts the attempts made so far.
+	Attempts int
+	// Delivered says the bot acknowledged the delivery, at At.
+	Delivered bool
+	// Otherwise At is when to try next (zero for never), LastError says
+	// why the attempt failed, and GaveUp finishes the delivery without
+	// success.
+	At        time.Time
+	LastError string
+	GaveUp    bool
 }
 
 // Signer issues the bearer token a bot validates on each callback.

@@ -488,14 +488,14 @@ func TestFailingCallHoldsNoSlot(t *testing.T) {
 	}
 }
 
-// gatedOutbox blocks Delivered until release is closed or its ctx ends.
+// gatedOutbox blocks Record until release is closed or its ctx ends.
 type gatedOutbox struct {
 	*notifytest.MemoryOutbox
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (o *gatedOutbox) Delivered(ctx context.Context, callID string, seq int64, at time.Time, attempts int) error {
+func (o *gatedOutbox) Record(ctx context.Context, results []notify.Result) error {
 	select {
 	case o.entered <- struct{}{}:
 	default:
@@ -505,7 +505,7 @@ func (o *gatedOutbox) Delivered(ctx context.Context, callID string, seq int64, a
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return o.MemoryOutbox.Delivered(ctx, callID, seq, at, attempts)
+	return o.MemoryOutbox.Record(ctx, results)
 }
 
 func TestRecordingIsOffTheCriticalPath(t *testing.T) {

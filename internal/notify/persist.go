@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -62,46 +61,23 @@ func (w *Worker) persist(ctx context.Context) {
 	}
 }
 
-// persistParallel bounds the writes in flight at once. The store commits
-// concurrent writes in one transaction, so writing a batch in parallel costs
-// about one commit instead of one per result.
-const persistParallel = 64
+// maxRecordBatch bounds the results written by one Outbox.Record, so that
+// one write does not hold the store's writer for long.
+const maxRecordBatch = 512
 
-// writeBatch writes a batch of results: the results of one call in order,
-// different calls concurrently.
+// writeBatch writes a batch of results, in order, with one Outbox.Record
+// per maxRecordBatch results: acknowledging deliveries one write each cost
+// the store a request (and a savepoint) per callback.
 func (w *Worker) writeBatch(ctx context.Context, batch []record) {
-	var order []string
-	byCall := make(map[string][]record)
-	for _, r := range batch {
-		if _, ok := byCall[r.callID]; !ok {
-			order = append(order, r.callID)
+	for len(batch) > 0 {
+		n := min(len(batch), maxRecordBatch)
+		results := make([]Result, n)
+		for i, r := range batch[:n] {
+			results[i] = Result{CallID: r.callID, Seq: r.seq, Attempts: r.attempts, Delivered: r.delivered, At: r.at, LastError: r.lastError, GaveUp: r.gaveUp}
 		}
-		byCall[r.callID] = append(byCall[r.callID], r)
-	}
-	sem := make(chan struct{}, persistParallel)
-	var wg sync.WaitGroup
-	for _, id := range order {
-		rs := byCall[id]
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			for _, r := range rs {
-				w.write(ctx, r)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func (w *Worker) write(ctx context.Context, r record) {
-	var err error
-	if r.delivered {
-		err = w.cfg.Outbox.Delivered(ctx, r.callID, r.seq, r.at, r.attempts)
-	} else {
-		err = w.cfg.Outbox.Attempted(ctx, r.callID, r.seq, r.attempts, r.at, r.lastError, r.gaveUp)
-	}
-	if err != nil {
-		w.log.Warn("notify: record delivery result", "call_id", r.callID, "seq", r.seq, "delivered", r.delivered, "gave_up", r.gaveUp, "error", err.Error())
+		if err := w.cfg.Outbox.Record(ctx, results); err != nil {
+			w.log.Warn("notify: record delivery results", "count", n, "error", err.Error())
+		}
+		batch = batch[n:]
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -114,4 +115,21 @@ func (o *MemoryOutbox) Attempted(ctx context.Context, callID string, seq int64, 
 	}
 	r.Attempts, r.NextAttempt, r.LastError, r.GaveUp = attempts, nextAttempt, lastError, gaveUp
 	return nil
+}
+
+// Record implements notify.Outbox.
+func (o *MemoryOutbox) Record(ctx context.Context, results []notify.Result) error {
+	var errs []error
+	for _, r := range results {
+		var err error
+		if r.Delivered {
+			err = o.Delivered(ctx, r.CallID, r.Seq, r.At, r.Attempts)
+		} else {
+			err = o.Attempted(ctx, r.CallID, r.Seq, r.Attempts, r.At, r.LastError, r.GaveUp)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s/%d: %w", r.CallID, r.Seq, err))
+		}
+	}
+	return errors.Join(errs...)
 }

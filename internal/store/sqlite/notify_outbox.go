@@ -60,15 +60,53 @@ func (s *Store) Pending(ctx context.Context) ([]notify.Delivery, error) {
 // wrapping ErrNotFound if there is no such entry.
 func (s *Store) Delivered(ctx context.Context, callID string, seq int64, at time.Time, attempts int) error {
 	return s.submit(ctx, func(w *writer) error {
-		res, err := w.exec(w.delivered, nanos(at), attempts, callID, seq)
-		if err != nil {
-			return fmt.Errorf("sqlite: record delivery %s/%d: %w", callID, seq, err)
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+		return w.recordDelivered(callID, seq, at, attempts)
+	})
+}
+
+func (w *writer) recordDelivered(callID string, seq int64, at time.Time, attempts int) error {
+	res, err := w.exec(w.delivered, nanos(at), attempts, callID, seq)
+	if err != nil {
+		return fmt.Errorf("sqlite: record delivery %s/%d: %w", callID, seq, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+	}
+	return nil
+}
+
+// Record writes delivery results, in order, each as Delivered or Attempted
+// would, in one write request: the notify worker acknowledges a batch of
+// callbacks with one request instead of one request (and savepoint) each. A
+// result whose entry does not exist is skipped and reported, wrapping
+// ErrNotFound, in the joined error; the others are written.
+func (s *Store) Record(ctx context.Context, results []notify.Result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	var failed []error
+	err := s.submit(ctx, func(w *writer) error {
+		failed = failed[:0]
+		for _, r := range results {
+			var err error
+			if r.Delivered {
+				err = w.recordDelivered(r.CallID, r.Seq, r.At, r.Attempts)
+			} else {
+				err = w.recordAttempt(r.CallID, r.Seq, r.Attempts, r.At, r.LastError, r.GaveUp)
+			}
+			switch {
+			case errors.Is(err, ErrNotFound):
+				failed = append(failed, err)
+			case err != nil:
+				return err // the request rolls back as a whole
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(failed...)
 }
 
 // Attempted records a failed attempt at the entry (callID, seq): the
@@ -78,21 +116,25 @@ func (s *Store) Delivered(ctx context.Context, callID string, seq int64, at time
 // wrapping ErrNotFound if there is no such entry.
 func (s *Store) Attempted(ctx context.Context, callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error {
 	return s.submit(ctx, func(w *writer) error {
-		res, err := w.exec(w.attempted, attempts, nanos(nextAttempt), lastError, gaveUp, callID, seq)
-		if err != nil {
-			return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			return nil
-		}
-		var status string
-		err = w.outboxStatus.QueryRowContext(context.Background(), callID, seq).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
-		}
-		return nil
+		return w.recordAttempt(callID, seq, attempts, nextAttempt, lastError, gaveUp)
 	})
+}
+
+func (w *writer) recordAttempt(callID string, seq int64, attempts int, nextAttempt time.Time, lastError string, gaveUp bool) error {
+	res, err := w.exec(w.attempted, attempts, nanos(nextAttempt), lastError, gaveUp, callID, seq)
+	if err != nil {
+		return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return nil
+	}
+	var status string
+	err = w.outboxStatus.QueryRowContext(context.Background(), callID, seq).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: record attempt %s/%d: %w", callID, seq, err)
+	}
+	return nil
 }

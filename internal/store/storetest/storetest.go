@@ -51,6 +51,7 @@ func RunStoreContract(t *testing.T, open func(t *testing.T) StoreUnderTest) {
 		{"OutboxPendingOrder", testPendingOrder},
 		{"DeliveredLeavesPending", testDelivered},
 		{"AttemptedPersistsAndGiveUpLeavesPending", testAttempted},
+		{"RecordWritesResultsInOrder", testRecord},
 		{"UnknownDeliveryFails", testUnknownDelivery},
 		{"KeysRoundTrip", testKeys},
 		{"ReopenLosesNothing", testReopen},
