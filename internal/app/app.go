@@ -54,6 +54,7 @@ type App struct {
 	sweepMu      sync.Mutex
 	sweeper      clock.Timer
 	sweepStopped bool
+	sweeping     sync.WaitGroup // the sweep in progress, waited for by Shutdown
 
 	servers   []*http.Server
 	addrs     map[string]string // "http", "https" -> bound address
@@ -298,6 +299,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.sweeper.Stop()
 	}
 	a.sweepMu.Unlock()
+	if err := waitGroup(ctx, &a.sweeping); err != nil {
+		errs = append(errs, fmt.Errorf("app: recordings sweep: %w", err))
+	}
 	// The bridge stops first, so that operations the engine abandons as it
 	// stops stay running in the store and are failed, as interrupted, at
 	// the next start.
@@ -350,8 +354,19 @@ func callbackTransport(guard *netguard.Policy) *http.Transport {
 }
 
 // sweepRecordings deletes expired recordings now and then every hour,
-// until Shutdown.
+// until Shutdown, which waits for a sweep in progress: a sweep never runs
+// once Shutdown has returned.
 func (a *App) sweepRecordings() {
+	a.sweepMu.Lock()
+	if a.sweepStopped {
+		a.sweepMu.Unlock()
+		return
+	}
+	// Added under sweepMu before Shutdown sets sweepStopped, so it always
+	// happens before Shutdown's Wait.
+	a.sweeping.Add(1)
+	a.sweepMu.Unlock()
+	defer a.sweeping.Done()
 	if n := a.recordings.Sweep(); n > 0 {
 		a.log.Info("app: expired recordings deleted", "count", n)
 	}
@@ -361,6 +376,18 @@ func (a *App) sweepRecordings() {
 		return
 	}
 	a.sweeper = a.clock.AfterFunc(time.Hour, a.sweepRecordings)
+}
+
+// waitGroup waits for wg, or for ctx to end.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // publicURL is the base URL under which the server hands out links (such
