@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +56,7 @@ type Service struct {
 	byCall   map[string]*entry // by call id (lower case)
 	open     map[string]int    // calls in progress by tenant/app
 	meetings map[string]*entry // live meetings by tenant|meeting key
+	legs     legIndex          // live legs by tenant/app, in creation order
 	closed   bool
 	running  sync.WaitGroup // timer callbacks in progress
 }
@@ -91,6 +91,7 @@ func New(cfg Config) *Service {
 		byCall:   make(map[string]*entry),
 		open:     make(map[string]int),
 		meetings: make(map[string]*entry),
+		legs:     make(legIndex),
 	}
 }
 
@@ -117,6 +118,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, e := range entries {
 		e.mu.Lock()
+		s.indexLegs(e, &Conversation{}, e.conv)
 		s.schedule(e)
 		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
 		e.mu.Unlock()
@@ -230,6 +232,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 func (s *Service) install(e *entry, conv *Conversation) {
 	s.countEnded(e.conv, conv)
 	s.syncMedia(e.conv, conv)
+	s.indexLegs(e, e.conv, conv)
 	e.conv = conv
 	e.view.Store(conv)
 	if conv.Live() {
@@ -348,26 +351,9 @@ func newID() string {
 // first.
 func (s *Service) sortedLegs(c Caller) []*Call {
 	s.mu.RLock()
-	entries := make([]*entry, 0, len(s.convs))
-	for _, e := range s.convs {
-		entries = append(entries, e)
-	}
+	refs := append([]legRef(nil), s.legs[openKey(c.TenantID, c.AppID)]...)
 	s.mu.RUnlock()
-	var legs []*Call
-	for _, e := range entries {
-		for _, l := range e.view.Load().Legs {
-			if owns(c, l) && !l.State.Ended() {
-				legs = append(legs, l)
-			}
-		}
-	}
-	sort.Slice(legs, func(i, j int) bool {
-		if !legs[i].CreatedAt.Equal(legs[j].CreatedAt) {
-			return legs[i].CreatedAt.Before(legs[j].CreatedAt)
-		}
-		return legs[i].ID < legs[j].ID
-	})
-	return legs
+	return s.resolve(c, refs)
 }
 
 func openKey(tenant, app string) string { return strings.ToLower(tenant) + "/" + strings.ToLower(app) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -111,10 +112,30 @@ func (a *api) listCalls(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	const odataContext = "/$metadata#communications/calls"
+	if q.filter == nil {
+		// Without a filter the page is known before any call is rendered:
+		// only its calls are, and the cost is the page's.
+		limit := MaxPageSize
+		if q.top >= 0 {
+			limit = min(q.top, MaxPageSize)
+		}
+		legs, total := a.calls.ListPage(r.Context(), r.caller, q.skip, limit)
+		items := make([][]byte, 0, len(legs))
+		for _, leg := range legs {
+			b, err := a.callItem(r, leg, q.selects)
+			if err != nil {
+				return err
+			}
+			items = append(items, b)
+		}
+		_, _, next := q.page(total)
+		return writePage(w, r, q, r.base+odataContext, items, total, next)
+	}
 	var items []any
 	for _, leg := range a.calls.List(r.Context(), r.caller) {
 		res := r.callResource(leg)
-		if q.filter != nil && !q.filter(func(p string) string {
+		if !q.filter(func(p string) string {
 			switch p {
 			case "state":
 				return string(res.State)
@@ -127,7 +148,33 @@ func (a *api) listCalls(w http.ResponseWriter, r *request) error {
 		}
 		items = append(items, res)
 	}
-	return writeCollection(w, r, q, r.base+"/$metadata#communications/calls", items)
+	return writeCollection(w, r, q, r.base+odataContext, items)
+}
+
+// callItem encodes a call as an entry of a collection. Without $select it
+// is the plain GET's body without its @odata.context, shared with GET
+// through the body cache.
+func (a *api) callItem(r *request, leg *calls.Call, selects []string) ([]byte, error) {
+	if len(selects) > 0 {
+		return encodeEntity(r.callResource(leg), selects)
+	}
+	ikey := bodyKey{leg: leg, base: r.base, item: true}
+	if b, ok := a.bodies.get(ikey); ok {
+		return b, nil
+	}
+	odataContext := r.base + "/$metadata#communications/calls/$entity"
+	key := bodyKey{leg: leg, base: r.base}
+	b, ok := a.bodies.get(key)
+	if !ok {
+		var err error
+		if b, err = entityBody(odataContext, r.callResource(leg), nil); err != nil {
+			return nil, err
+		}
+		a.bodies.put(key, b)
+	}
+	item := entityItem(b, odataContext)
+	a.bodies.put(ikey, item)
+	return item, nil
 }
 
 // DELETE /communications/calls/{id}
@@ -285,10 +332,11 @@ func writeBody(w http.ResponseWriter, status int, b []byte) error {
 type bodyKey struct {
 	leg  *calls.Call
 	base string
+	item bool // as an entry of a collection, without @odata.context
 }
 
-// bodyCache keeps recent encodings of calls for plain GETs, which would
-// otherwise spend most of their time in encoding/json. It is bounded: it
+// bodyCache keeps recent encodings of calls for plain GETs and lists,
+// which would otherwise spend most of their time in encoding/json. It is bounded: it
 // starts over when full. Safe for concurrent use.
 type bodyCache struct {
 	mu sync.Mutex
@@ -349,40 +397,69 @@ func encodeEntity(v any, selects []string, empty ...string) ([]byte, error) {
 	return json.Marshal(keep)
 }
 
-type collection struct {
-	Context  string            `json:"@odata.context"`
-	Count    *int              `json:"@odata.count,omitempty"`
-	Value    []json.RawMessage `json:"value"`
-	NextLink string            `json:"@odata.nextLink,omitempty"`
+// entityItem turns a body written by entityBody for odataContext into the
+// entity alone, as a collection lists it.
+func entityItem(body []byte, odataContext string) []byte {
+	ctx, _ := json.Marshal(odataContext)
+	n := len(`{"@odata.context":`) + len(ctx)
+	if len(body) <= n+1 {
+		return []byte("{}")
+	}
+	// body[n] is the comma after the context: make it the object's brace.
+	item := body[n:]
+	if item[0] != ',' {
+		return []byte("{}")
+	}
+	return append([]byte{'{'}, item[1:]...)
 }
 
 // writeCollection writes one page of items with the OData collection
 // envelope: $count, $skip/$top, @odata.nextLink and $select applied.
 func writeCollection(w http.ResponseWriter, r *request, q *query, odataContext string, items []any) error {
 	lo, hi, next := q.page(len(items))
-	out := collection{Context: odataContext, Value: make([]json.RawMessage, 0, hi-lo)}
-	if q.count {
-		n := len(items)
-		out.Count = &n
-	}
+	page := make([][]byte, 0, hi-lo)
 	for _, it := range items[lo:hi] {
 		b, err := encodeEntity(it, q.selects)
 		if err != nil {
 			return err
 		}
-		out.Value = append(out.Value, b)
+		page = append(page, b)
 	}
+	return writePage(w, r, q, odataContext, page, len(items), next)
+}
+
+// writePage writes the OData collection envelope around encoded entities:
+// @odata.context, @odata.count when asked for, value, and @odata.nextLink
+// when next (a query string) is set. The entities are copied as they are,
+// not decoded and encoded again.
+func writePage(w http.ResponseWriter, r *request, q *query, odataContext string, page [][]byte, total int, next string) error {
+	size := 64 + len(odataContext)
+	for _, b := range page {
+		size += len(b) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	ctx, _ := json.Marshal(odataContext)
+	buf.WriteString(`{"@odata.context":`)
+	buf.Write(ctx)
+	if q.count {
+		buf.WriteString(`,"@odata.count":`)
+		buf.WriteString(strconv.Itoa(total))
+	}
+	buf.WriteString(`,"value":[`)
+	for i, b := range page {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
 	if next != "" {
 		u := *r.URL
 		u.RawQuery = next
-		out.NextLink = strings.TrimSuffix(r.base, "/"+r.version) + u.RequestURI()
+		link, _ := json.Marshal(strings.TrimSuffix(r.base, "/"+r.version) + u.RequestURI())
+		buf.WriteString(`,"@odata.nextLink":`)
+		buf.Write(link)
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", contentTypeJSON)
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(b)
-	return err
+	buf.WriteByte('}')
+	return writeBody(w, http.StatusOK, buf.Bytes())
 }

@@ -388,3 +388,51 @@ func TestPanicBecomes500Envelope(t *testing.T) {
 func urlEscape(s string) string {
 	return strings.NewReplacer(" ", "%20", "'", "%27", "(", "%28", ")", "%29", ",", "%2C").Replace(s)
 }
+
+// A listed call is the call as GET returns it, without @odata.context, in
+// both versions, whether GET encoded it first or the list did; the filtered
+// list (which renders every call) agrees with the paged one.
+func TestListEntriesAreTheGetBodies(t *testing.T) {
+	s := newServer(t)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, s.create(t, "app-a"))
+	}
+	for _, version := range []string{"v1.0", "beta"} {
+		s.do(t, "GET", "/"+version+"/communications/calls/"+ids[1], "app-a", nil) // cached by GET first
+		lists := map[string]response{
+			"paged":    s.do(t, "GET", "/"+version+"/communications/calls?$count=true", "app-a", nil),
+			"filtered": s.do(t, "GET", "/"+version+"/communications/calls?$count=true&$filter="+urlEscape("direction eq 'outgoing'"), "app-a", nil),
+		}
+		for name, r := range lists {
+			var list struct {
+				Context string            `json:"@odata.context"`
+				Count   int               `json:"@odata.count"`
+				Value   []json.RawMessage `json:"value"`
+			}
+			if err := json.Unmarshal([]byte(r.raw), &list); err != nil || r.status != 200 {
+				t.Fatalf("%s %s list: %d %s", version, name, r.status, r.raw)
+			}
+			if list.Count != 3 || len(list.Value) != 3 || list.Context != s.URL+"/"+version+"/$metadata#communications/calls" {
+				t.Fatalf("%s %s list: %s", version, name, r.raw)
+			}
+			for i, id := range ids {
+				get := s.do(t, "GET", "/"+version+"/communications/calls/"+id, "app-a", nil)
+				var want map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(get.raw), &want); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, "@odata.context")
+				wantJSON, _ := json.Marshal(want)
+				var got map[string]json.RawMessage
+				if err := json.Unmarshal(list.Value[i], &got); err != nil {
+					t.Fatalf("%s %s entry %d: %v in %s", version, name, i, err, list.Value[i])
+				}
+				gotJSON, _ := json.Marshal(got)
+				if string(gotJSON) != string(wantJSON) {
+					t.Errorf("%s %s entry %d:\n got %s\nwant %s", version, name, i, gotJSON, wantJSON)
+				}
+			}
+		}
+	}
+}
