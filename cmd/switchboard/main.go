@@ -88,6 +88,27 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.Store, "store", "store to use: empty for SQLite in --data")
 	str(&cfg.LogLevel, "log-level", "log level: debug, info, warn or error")
 	fs.BoolVar(&cfg.Dev, "dev", envBool("dev", cfg.Dev), "development mode: well-known dev credentials, http:// callbacks to loopback, dev TLS certificate (env SWITCHBOARD_DEV)")
+	fs.Var(&cfg.Calls.EndedRetention, "ended-call-retention", "how long an ended call and its notification log stay in the store before a sweep deletes them, such as 24h or 168h; 0 keeps them forever (env "+envName("ended-call-retention")+")")
+}
+
+// durationsFromEnv sets each duration flag that the command line left out
+// from its SWITCHBOARD_<NAME> environment variable, after parsing, so that
+// a flag wins over the environment and a malformed value is an error.
+func durationsFromEnv(fs *flag.FlagSet) error {
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := f.Value.(*app.Duration); !ok || given[f.Name] || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if serr := f.Value.Set(v); serr != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), serr)
+			}
+		}
+	})
+	return err
 }
 
 const serveHelp = `Usage: switchboard serve [flags]
@@ -130,6 +151,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := durationsFromEnv(fs); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
 	a, err := app.New(cfg, log)

@@ -55,6 +55,7 @@ type App struct {
 	sweeper      clock.Timer
 	sweepStopped bool
 	sweeping     sync.WaitGroup // the sweep in progress, waited for by Shutdown
+	retention    *retention     // deletes ended calls after calls.endedRetention
 
 	servers   []*http.Server
 	addrs     map[string]string // "http", "https" -> bound address
@@ -152,6 +153,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.bridge.Start()
 	a.sweepRecordings()
+	a.retention = newRetention(a.store, a.clock, a.log, time.Duration(a.cfg.Calls.EndedRetention))
+	a.retention.start()
 	if err := a.notify.Start(ctx); err != nil {
 		return fmt.Errorf("app: notifications: %w", err)
 	}
@@ -301,6 +304,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.sweepMu.Unlock()
 	if err := waitGroup(ctx, &a.sweeping); err != nil {
 		errs = append(errs, fmt.Errorf("app: recordings sweep: %w", err))
+	}
+	if a.retention != nil {
+		if err := a.retention.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: ended calls sweep: %w", err))
+		}
 	}
 	// The bridge stops first, so that operations the engine abandons as it
 	// stops stay running in the store and are failed, as interrupted, at

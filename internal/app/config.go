@@ -90,6 +90,10 @@ type CallsConfig struct {
 	// MaxOpenCallsPerApp bounds the calls one application may have in
 	// progress (403 quotaLimitReached beyond).
 	MaxOpenCallsPerApp int `yaml:"maxOpenCallsPerApp"`
+	// EndedRetention is how long an ended call stays in the store, with its
+	// notification log, once every notification of it is delivered or
+	// given up; a sweep deletes it after that. 0 keeps ended calls forever.
+	EndedRetention Duration `yaml:"endedRetention"`
 }
 
 // NotifyConfig tunes callback delivery.
@@ -126,6 +130,23 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// String formats d as a Go duration, for flag.Value.
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Set parses a Go duration such as 24h or 90m, for flag.Value.
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 24h or 90m", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultEndedRetention is how long ended calls stay in the store unless
+// calls.endedRetention says otherwise.
+const DefaultEndedRetention = 24 * time.Hour
+
 // Defaults returns the configuration of `switchboard serve` with no flags.
 func Defaults() Config {
 	return Config{
@@ -135,7 +156,7 @@ func Defaults() Config {
 		Dev:        true,
 		LogLevel:   "info",
 		Simulation: SimulationConfig{AnswerDelay: Duration(sim.DefaultAnswerDelay)},
-		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000},
+		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000, EndedRetention: Duration(DefaultEndedRetention)},
 		Throttle:   ThrottleConfig{Requests: 50000, Period: Duration(15 * time.Second), MaxInFlight: 4096},
 		Media:      MediaConfig{RecordingRetention: Duration(24 * time.Hour)},
 	}
@@ -189,6 +210,9 @@ func (c *Config) Validate() error {
 		if a.Secret == "" && a.SecretSHA256 == "" {
 			return fmt.Errorf("config: apps[%d] (%s): give secretSha256 (or secret)", i, a.ClientID)
 		}
+	}
+	if c.Calls.EndedRetention < 0 {
+		return errors.New("config: calls.endedRetention (--ended-call-retention) must not be negative; 0 keeps ended calls forever")
 	}
 	if _, err := netguard.ParsePrefixes(c.Notifications.AllowNetworks); err != nil {
 		return fmt.Errorf("config: notifications.allowNetworks: %w", err)

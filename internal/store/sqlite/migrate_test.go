@@ -272,3 +272,47 @@ func TestLoadMigrations(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateEndedRetentionOntoVersion3 opens a database that a build
+// knowing 0001 to 0003 made, holding an ended conversation: after the
+// upgrade the retention sweep finds it through the new index.
+func TestMigrateEndedRetentionOntoVersion3(t *testing.T) {
+	path := tempPath(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrate(t.Context(), conn, migrations[:3], 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO conversations (id, tenant_id, live, data, created_at, updated_at) VALUES ('old', 't', 0, '{"id":"old"}', 1, 2)`,
+		`INSERT INTO calls (id, conversation_id, tenant_id, app_id, state, created_at, updated_at, ended_at) VALUES ('old-call', 'old', 't', 'a', 'terminated', 1, 2, 2)`,
+		`INSERT INTO outbox (call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, status) VALUES ('old-call', 1, 'u', x'7b7d', 'a', 't', 'c', 1, 'delivered')`,
+	} {
+		if _, err := conn.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close()
+	db.Close()
+
+	s := openPath(t, path)
+	defer s.Close()
+	var n int
+	if err := s.readDB.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'conversations_ended'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("index conversations_ended: count %d, err %v", n, err)
+	}
+	if n, err := s.DeleteEnded(t.Context(), time.Unix(0, 3), 10); err != nil || n != 1 {
+		t.Fatalf("DeleteEnded after the upgrade = %d, %v; want the old conversation", n, err)
+	}
+	for _, table := range []string{"conversations", "calls", "outbox"} {
+		if err := s.readDB.QueryRowContext(t.Context(), `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s has %d rows after the sweep (err %v), want none", table, n, err)
+		}
+	}
+}

@@ -52,6 +52,7 @@ func RunStoreContract(t *testing.T, open func(t *testing.T) StoreUnderTest) {
 		{"DeliveredLeavesPending", testDelivered},
 		{"AttemptedPersistsAndGiveUpLeavesPending", testAttempted},
 		{"RecordWritesResultsInOrder", testRecord},
+		{"DeleteEndedKeepsWhatIsStillNeeded", testRetention},
 		{"UnknownDeliveryFails", testUnknownDelivery},
 		{"KeysRoundTrip", testKeys},
 		{"ReopenLosesNothing", testReopen},
