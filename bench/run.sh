@@ -11,8 +11,17 @@
 #   switchboard-list sbload list (pre-creates CALLS calls; first page of 100)
 #   switchboard-create  sbload create, closed loop
 #   established      sbload established, fixed rate
+#   idle             sbload idle: IDLE_CALLS established calls, then nothing
+#                    at all; the server's CPU and memory
+#   media            sbload media: MEDIA_CALLS calls, each with a recordResponse
+#                    (a prompt of WARMUP + DURATION/2, then a recorder); the
+#                    server's CPU and its media engine's skipped frames
 #
 # and prints a table, the GET/baseline ratio and the verdict on each target.
+# The idle and media servers also serve Prometheus metrics on another free
+# loopback port (--metrics-listen), which sbload reads at both ends of the
+# window for the media engine's figures; a server without that flag gets
+# CPU and memory figures only.
 # It is not part of the test command. Everything it starts is stopped, and
 # its temporary directory removed, on exit.
 #
@@ -21,6 +30,7 @@
 #   GET_C [32]       GET workers                   CREATE_C [64]  create workers
 #   LIST_C [4]       list workers                  CALLS [1000]   calls pre-created for get
 #   EST_RATE [200]   established: calls per second EST_C [16]     established: most in flight
+#   IDLE_CALLS [10000] idle: calls held      MEDIA_CALLS [1000] media: calls held
 #   REPEAT [1]       baseline/Switchboard GET pairs, interleaved
 #   OUT [unset]      also copy the JSON lines to this file
 #   SB_REV [unset]   build Switchboard from this git revision (git archive)
@@ -40,6 +50,8 @@ CALLS=${CALLS:-1000}
 EST_RATE=${EST_RATE:-200}
 EST_C=${EST_C:-16}
 REPEAT=${REPEAT:-1}
+IDLE_CALLS=${IDLE_CALLS:-10000}
+MEDIA_CALLS=${MEDIA_CALLS:-1000}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbbench.XXXXXX")
@@ -131,26 +143,45 @@ throttle:
   requests: 0
 EOF
 
-# start_switchboard starts a Switchboard with an empty data directory and
-# sets SB and SB_PID; stop_switchboard stops it. Every Switchboard run gets a
-# fresh server, so that calls left by one run (each live call costs the
-# server something) do not weigh on the next.
+# Does this switchboard serve Prometheus metrics on a listener of its own?
+# (Not a pipe into grep -q: with pipefail, the server's SIGPIPE when grep
+# stops reading early would read as "no".)
+metrics_flag=""
+serve_help=$("$tmp/bin/switchboard" serve -h 2>&1 || true)
+if [[ $serve_help == *-metrics-listen* ]]; then
+	metrics_flag=yes
+fi
+
+# start_switchboard [metrics] starts a Switchboard with an empty data
+# directory and sets SB and SB_PID, and with "metrics" (when the server has
+# --metrics-listen) SB_METRICS, its /metrics URL; stop_switchboard stops it.
+# Every Switchboard run gets a fresh server, so that calls left by one run
+# (each live call costs the server something) do not weigh on the next.
 sb_n=0
 start_switchboard() {
-	local port pid
+	local port mport pid extra
 	sb_n=$((sb_n + 1))
+	SB_METRICS=""
 	for _ in 1 2 3; do
 		port=$(free_port)
+		extra=()
+		if [[ ${1:-} == metrics && -n $metrics_flag ]]; then
+			mport=$(free_port)
+			extra=(--metrics-listen "127.0.0.1:$mport")
+		fi
 		rm -rf "$tmp/data"
 		mkdir -p "$tmp/data"
 		"$tmp/bin/switchboard" serve --listen "127.0.0.1:$port" --listen-tls off \
-			--data "$tmp/data" --config "$tmp/switchboard.yaml" --log-level warn \
+			--data "$tmp/data" --config "$tmp/switchboard.yaml" --log-level warn "${extra[@]}" \
 			>"$tmp/switchboard-$sb_n.log" 2>&1 &
 		pid=$!
 		pids+=("$pid")
 		if wait_ready "http://127.0.0.1:$port/switchboard/v1/ready" "$pid"; then
 			SB="http://127.0.0.1:$port"
 			SB_PID=$pid
+			if [[ ${#extra[@]} -gt 0 ]]; then
+				SB_METRICS="http://127.0.0.1:$mport/metrics"
+			fi
 			return 0
 		fi
 		log "switchboard did not become ready on port $port:"
@@ -181,6 +212,28 @@ sb_run() {
 	sbload_run "$label" -target "$SB" -server-pid "$SB_PID" "$@"
 	stop_switchboard
 }
+
+# sb_hold_run LABEL ARGS...: sbload_run of idle or media mode against a
+# fresh Switchboard that serves metrics.
+sb_hold_run() {
+	local label=$1
+	shift
+	start_switchboard metrics || { log "could not start switchboard"; exit 1; }
+	local metrics=()
+	if [[ -n $SB_METRICS ]]; then
+		metrics=(-metrics "$SB_METRICS")
+	else
+		log "this switchboard has no --metrics-listen: $label reports CPU and memory only"
+	fi
+	# A revision from before these modes (SB_REV) may not support them: the
+	# other figures are still reported, and the script fails at the end.
+	if ! sbload_run "$label" -target "$SB" -server-pid "$SB_PID" "${metrics[@]}" "$@"; then
+		log "$label: sbload failed; no figures"
+		failed+=("$label")
+	fi
+	stop_switchboard
+}
+failed=()
 
 start_baseline() {
 	"$tmp/bin/baseline" -listen 127.0.0.1:0 -addr-file "$tmp/baseline.addr" >"$tmp/baseline.log" 2>&1 &
@@ -239,6 +292,10 @@ kill "$BL_PID" 2>/dev/null || true
 sb_run switchboard-list -mode list -c "$LIST_C" -n "$CALLS"
 sb_run switchboard-create -mode create -c "$CREATE_C"
 sb_run established -mode established -rate "$EST_RATE" -c "$EST_C"
+# Calls are created by CREATE_C workers; then nothing is sent during the
+# window, so the concurrency does not weigh on the figures.
+sb_hold_run idle -mode idle -n "$IDLE_CALLS" -c "$CREATE_C"
+sb_hold_run media -mode media -n "$MEDIA_CALLS" -c "$CREATE_C"
 
 log ""
 log "switchboard logs (warnings and errors, last 3 lines of each):"
@@ -249,4 +306,8 @@ done
 echo
 "$tmp/bin/sbload" -report "$results"
 [[ -n ${OUT:-} ]] && cp "$results" "$OUT"
+if [[ ${#failed[@]} -gt 0 ]]; then
+	echo "no result, sbload failed (see above): ${failed[*]}"
+	exit 1
+fi
 exit 0

@@ -2,6 +2,7 @@
 // of bench/cmd/baseline, and reports throughput and latency.
 //
 //	sbload -mode get -target http://127.0.0.1:8080 -c 16 -d 10s
+//	sbload -mode idle -n 10000 -server-pid 1234 -metrics http://127.0.0.1:8081/metrics
 //	sbload -report results.jsonl
 //
 // Each run prints a human summary on standard error and one JSON line on
@@ -36,24 +37,27 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg := load.Defaults()
 	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", string(cfg.Mode), "create, get, list or established")
+	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle or media")
 	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL")
 	fs.StringVar(&cfg.Token, "token", "", "bearer token; empty fetches one with the client credentials, \"none\" sends no Authorization header")
 	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant of the token request")
 	fs.StringVar(&cfg.ClientID, "client-id", cfg.ClientID, "client id of the token request")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", cfg.ClientSecret, "client secret of the token request")
-	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "workers (requests in flight); in established mode with -rate, the most in flight")
+	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "workers (requests in flight); in established mode with -rate, the most in flight; in idle and media mode, the workers that set the calls up")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "measured duration")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured load before the measured duration")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of each request")
-	fs.IntVar(&cfg.Calls, "n", cfg.Calls, "calls to create first (get mode; list mode creates none unless set)")
+	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia)))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "established mode: how long to wait for outstanding callbacks")
+	fs.DurationVar(&cfg.EstablishWait, "establish-wait", cfg.EstablishWait, "idle and media mode: how long to wait for the calls' \"established\" callbacks")
+	fs.DurationVar(&cfg.Prompt, "prompt", 0, "media mode: length of the prompt played before each recorder (0: -warmup plus half of -d)")
+	fs.StringVar(&cfg.MetricsURL, "metrics", "", "idle and media mode: the server's Prometheus /metrics URL, for the media engine's figures")
 	fs.StringVar(&cfg.ListQuery, "query", "", "list mode: query string, e.g. '$top=100'")
 	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
 	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the results (default: the mode)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use (Linux)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use, and its memory in idle and media mode (Linux; required in those modes)")
 	quiet := fs.Bool("q", false, "print only the JSON line")
 	report := fs.String("report", "", "print a table of the JSON lines in this file ('-': standard input) instead of running")
 	fs.Usage = func() {
@@ -69,12 +73,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *report != "" {
 		return printReport(*report, stdout)
 	}
-	if !flagSet(fs, "n") && *mode == string(load.ModeList) {
-		cfg.Calls = 0
-	}
 	var err error
 	if cfg.Mode, err = load.ParseMode(*mode); err != nil {
 		return err
+	}
+	if !flagSet(fs, "n") {
+		cfg.Calls = load.DefaultCalls(cfg.Mode)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -21,15 +21,43 @@ const (
 	ModeList Mode = "list"
 	// ModeEstablished creates calls and times their "established" callback.
 	ModeEstablished Mode = "established"
+	// ModeIdle creates Config.Calls calls, waits until they are
+	// established, and measures the server's CPU and memory while nothing
+	// happens: no requests, no media.
+	ModeIdle Mode = "idle"
+	// ModeMedia creates Config.Calls calls, starts a recordResponse with a
+	// long prompt on each, and measures the server's CPU and whether its
+	// media engine kept real time while they play and then record.
+	ModeMedia Mode = "media"
 )
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(s)); m {
-	case ModeCreate, ModeGet, ModeList, ModeEstablished:
+	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia:
 		return m, nil
 	}
-	return "", fmt.Errorf("load: unknown mode %q: use create, get, list or established", s)
+	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle or media", s)
+}
+
+// holds reports whether m is one of the modes that hold calls open and
+// measure the server while it is left alone with them.
+func (m Mode) holds() bool { return m == ModeIdle || m == ModeMedia }
+
+// DefaultCalls is the default of Config.Calls in mode m: the number of
+// calls the targets of docs/performance.md are stated for in idle and media
+// mode, none in list mode (which lists what is there), and Defaults().Calls
+// otherwise.
+func DefaultCalls(m Mode) int {
+	switch m {
+	case ModeIdle:
+		return TargetIdleCalls
+	case ModeMedia:
+		return TargetMediaCalls
+	case ModeList:
+		return 0
+	}
+	return Defaults().Calls
 }
 
 // Development credentials of a Switchboard server in dev mode.
@@ -59,8 +87,8 @@ type Config struct {
 	// Timeout bounds each request.
 	Timeout time.Duration
 
-	// Calls is how many calls get mode creates first (list mode too, when
-	// positive).
+	// Calls is how many calls get, idle and media mode create first (list
+	// mode too, when positive).
 	Calls int
 	// Rate, in established mode, is the fixed create rate in calls per
 	// second; 0 runs a closed loop of Concurrency workers.
@@ -70,6 +98,18 @@ type Config struct {
 	Drain time.Duration
 	// ListQuery is the query string of list mode, without "?".
 	ListQuery string
+	// EstablishWait, in idle and media mode, bounds the wait for the
+	// "established" callbacks of the calls, after the last one was created.
+	EstablishWait time.Duration
+	// Prompt, in media mode, is the length of the prompt each call's
+	// recordResponse plays before it records; 0 chooses Warmup + Duration/2,
+	// so that the prompts play in the first half of the measured window and
+	// the recorders run in the second.
+	Prompt time.Duration
+	// MetricsURL, in idle and media mode, is the server's Prometheus
+	// /metrics URL, read at both ends of the window for the media engine's
+	// figures; empty reports CPU and memory only.
+	MetricsURL string
 
 	// CallbackURI is the callbackUri of created calls. Empty starts a
 	// receiver on CallbackListen and uses it; established mode needs that
@@ -90,7 +130,7 @@ func Defaults() Config {
 		Mode: ModeGet, Target: "http://127.0.0.1:8080",
 		TenantID: DevTenantID, ClientID: DevClientID, ClientSecret: DevClientSecret,
 		Concurrency: 16, Warmup: 2 * time.Second, Duration: 10 * time.Second, Timeout: 10 * time.Second,
-		Calls: 1000, Drain: 5 * time.Second, CallbackListen: "127.0.0.1:0",
+		Calls: 1000, Drain: 5 * time.Second, EstablishWait: time.Minute, CallbackListen: "127.0.0.1:0",
 	}
 }
 
@@ -113,6 +153,20 @@ func (c *Config) validate() error {
 		return errors.New("load: rate must not be negative")
 	case c.Mode == ModeEstablished && c.CallbackURI != "":
 		return errors.New("load: established mode runs its own callback receiver; leave the callback URI empty")
+	case c.Mode.holds() && c.CallbackURI != "":
+		return fmt.Errorf("load: %s mode runs its own callback receiver; leave the callback URI empty", c.Mode)
+	case c.Mode.holds() && c.Calls < 1:
+		return fmt.Errorf("load: %s mode needs at least one call (-n)", c.Mode)
+	case c.Mode.holds() && c.ServerPID <= 0:
+		return fmt.Errorf("load: %s mode measures the server's CPU and memory: give its process id (-server-pid)", c.Mode)
+	case c.Prompt < 0:
+		return errors.New("load: prompt length must not be negative")
+	}
+	if c.EstablishWait <= 0 {
+		c.EstablishWait = time.Minute
+	}
+	if c.Mode == ModeMedia && c.Prompt == 0 {
+		c.Prompt = (c.Warmup + c.Duration/2 + time.Second - 1).Truncate(time.Second)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,7 +43,7 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{ModeCreate, ModeGet, ModeList, ModeEstablished} {
+	for _, m := range []Mode{ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia} {
 		if got, err := ParseMode(strings.ToUpper(string(m))); err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %q, %v", m, got, err)
 		}
@@ -113,11 +114,50 @@ func TestErrorsCountedByStatus(t *testing.T) {
 
 // fakeGraph answers creates with 201 and then posts "establishing" and
 // "established" notifications to the call's callbackUri, like a zero-delay
-// Switchboard.
+// Switchboard. It answers a recordResponse once it has fetched the prompt,
+// and serves media engine metrics at /metrics.
 func fakeGraph(t *testing.T) *httptest.Server {
 	t.Helper()
 	var n atomic.Int64
+	var scrapes atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/metrics":
+			// The engine's families, moving between scrapes as a live
+			// engine's do: 50 frames and one room's ticks per scrape.
+			n := scrapes.Add(1)
+			fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", metricFrames, metricFrames, 50*n)
+			fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", metricRoomTicks, metricRoomTicks, 50*n)
+			fmt.Fprintf(w, "# TYPE %s counter\n%s 0\n", metricSkipped, metricSkipped)
+			fmt.Fprintf(w, "# TYPE %s counter\n%s %g\n", metricLagSum, metricLagSum, 0.05*float64(n))
+			fmt.Fprintf(w, "# TYPE %s gauge\n%s 0.002\n", metricLag, metricLag)
+			return
+		case strings.HasSuffix(r.URL.Path, "/recordResponse"):
+			// Fetch the prompt, as the server does before it plays it.
+			var req struct {
+				Prompts []struct {
+					MediaInfo struct {
+						URI string `json:"uri"`
+					} `json:"mediaInfo"`
+				} `json:"prompts"`
+				MaxRecordDurationInSeconds int `json:"maxRecordDurationInSeconds"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Prompts) != 1 || req.MaxRecordDurationInSeconds != recordSeconds {
+				t.Errorf("recordResponse body: %v, %+v", err, req)
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			resp, err := http.Get(req.Prompts[0].MediaInfo.URI)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("prompt fetch: %v, %v", err, resp)
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			w.Write([]byte(`{"@odata.type":"#microsoft.graph.recordOperation","status":"running"}`))
+			return
+		}
 		var spec struct {
 			CallbackURI string `json:"callbackUri"`
 		}

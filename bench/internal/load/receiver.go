@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,32 +16,47 @@ import (
 )
 
 // receiver is the bot's callback endpoint: it answers every notification
-// with 202 at once and, when timing, records when each call's first
-// "established" notification arrived.
+// with 202 at once and, when parsing, records when each call's first
+// "established" notification arrived and counts the media operations that
+// ended. It also serves the prompt of media mode, at promptPath.
 type receiver struct {
-	srv *http.Server
-	ln  net.Listener
-	uri string
+	srv       *http.Server
+	ln        net.Listener
+	uri       string
+	promptURI string
 
 	callbacks atomic.Int64
 	last      atomic.Int64 // unix nanoseconds of the latest callback
-	timing    bool
+	parse     bool
+
+	prompt        []byte
+	promptFetches atomic.Int64  // prompts served to the end
+	fetched       chan struct{} // closed when the first one was
+	fetchedOnce   sync.Once
+	opsEnded      atomic.Int64 // operations notified as completed or failed
+	opsFailed     atomic.Int64 // of which failed
 
 	mu          sync.Mutex
 	established map[string]time.Time
 	changed     chan struct{} // closed and replaced when established grows
+	firstFail   string        // the resultInfo of the first failed operation
 	done        chan struct{}
 }
 
-// startReceiver listens on addr; timing makes it parse bodies for the
-// "established" state.
-func startReceiver(addr string, timing bool) (*receiver, error) {
+// promptPath is where the receiver serves its prompt.
+const promptPath = "/prompt.wav"
+
+// startReceiver listens on addr; parse makes it read bodies for the
+// "established" state and for operations that ended. A non-nil prompt is
+// served as audio/wav at promptURI.
+func startReceiver(addr string, parse bool, prompt []byte) (*receiver, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{ln: ln, uri: "http://" + ln.Addr().String() + "/callback", timing: timing,
-		established: make(map[string]time.Time), changed: make(chan struct{}), done: make(chan struct{})}
+	base := "http://" + ln.Addr().String()
+	r := &receiver{ln: ln, uri: base + "/callback", promptURI: base + promptPath, parse: parse, prompt: prompt,
+		established: make(map[string]time.Time), changed: make(chan struct{}), fetched: make(chan struct{}), done: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		defer close(r.done)
@@ -60,17 +77,28 @@ type notification struct {
 	Value []struct {
 		ResourceURL  string `json:"resourceUrl"`
 		ResourceData struct {
-			ID    string `json:"id"`
-			State string `json:"state"`
+			Type       string `json:"@odata.type"`
+			ID         string `json:"id"`
+			State      string `json:"state"`
+			Status     string `json:"status"`
+			ResultInfo *struct {
+				Code    int    `json:"code"`
+				Subcode int    `json:"subcode"`
+				Message string `json:"message"`
+			} `json:"resultInfo"`
 		} `json:"resourceData"`
 	} `json:"value"`
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path == promptPath && r.prompt != nil {
+		r.servePrompt(w, req)
+		return
+	}
 	at := time.Now()
 	r.callbacks.Add(1)
 	r.last.Store(at.UnixNano())
-	if !r.timing {
+	if !r.parse {
 		_, _ = io.Copy(io.Discard, req.Body)
 		w.WriteHeader(http.StatusAccepted)
 		return
@@ -82,6 +110,22 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	for _, v := range n.Value {
+		if d := v.ResourceData; strings.HasSuffix(strings.ToLower(d.Type), "operation") &&
+			(strings.EqualFold(d.Status, "completed") || strings.EqualFold(d.Status, "failed")) {
+			r.opsEnded.Add(1)
+			if strings.EqualFold(d.Status, "failed") {
+				r.opsFailed.Add(1)
+				r.mu.Lock()
+				if r.firstFail == "" {
+					r.firstFail = strings.TrimPrefix(d.Type, "#microsoft.graph.") + " failed"
+					if ri := d.ResultInfo; ri != nil {
+						r.firstFail += fmt.Sprintf(": %d/%d %s", ri.Code, ri.Subcode, ri.Message)
+					}
+				}
+				r.mu.Unlock()
+			}
+			continue
+		}
 		if !strings.EqualFold(v.ResourceData.State, "established") {
 			continue
 		}
@@ -97,6 +141,51 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		r.mu.Unlock()
 	}
+}
+
+// servePrompt serves the prompt and counts the fetches that got all of it.
+func (r *receiver) servePrompt(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Length", strconv.Itoa(len(r.prompt)))
+	if req.Method == http.MethodHead {
+		return
+	}
+	if n, err := w.Write(r.prompt); err == nil && n == len(r.prompt) {
+		r.promptFetches.Add(1)
+		r.fetchedOnce.Do(func() { close(r.fetched) })
+	}
+}
+
+// waitCount returns the number of calls established once it reaches n, or
+// when ctx ends. Every call the receiver hears of is one of the run's.
+func (r *receiver) waitCount(ctx context.Context, n int) int {
+	for {
+		r.mu.Lock()
+		got, changed := len(r.established), r.changed
+		r.mu.Unlock()
+		if got >= n {
+			return got
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return len(r.established)
+		}
+	}
+}
+
+// failure returns the resultInfo of the first operation notified as
+// failed, or "".
+func (r *receiver) failure() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstFail
 }
 
 // waitFor returns when every id in ids has been established or ctx ends,

@@ -21,6 +21,18 @@ const (
 	TargetCreatesPerSec   = 2000
 	TargetEstablishedP99  = 10.0 // milliseconds, from the 201
 	targetEstablishedMode = ModeEstablished
+
+	// TargetIdleCalls established calls with nothing happening cost less
+	// than TargetIdleCPU percent of one core and TargetIdleRSS MB of
+	// resident memory.
+	TargetIdleCalls = 10000
+	TargetIdleCPU   = 5.0
+	TargetIdleRSS   = 200.0
+	// TargetMediaCalls calls, each playing a prompt and then recording,
+	// keep the media engine in real time (no skipped frames) on less than
+	// TargetMediaCPU percent of one core.
+	TargetMediaCalls = 1000
+	TargetMediaCPU   = 100.0
 )
 
 // ReadResults reads the JSON lines that Run's results were printed as;
@@ -67,6 +79,9 @@ func Report(w io.Writer, results []*Result) {
 		cpu, perOp := "-", "-"
 		if c := r.CPU; c != nil {
 			cpu = fmt.Sprintf("%.0f/%.0f/%.0f%%", c.Server, c.Loadgen, c.Other)
+			if c.Server < 10 {
+				cpu = fmt.Sprintf("%.1f/%.0f/%.0f%%", c.Server, c.Loadgen, c.Other)
+			}
 			if c.Other > NoisyOther {
 				cpu += " *"
 				noisy = true
@@ -74,6 +89,15 @@ func Report(w io.Writer, results []*Result) {
 			if r.RPS > 0 && c.Server > 0 {
 				perOp = fmt.Sprintf("%.0f", ServerMicrosPerOp(r))
 			}
+		}
+		if h := r.Held; h != nil {
+			// No requests in the window: the figures are CPU, memory and
+			// the engine's, on the lines below.
+			fmt.Fprintf(w, "%-24s %-11s %-10s %10s %9s %9s %9s %9s %9s  %-17s %s\n", r.Label, r.Mode, fmt.Sprintf("n=%d", h.Calls), "-", "-", "-", "-", "-", "-", cpu, errs)
+			for _, line := range h.details() {
+				fmt.Fprintf(w, "  ↳ %s\n", line)
+			}
+			continue
 		}
 		fmt.Fprintf(w, "%-24s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f %9s  %-17s %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, perOp, cpu, errs)
 		if e := r.Established; e != nil {
@@ -104,8 +128,98 @@ func Report(w io.Writer, results []*Result) {
 			e := r.Established
 			fmt.Fprintf(w, "established p99 (%s): %.3f ms from 201, %.3f ms from send (target < %.0f ms): %s\n",
 				r.Label, e.From201.P99, e.FromSend.P99, TargetEstablishedP99, verdict(e.Missing == 0 && e.From201.N > 0 && e.From201.P99 < TargetEstablishedP99))
+		case r.Mode == ModeIdle && r.Held != nil:
+			fmt.Fprintf(w, "idle calls (%s): %s\n", r.Label, idleVerdict(r))
+		case r.Mode == ModeMedia && r.Held != nil:
+			fmt.Fprintf(w, "media load (%s): %s\n", r.Label, mediaVerdict(r))
 		}
 	}
+}
+
+// idleVerdict judges an idle run against the idle-calls target.
+func idleVerdict(r *Result) string {
+	h := r.Held
+	var figures, missed, unknown []string
+	figures = append(figures, fmt.Sprintf("%d established calls", h.Established))
+	if h.Established < h.Calls {
+		unknown = append(unknown, fmt.Sprintf("%d of %d calls were not established", h.Calls-h.Established, h.Calls))
+	}
+	if c := r.CPU; c != nil {
+		figures = append(figures, fmt.Sprintf("server %.1f%% of a core (target < %.0f%%)", c.Server, TargetIdleCPU))
+		if c.Server >= TargetIdleCPU {
+			missed = append(missed, "CPU")
+		}
+	} else {
+		unknown = append(unknown, "no CPU figures")
+	}
+	if m := h.Memory; m != nil {
+		figures = append(figures, fmt.Sprintf("RSS %.1f MB (target < %.0f MB)", m.RSS, TargetIdleRSS))
+		if m.RSS >= TargetIdleRSS {
+			missed = append(missed, "RSS")
+		}
+	} else {
+		unknown = append(unknown, "no memory figures")
+	}
+	return strings.Join(figures, ", ") + ": " + heldVerdict(h.Established, TargetIdleCalls, missed, unknown)
+}
+
+// mediaVerdict judges a media run against the media-load target.
+func mediaVerdict(r *Result) string {
+	h := r.Held
+	var figures, missed, unknown []string
+	figures = append(figures, fmt.Sprintf("%d calls with a %s running", h.Started-int(h.Ended), h.Operation))
+	if h.Established < h.Calls || h.Started < h.Calls {
+		unknown = append(unknown, fmt.Sprintf("only %d of %d calls established and %d started", h.Established, h.Calls, h.Started))
+	}
+	if h.Ended > 0 {
+		unknown = append(unknown, fmt.Sprintf("%d operations ended before the window closed", h.Ended))
+	}
+	if e := h.Engine; e != nil && e.SkippedFrames != nil {
+		figures = append(figures, fmt.Sprintf("%.0f skipped frames (target 0)", *e.SkippedFrames))
+		if *e.SkippedFrames > 0 {
+			missed = append(missed, "real time")
+		}
+	} else {
+		figures = append(figures, "skipped frames unknown")
+		note := h.EngineNote
+		if note == "" {
+			note = "no " + metricSkipped
+		}
+		unknown = append(unknown, "no engine metrics ("+note+"): CPU only")
+	}
+	if c := r.CPU; c != nil {
+		figures = append(figures, fmt.Sprintf("server %.0f%% of a core (target < %.0f%%)", c.Server, TargetMediaCPU))
+		if c.Server >= TargetMediaCPU {
+			missed = append(missed, "CPU")
+		}
+	} else {
+		unknown = append(unknown, "no CPU figures")
+	}
+	loaded := h.Started - int(h.Ended)
+	if loaded > h.Established {
+		loaded = h.Established
+	}
+	return strings.Join(figures, ", ") + ": " + heldVerdict(loaded, TargetMediaCalls, missed, unknown)
+}
+
+// heldVerdict judges a run that held n calls against a target stated for
+// want. What a run costs grows with its calls, so a run with fewer calls
+// can show that a target is missed but not that it is met; missed names
+// the figures over their targets, unknown what keeps the run from showing
+// the target met.
+func heldVerdict(n, want int, missed, unknown []string) string {
+	switch {
+	case len(missed) > 0 && n < want:
+		return fmt.Sprintf("MISSED (%s), already with %d of the target's %d calls", strings.Join(missed, ", "), n, want)
+	case len(missed) > 0:
+		return fmt.Sprintf("MISSED (%s)", strings.Join(missed, ", "))
+	case n < want:
+		unknown = append(unknown, fmt.Sprintf("%d calls, the target is for %d", n, want))
+	}
+	if len(unknown) > 0 {
+		return "NOT SHOWN: " + strings.Join(unknown, "; ")
+	}
+	return "MET"
 }
 
 // ServerMicrosPerOp is the server's CPU time per successful request, in

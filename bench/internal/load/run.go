@@ -25,10 +25,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	var rcv *receiver
-	needsCalls := cfg.Mode == ModeCreate || cfg.Mode == ModeGet || cfg.Mode == ModeEstablished || (cfg.Mode == ModeList && cfg.Calls > 0)
+	needsCalls := cfg.Mode != ModeList || cfg.Calls > 0
 	if needsCalls && cfg.CallbackURI == "" {
+		var prompt []byte
+		if cfg.Mode == ModeMedia {
+			prompt = toneWAV(cfg.Prompt)
+		}
 		var err error
-		if rcv, err = startReceiver(cfg.CallbackListen, cfg.Mode == ModeEstablished); err != nil {
+		if rcv, err = startReceiver(cfg.CallbackListen, cfg.Mode == ModeEstablished || cfg.Mode.holds(), prompt); err != nil {
 			return nil, fmt.Errorf("load: callback receiver: %w", err)
 		}
 		cfg.CallbackURI = rcv.uri
@@ -91,6 +95,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, errNoReceiver
 		}
 		err = runEstablished(ctx, c, &cfg, rcv, body, res)
+	case ModeIdle, ModeMedia:
+		err = runHold(ctx, c, &cfg, rcv, body, res)
 	}
 	if rcv != nil && err == nil {
 		dctx, cancel := context.WithTimeout(ctx, cfg.Drain)

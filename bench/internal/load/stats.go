@@ -71,6 +71,8 @@ type Result struct {
 	ListItems int `json:"list_items,omitempty"`
 
 	Established *EstablishedStats `json:"established,omitempty"`
+	// Held is what idle and media mode measured.
+	Held *Held `json:"held,omitempty"`
 	// CPU is where the CPU time went during the measured window.
 	CPU *CPUUsage `json:"cpu,omitempty"`
 
@@ -107,21 +109,63 @@ type EstablishedStats struct {
 	Dropped int64 `json:"dropped_ticks,omitempty"`
 }
 
+// Held is what idle and media mode measure: calls held open while the
+// server is left alone with them, with no request at all during the
+// measured window.
+type Held struct {
+	// Calls counts the calls created; Established those whose
+	// "established" callback arrived before the window opened.
+	Calls       int `json:"calls"`
+	Established int `json:"established"`
+	// SetupSeconds is how long creating them, waiting for "established"
+	// and, in media mode, starting the operations took.
+	SetupSeconds float64 `json:"setup_s"`
+	// Memory is the server's resident memory; Engine what its media
+	// engine's metrics say, or EngineNote why there are none.
+	Memory     *Memory `json:"memory,omitempty"`
+	Engine     *Engine `json:"engine,omitempty"`
+	EngineNote string  `json:"engine_note,omitempty"`
+	// CallbacksInWindow counts the notifications that arrived during the
+	// window: none, when nothing happens.
+	CallbacksInWindow int64 `json:"callbacks_in_window"`
+
+	// Operation, in media mode, is what was started on each call, and
+	// Prompt the length of its prompt in seconds. Started counts the
+	// operations the server accepted; Ended those notified as completed or
+	// failed by the time the window closed (their calls no longer loaded
+	// the engine), Failed those that failed, and Failure says why the first
+	// did. PromptFetches counts the times the server fetched the prompt.
+	Operation     string  `json:"operation,omitempty"`
+	Prompt        float64 `json:"prompt_s,omitempty"`
+	Started       int     `json:"media_started,omitempty"`
+	Ended         int64   `json:"media_ended,omitempty"`
+	Failed        int64   `json:"media_failed,omitempty"`
+	Failure       string  `json:"media_failure,omitempty"`
+	PromptFetches int64   `json:"prompt_fetches,omitempty"`
+}
+
 // WriteSummary writes the human summary of r.
 func (r *Result) WriteSummary(w io.Writer) {
 	how := fmt.Sprintf("concurrency %d", r.Concurrency)
 	if r.Rate > 0 {
 		how = fmt.Sprintf("rate %.0f/s, max %d in flight", r.Rate, r.Concurrency)
 	}
+	if r.Held != nil {
+		how = fmt.Sprintf("%d calls, set up by %d workers, then no requests", r.Held.Calls, r.Concurrency)
+	}
 	fmt.Fprintf(w, "== %s: %s %s (%s, %.1fs measured after %.1fs warm-up)\n", r.Label, r.Mode, r.Target, how, r.Duration, r.Warmup)
 	if r.Setup != "" {
 		fmt.Fprintf(w, "   setup:      %s\n", r.Setup)
 	}
-	fmt.Fprintf(w, "   requests:   %d (%d ok), %.0f ok/s, %.0f bytes/response\n", r.Requests, r.OK, r.RPS, r.BytesPerResponse)
+	if r.Held == nil {
+		fmt.Fprintf(w, "   requests:   %d (%d ok), %.0f ok/s, %.0f bytes/response\n", r.Requests, r.OK, r.RPS, r.BytesPerResponse)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "   errors:     %s\n", formatErrors(r.Errors))
 	}
-	fmt.Fprintf(w, "   latency ms: %s\n", r.Latency)
+	if r.Held == nil {
+		fmt.Fprintf(w, "   latency ms: %s\n", r.Latency)
+	}
 	if c := r.CPU; c != nil {
 		fmt.Fprintf(w, "   cpu:        %.0f%% of %d cores busy: server %.0f%%, sbload %.0f%%, kernel interrupts %.0f%%, other processes %.0f%% (100%% = one core)\n",
 			c.Busy/float64(c.Cores), c.Cores, c.Server, c.Loadgen, c.Interrupts, c.Other)
@@ -136,6 +180,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 		if e.Dropped > 0 {
 			fmt.Fprintf(w, "   pacer:      %d ticks dropped (all workers busy): the rate was not reached\n", e.Dropped)
 		}
+	}
+	if h := r.Held; h != nil {
+		h.writeSummary(w)
 	}
 	if r.Callbacks > 0 {
 		drained := "then they stopped"
