@@ -40,6 +40,8 @@ type Config struct {
 	// MaxOpenCalls bounds the calls one application may have in progress
 	// in its tenant. Default DefaultMaxOpenCalls.
 	MaxOpenCalls int
+	// Observer, when set, hears about every call a commit changes.
+	Observer Observer
 }
 
 // DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.
@@ -231,6 +233,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 // install makes conv the committed state of e. Called with e.mu held.
 func (s *Service) install(e *entry, conv *Conversation) {
 	s.countEnded(e.conv, conv)
+	s.observe(e.conv, conv)
 	s.syncMedia(e.conv, conv)
 	s.indexLegs(e, e.conv, conv)
 	e.conv = conv

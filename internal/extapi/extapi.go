@@ -72,16 +72,9 @@ func New(cfg Config) http.Handler {
 		cfg.Logger = slog.Default()
 	}
 	a := &api{cfg: cfg, log: cfg.Logger}
-	routes := []route{
-		{"GET", Prefix + "/health", http.HandlerFunc(a.health)},
-		{"GET", Prefix + "/ready", http.HandlerFunc(a.ready)},
-		{"GET", Prefix + "/calls/{id}/notifications", a.authed(a.listNotifications)},
-		{"POST", Prefix + "/calls/{id}/notifications/replay", a.authed(a.replayNotifications)},
-	}
-	routes = append(routes, a.simRoutes()...)
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
-	for _, rt := range routes {
+	for _, rt := range a.routes() {
 		mux.Handle(rt.method+" "+rt.pattern, rt.h)
 		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
 	}
@@ -103,6 +96,27 @@ func New(cfg Config) http.Handler {
 			"There is no extension API endpoint at '"+r.URL.Path+"'; docs/openapi/switchboard-extension.yaml lists them."))
 	}))
 	return mux
+}
+
+// routes is the extension API's route table.
+func (a *api) routes() []route {
+	return append([]route{
+		{"GET", Prefix + "/health", http.HandlerFunc(a.health)},
+		{"GET", Prefix + "/ready", http.HandlerFunc(a.ready)},
+		{"GET", Prefix + "/calls/{id}/notifications", a.authed(a.listNotifications)},
+		{"POST", Prefix + "/calls/{id}/notifications/replay", a.authed(a.replayNotifications)},
+	}, a.simRoutes()...)
+}
+
+// Routes returns the request patterns the extension API serves, in
+// net/http.ServeMux syntax ("GET /switchboard/v1/calls/{id}/notifications"),
+// for the route label of the HTTP metrics. The slice is new on each call.
+func Routes() []string {
+	var ps []string
+	for _, rt := range (&api{}).routes() {
+		ps = append(ps, rt.method+" "+rt.pattern)
+	}
+	return ps
 }
 
 // authed authenticates the request and runs h with the caller.

@@ -70,32 +70,9 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.MaxBody = DefaultMaxBody
 	}
 	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, limiter: cfg.Limiter, gate: cfg.Gate}
-	const c = "/{version}/communications/calls"
-	routes := []route{
-		{"POST", c, a.createCall},
-		{"GET", c, a.listCalls},
-		{"POST", c + "/logteleconferencedevicequality", a.logQuality},
-		{"GET", c + "/{id}", a.getCall},
-		{"DELETE", c + "/{id}", a.deleteCall},
-		{"POST", c + "/{id}/{action}", a.callAction},
-		{"GET", c + "/{id}/participants", a.listParticipants},
-		{"GET", c + "/{id}/participants/{pid}", a.getParticipant},
-		{"DELETE", c + "/{id}/participants/{pid}", a.deleteParticipant},
-		{"POST", c + "/{id}/participants/invite", a.invite},
-		{"POST", c + "/{id}/participants/{pid}/{action}", a.participantAction},
-		{"GET", c + "/{id}/operations", a.listOperations},
-		{"GET", c + "/{id}/operations/{oid}", a.getOperation},
-		{"GET", c + "/{id}/audioroutinggroups", a.listRoutingGroups},
-		{"POST", c + "/{id}/audioroutinggroups", a.createRoutingGroup},
-		{"GET", c + "/{id}/audioroutinggroups/{gid}", a.getRoutingGroup},
-		{"PATCH", c + "/{id}/audioroutinggroups/{gid}", a.updateRoutingGroup},
-		{"DELETE", c + "/{id}/audioroutinggroups/{gid}", a.deleteRoutingGroup},
-		{"GET", c + "/{id}/contentsharingsessions", a.listShares},
-		{"GET", c + "/{id}/contentsharingsessions/{sid}", a.getShare},
-	}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
-	for _, rt := range routes {
+	for _, rt := range a.routes() {
 		mux.Handle(rt.method+" "+rt.pattern, a.wrap(rt.h))
 		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
 	}

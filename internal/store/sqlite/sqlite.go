@@ -52,6 +52,11 @@ type Options struct {
 	// Logger receives migration and shutdown messages; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// ObserveBatch, when set, is called by the writer goroutine after each
+	// write transaction with the number of requests it carried and how long
+	// it took, BEGIN to COMMIT (or to the failure), on the process's
+	// monotonic clock. It must return quickly: the next batch waits for it.
+	ObserveBatch func(requests int, took time.Duration)
 }
 
 func (o Options) withDefaults() Options {
@@ -103,6 +108,7 @@ type Store struct {
 	// batches and batched count transactions and the requests they carried,
 	// for tests and benchmarks.
 	batches, batched atomic.Int64
+	observeBatch     func(requests int, took time.Duration)
 }
 
 // Open opens the database file at path, creating it (and its directory) if
@@ -133,7 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	writeDB.SetConnMaxLifetime(0)
 	writeDB.SetConnMaxIdleTime(0)
 
-	s := &Store{log: opts.Logger, writeDB: writeDB}
+	s := &Store{log: opts.Logger, writeDB: writeDB, observeBatch: opts.ObserveBatch}
 	if err := s.open(ctx, abs, opts); err != nil {
 		s.closeDBs()
 		return nil, err

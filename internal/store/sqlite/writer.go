@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Request states: a queued request is taken by the writer or abandoned by its
@@ -173,6 +174,9 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	w := s.w
 	s.batches.Add(1)
 	s.batched.Add(int64(len(taken)))
+	if s.observeBatch != nil {
+		defer s.observed(len(taken), time.Now())
+	}
 
 	fail := func(err error) {
 		if _, rerr := w.exec(w.rollback); rerr != nil && !isNoTransaction(rerr) {
@@ -214,6 +218,9 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 		r.done <- errs[i]
 	}
 }
+
+// observed reports a batch of n requests that began at start.
+func (s *Store) observed(n int, start time.Time) { s.observeBatch(n, time.Since(start)) }
 
 // runRequest runs r's work, turning a panic into r's error: the writer goroutine
 // serves every caller, so one bad request must not take it down.

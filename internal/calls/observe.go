@@ -1,0 +1,50 @@
+package calls
+
+// Observer hears about calls as their changes commit, for metrics and
+// traces. It is called after the commit, with the conversation's lock
+// held: it must return quickly, must not call the Service, and must not
+// modify the Call it is given.
+type Observer interface {
+	// CallChanged reports a call whose state a commit changed. from is
+	// StateUnknown for a call the commit created.
+	CallChanged(from State, call *Call)
+}
+
+// observe tells the Observer about the calls whose state differs between
+// old and new. Called with the conversation's lock held.
+func (s *Service) observe(old, new *Conversation) {
+	if s.cfg.Observer == nil {
+		return
+	}
+	for _, l := range new.Legs {
+		from := StateUnknown
+		if o := old.Leg(l.ID); o != nil {
+			from = o.State
+		}
+		if from != l.State {
+			s.cfg.Observer.CallChanged(from, l)
+		}
+	}
+}
+
+// CountByState returns how many calls held in memory have not ended, in
+// each state. It reads the committed state of every live conversation, so
+// it costs time in proportion to them: it is for a metrics scrape, not for
+// a request path.
+func (s *Service) CountByState() map[State]int {
+	s.mu.RLock()
+	entries := make([]*entry, 0, len(s.convs))
+	for _, e := range s.convs {
+		entries = append(entries, e)
+	}
+	s.mu.RUnlock()
+	counts := make(map[State]int)
+	for _, e := range entries {
+		for _, l := range e.view.Load().Legs {
+			if !l.State.Ended() {
+				counts[l.State]++
+			}
+		}
+	}
+	return counts
+}

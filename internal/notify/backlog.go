@@ -1,0 +1,15 @@
+package notify
+
+// Backlog returns the number of deliveries the Worker holds that are
+// neither delivered nor given up: the depth of the outbox, replays not
+// counted. It looks at every call the Worker knows, under the Worker's
+// lock, so it is for a metrics scrape, not for a request path.
+func (w *Worker) Backlog() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, cq := range w.calls {
+		n += len(cq.pending)
+	}
+	return n
+}
