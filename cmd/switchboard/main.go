@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -87,6 +86,9 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.DataDir, "data", "directory for the SQLite database and development certificates")
 	str(&cfg.Store, "store", "store to use: empty for SQLite in --data")
 	str(&cfg.LogLevel, "log-level", "log level: debug, info, warn or error")
+	str(&cfg.LogFormat, "log-format", "log format: text (key=value) or json (one object a line)")
+	str(&cfg.MetricsListen, "metrics-listen", "address serving Prometheus metrics at /metrics, without authentication, such as 127.0.0.1:8081; \"off\" disables it")
+	str(&cfg.PprofListen, "pprof-listen", "loopback address serving net/http/pprof at /debug/pprof/, such as 127.0.0.1:6060; \"off\" disables it")
 	fs.BoolVar(&cfg.Dev, "dev", envBool("dev", cfg.Dev), "development mode: well-known dev credentials, http:// callbacks to loopback, dev TLS certificate (env SWITCHBOARD_DEV)")
 	fs.Var(&cfg.Calls.EndedRetention, "ended-call-retention", "how long an ended call and its notification log stay in the store before a sweep deletes them, such as 24h or 168h; 0 keeps them forever (env "+envName("ended-call-retention")+")")
 }
@@ -124,6 +126,11 @@ well-known development application:
   client id     0000000d-0000-4000-8000-000000000002
   client secret switchboard-dev-secret
 
+Metrics and profiles have listeners of their own, off by default, never the
+API's: --metrics-listen 127.0.0.1:8081 serves Prometheus metrics at /metrics
+(no token: bind it to loopback or a network only your monitoring reaches),
+and --pprof-listen 127.0.0.1:6060 serves net/http/pprof (loopback only).
+
 Precedence: flag > SWITCHBOARD_* environment variable > --config file > default.
 
 Flags:
@@ -155,7 +162,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err := durationsFromEnv(fs); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
+	log := app.NewLogger(stderr, cfg)
 	a, err := app.New(cfg, log)
 	if err != nil {
 		return err
@@ -234,12 +241,4 @@ func envBool(flagName string, def bool) bool {
 		return false
 	}
 	return def
-}
-
-func level(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+	"github.com/switchboard-dev/switchboard/internal/telemetry"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
 
@@ -57,8 +58,11 @@ type App struct {
 	sweeping     sync.WaitGroup // the sweep in progress, waited for by Shutdown
 	retention    *retention     // deletes ended calls after calls.endedRetention
 
+	// metrics is nil unless --metrics-listen is set.
+	metrics *telemetry.Metrics
+
 	servers   []*http.Server
-	addrs     map[string]string // "http", "https" -> bound address
+	addrs     map[string]string // "http", "https", "metrics", "pprof" -> bound address
 	ready     chan struct{}
 	serveErrs chan error
 	wg        sync.WaitGroup
@@ -78,10 +82,11 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &App{cfg: cfg, log: log, clock: clock.Real{}, addrs: make(map[string]string), ready: make(chan struct{}), serveErrs: make(chan error, 2)}
+	a := &App{cfg: cfg, log: log, clock: clock.Real{}, addrs: make(map[string]string), ready: make(chan struct{}), serveErrs: make(chan error, 4)}
 	for _, o := range opts {
 		o(a)
 	}
+	a.metrics = a.newMetrics()
 	return a, nil
 }
 
@@ -98,7 +103,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("app: data directory: %w", err)
 	}
-	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, DatabaseFile), sqlite.Options{Logger: a.log, Clock: a.clock})
+	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, DatabaseFile), sqlite.Options{Logger: a.log, Clock: a.clock, ObserveBatch: a.batchObserver()})
 	if err != nil {
 		return fmt.Errorf("app: store: %w", err)
 	}
@@ -124,6 +129,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		UserAgent: "Switchboard/" + Version,
 		Client:    &http.Client{Transport: callbackTransport(guard)},
 		CheckURL:  func(u *url.URL) error { return guard.CheckURL(context.Background(), u) },
+		OnResult:  a.deliveryObserver(),
 	})
 	a.directory, err = sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
@@ -145,7 +151,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
-		Media: a.bridge, Recordings: a.recordings,
+		Media: a.bridge, Recordings: a.recordings, Observer: a.callObserver(),
 	})
 	a.bridge.SetSink(a.calls)
 	if err := a.engine.Start(ctx); err != nil {
@@ -165,7 +171,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 }
 
 func (a *App) listen() error {
-	h := a.handler()
+	h := a.metrics.Instrument(a.routeLabel(), a.handler())
 	if !off(a.cfg.Listen) {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
 		if err != nil {
@@ -183,6 +189,9 @@ func (a *App) listen() error {
 			return fmt.Errorf("app: --listen-tls: %w", err)
 		}
 		a.serve("https", tls.NewListener(ln, tc), h)
+	}
+	if err := a.listenTelemetry(); err != nil {
+		return err
 	}
 	close(a.ready)
 	for scheme, addr := range a.addrs {

@@ -50,6 +50,14 @@ type Config struct {
 	// PublicURL is the base URL clients reach this server at, used in links
 	// it hands out (recording locations). Default: the HTTP listener.
 	PublicURL string `yaml:"publicUrl"`
+	// LogFormat is text (key=value) or json (one object a line).
+	LogFormat string `yaml:"logFormat"`
+	// MetricsListen is where Prometheus metrics are served, at /metrics,
+	// without authentication ("" or "off": nowhere).
+	MetricsListen string `yaml:"metricsListen"`
+	// PprofListen is where net/http/pprof is served, at /debug/pprof/
+	// ("" or "off": nowhere). Only loopback addresses are accepted.
+	PprofListen string `yaml:"pprofListen"`
 }
 
 // MediaConfig tunes service-hosted media.
@@ -159,6 +167,11 @@ func Defaults() Config {
 		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000, EndedRetention: Duration(DefaultEndedRetention)},
 		Throttle:   ThrottleConfig{Requests: 50000, Period: Duration(15 * time.Second), MaxInFlight: 4096},
 		Media:      MediaConfig{RecordingRetention: Duration(24 * time.Hour)},
+		LogFormat:  "text",
+
+		// Metrics and profiles are served only when asked for.
+		MetricsListen: "off",
+		PprofListen:   "off",
 	}
 }
 
@@ -223,7 +236,7 @@ func (c *Config) Validate() error {
 	if _, err := sim.NewDirectory(time.Duration(c.Simulation.AnswerDelay), c.Simulation.Identities); err != nil {
 		return fmt.Errorf("config: simulation: %w", err)
 	}
-	return nil
+	return c.validateTelemetry()
 }
 
 func off(addr string) bool { return addr == "" || strings.EqualFold(addr, "off") }

@@ -36,11 +36,17 @@ type Sources struct {
 
 // MediaStats is what the media engine reports at a scrape.
 type MediaStats struct {
-	Rooms int // rooms open in the engine
-	Legs  int // members of those rooms
-	// Ticks counts the 20 ms frames the engine has computed since it
-	// started; SkippedFrames those it skipped because it fell behind.
-	Ticks, SkippedFrames uint64
+	Rooms      int // rooms open in the engine
+	AwakeRooms int // rooms computed every frame; the others sleep
+	Legs       int // members of those rooms
+	// Frames counts the 20 ms media frames elapsed since the engine
+	// started, RoomTicks the frames computed summed over the awake rooms
+	// (the engine's work), and SkippedFrames the frames it skipped because
+	// it fell too far behind real time.
+	Frames, RoomTicks, SkippedFrames uint64
+	// Lag is how late the last frame was computed after its due time;
+	// LagSum is Lag summed over every frame computed.
+	Lag, LagSum time.Duration
 }
 
 // Metrics holds every metric family. Create it with New; its methods are
@@ -210,19 +216,27 @@ func (m *Metrics) StoreBatch(requests int, took time.Duration) {
 type sourceCollector struct {
 	src Sources
 
-	calls, outbox, rooms, legs, ticks, skipped *prometheus.Desc
+	calls, outbox                                  *prometheus.Desc
+	rooms, awake, legs, frames, roomTicks, skipped *prometheus.Desc
+	lag, lagSum                                    *prometheus.Desc
 }
 
 func newSourceCollector(src Sources) *sourceCollector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
 	return &sourceCollector{
-		src:    src,
-		calls:  prometheus.NewDesc("switchboard_calls", "Calls not yet ended, by state.", []string{"state"}, nil),
-		outbox: prometheus.NewDesc("switchboard_notifications_outbox_depth", "Notifications committed and neither delivered nor given up.", nil, nil),
-		rooms:  prometheus.NewDesc("switchboard_media_rooms", "Rooms open in the media engine (one per conversation with service-hosted media).", nil, nil),
-		legs:   prometheus.NewDesc("switchboard_media_legs", "Members of the media engine's rooms (applications' legs and the people they hear).", nil, nil),
-		ticks:  prometheus.NewDesc("switchboard_media_ticks_total", "20 ms frames the media engine has computed.", nil, nil),
-		skipped: prometheus.NewDesc("switchboard_media_skipped_frames_total",
-			"20 ms frames the media engine skipped because it fell too far behind real time.", nil, nil),
+		src:       src,
+		calls:     desc("switchboard_calls", "Calls not yet ended, by state.", "state"),
+		outbox:    desc("switchboard_notifications_outbox_depth", "Notifications committed and neither delivered nor given up."),
+		rooms:     desc("switchboard_media_rooms", "Rooms open in the media engine (one per conversation with service-hosted media)."),
+		awake:     desc("switchboard_media_awake_rooms", "Rooms the media engine computes every frame; the others sleep until something plays, records or speaks."),
+		legs:      desc("switchboard_media_legs", "Members of the media engine's rooms (applications' legs and the people they hear)."),
+		frames:    desc("switchboard_media_frames_total", "20 ms media frames elapsed since the engine started."),
+		roomTicks: desc("switchboard_media_room_ticks_total", "Frames computed, summed over the awake rooms: the engine's work."),
+		skipped:   desc("switchboard_media_skipped_frames_total", "20 ms frames the media engine skipped because it fell too far behind real time."),
+		lag:       desc("switchboard_media_tick_lag_seconds", "How late the media engine computed its last frame, after the frame's due time."),
+		lagSum:    desc("switchboard_media_tick_lag_seconds_total", "Tick lag summed over every frame computed; divided by the rate of frames it gives the mean lag."),
 	}
 }
 
@@ -234,10 +248,9 @@ func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- c.outbox
 	}
 	if c.src.Media != nil {
-		ch <- c.rooms
-		ch <- c.legs
-		ch <- c.ticks
-		ch <- c.skipped
+		for _, d := range []*prometheus.Desc{c.rooms, c.awake, c.legs, c.frames, c.roomTicks, c.skipped, c.lag, c.lagSum} {
+			ch <- d
+		}
 	}
 }
 
@@ -252,9 +265,17 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.src.Media != nil {
 		s := c.src.Media()
-		ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.Rooms))
-		ch <- prometheus.MustNewConstMetric(c.legs, prometheus.GaugeValue, float64(s.Legs))
-		ch <- prometheus.MustNewConstMetric(c.ticks, prometheus.CounterValue, float64(s.Ticks))
-		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(s.SkippedFrames))
+		gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+		counter := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+		}
+		gauge(c.rooms, float64(s.Rooms))
+		gauge(c.awake, float64(s.AwakeRooms))
+		gauge(c.legs, float64(s.Legs))
+		counter(c.frames, float64(s.Frames))
+		counter(c.roomTicks, float64(s.RoomTicks))
+		counter(c.skipped, float64(s.SkippedFrames))
+		gauge(c.lag, s.Lag.Seconds())
+		counter(c.lagSum, s.LagSum.Seconds())
 	}
 }

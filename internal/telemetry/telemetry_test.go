@@ -64,7 +64,9 @@ func TestFamiliesAndValues(t *testing.T) {
 		CallsByState: func() map[string]int { return map[string]int{"establishing": 0, "established": 3} },
 		OutboxDepth:  func() int { return 7 },
 		Media: func() telemetry.MediaStats {
-			return telemetry.MediaStats{Rooms: 2, Legs: 5, Ticks: 100, SkippedFrames: 4}
+			return telemetry.MediaStats{
+				Rooms: 2, AwakeRooms: 1, Legs: 5, Frames: 100, RoomTicks: 60, SkippedFrames: 4, Lag: 30 * time.Millisecond, LagSum: 2 * time.Second,
+			}
 		},
 	}})
 	m.CallCreated("outgoing")
@@ -111,8 +113,12 @@ func TestFamiliesAndValues(t *testing.T) {
 		{"switchboard_notifications_outbox_depth", nil, gauge, 7},
 		{"switchboard_media_rooms", nil, gauge, 2},
 		{"switchboard_media_legs", nil, gauge, 5},
-		{"switchboard_media_ticks_total", nil, counter, 100},
+		{"switchboard_media_awake_rooms", nil, gauge, 1},
+		{"switchboard_media_frames_total", nil, counter, 100},
+		{"switchboard_media_room_ticks_total", nil, counter, 60},
 		{"switchboard_media_skipped_frames_total", nil, counter, 4},
+		{"switchboard_media_tick_lag_seconds", nil, gauge, 0.03},
+		{"switchboard_media_tick_lag_seconds_total", nil, counter, 2},
 		{"switchboard_build_info", map[string]string{"version": "9.9.9"}, gauge, 1},
 	} {
 		if got := c.got(c.name, c.labels); got != c.want {
