@@ -114,7 +114,7 @@ func (s *Service) commitNew(ctx context.Context, conv *Conversation, outbox []Ou
 		return ErrUnavailable
 	}
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, outbox); err != nil {
-		s.log.Error("calls: commit failed", "conversation", conv.ID, "err", err)
+		s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	s.install(e, conv)

@@ -63,7 +63,7 @@ func (s *Service) MediaRecordFinished(room, legID, opID string, rec MediaRecordi
 		if leg, err := s.legOf(room, legID); err == nil {
 			location, token, err = s.cfg.Recordings.Save(context.Background(), leg.TenantID, leg.AppID, leg.ID, opID, rec.WAV)
 			if err != nil {
-				s.log.Error("calls: saving a recording failed", "call_id", legID, "operation", opID, "err", err)
+				s.log.Error("calls: saving a recording failed", "call_id", leg.ID, "tenant", leg.TenantID, "app", leg.AppID, "operation", opID, "err", err)
 				res = struct {
 					r  ResultInfo
 					ok bool
@@ -152,7 +152,7 @@ func (s *Service) mediaUpdate(room, legID string, fn func(tx *txn, leg *Call)) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.Error("calls: media event failed", "call_id", legID, "err", err)
+		s.log.Error("calls: media event failed", append(legAttrs(e.view.Load(), legID), "err", err)...)
 	}
 }
 

@@ -98,7 +98,7 @@ func (s *Service) startMeeting(ctx context.Context, e *entry, conv *Conversation
 		return fail(ErrUnavailable)
 	}
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", "conversation", conv.ID, "err", err)
+		s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
 		return fail(errors.Join(ErrUnavailable, err))
 	}
 	s.install(e, conv)

@@ -190,6 +190,7 @@ func (s *Service) SetSelfMute(ctx context.Context, c Caller, callID string, mute
 // way ends with 200/5300.
 func (s *Service) RemoveParticipant(ctx context.Context, c Caller, callID, pid string) error {
 	var other string
+	var otherAttrs []any
 	err := s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
 		if err := groupOnly(tx.conv, "removing a participant"); err != nil {
 			return err
@@ -203,6 +204,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, callID, pid s
 		}
 		if p.CallID != "" {
 			other = p.CallID
+			otherAttrs = legAttrs(tx.conv, p.CallID)
 			if l := tx.conv.Leg(p.CallID); l != nil {
 				return tx.endLeg(l, ResultRemovedByApp)
 			}
@@ -217,7 +219,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, callID, pid s
 		return tx.participantLeft(p)
 	})
 	if err == nil && other != "" {
-		s.log.Info("calls: application leg removed by another participant", "call_id", other, "by", callID)
+		s.log.Info("calls: application leg removed by another participant", append(otherAttrs, "by", callID)...)
 	}
 	return err
 }

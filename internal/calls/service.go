@@ -220,7 +220,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 	}
 	// The commit must not be abandoned half way because a client went away.
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), tx.conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", "conversation", tx.conv.ID, "err", err)
+		s.log.Error("calls: commit failed", append(convAttrs(tx.conv), "err", err)...)
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	s.install(e, tx.conv)
@@ -308,7 +308,7 @@ func (s *Service) fire(e *entry, t Timer) {
 		return s.onTimer(tx, t)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.Error("calls: timer failed", "conversation", e.view.Load().ID, "timer", t.Kind, "ref", t.Ref, "err", err)
+		s.log.Error("calls: timer failed", append(convAttrs(e.view.Load()), "timer", t.Kind, "ref", t.Ref, "err", err)...)
 	}
 }
 

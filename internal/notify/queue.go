@@ -63,7 +63,7 @@ func (w *Worker) add(d Delivery, now time.Time) *callQueue {
 	if i == 0 && cq.busy && len(cq.pending) > 0 {
 		// The head is being delivered; a lower seq arriving now broke the
 		// caller's ordering, and the least harm is to send it next.
-		w.log.Warn("notify: delivery enqueued out of order", "call_id", d.CallID, "seq", d.Seq, "in_flight", cq.pending[0].Seq)
+		w.log.Warn("notify: delivery enqueued out of order", "call_id", d.CallID, "tenant", d.TenantID, "app", d.AppID, "seq", d.Seq, "in_flight", cq.pending[0].Seq)
 		i = 1
 	}
 	cq.pending = slices.Insert(cq.pending, i, d)
