@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/notify"
 	"github.com/switchboard-dev/switchboard/internal/store/storetest"
 )
 
@@ -104,4 +106,46 @@ func BenchmarkCallLifecycle(b *testing.B) {
 		}
 	})
 	report(b, s, "calls/s", batches0, batched0)
+}
+
+// BenchmarkCreateFlow measures the store's share of POST /calls as the
+// server does it with a callee that answers at once: each operation is a
+// new conversation (random ids, as the server makes them) committed with
+// its establishing and established notifications, and the two deliveries
+// acknowledged with one Record.
+func BenchmarkCreateFlow(b *testing.B) {
+	s := openBench(b)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	batches0, batched0 := s.batches.Load(), s.batched.Load()
+	b.SetParallelism(benchParallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := storetest.Conversation(randomID(), now)
+			callID := c.Legs[0].ID
+			if err := s.Commit(ctx, c, []calls.OutboxEntry{storetest.Entry(callID, 1, now), storetest.Entry(callID, 2, now)}); err != nil {
+				b.Error(err)
+				return
+			}
+			acks := []notify.Result{
+				{CallID: callID, Seq: 1, Attempts: 1, Delivered: true, At: now},
+				{CallID: callID, Seq: 2, Attempts: 1, Delivered: true, At: now},
+			}
+			if err := s.Record(ctx, acks); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	report(b, s, "calls/s", batches0, batched0)
+}
+
+// randomID returns a random UUID-shaped id: the server's ids spread inserts
+// over the whole of each index, unlike sequential ones.
+func randomID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

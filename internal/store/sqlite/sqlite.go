@@ -108,7 +108,10 @@ type Store struct {
 	// batches and batched count transactions and the requests they carried,
 	// for tests and benchmarks.
 	batches, batched atomic.Int64
-	observeBatch     func(requests int, took time.Duration)
+	// checkpoints counts the checkpoints run, for tests.
+	checkpoints  atomic.Int64
+	ckpt         *checkpointer
+	observeBatch func(requests int, took time.Duration)
 }
 
 // Open opens the database file at path, creating it (and its directory) if
@@ -146,6 +149,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s.queue = make(chan *request, opts.MaxBatch*4)
 	s.writerDone = make(chan struct{})
+	go s.ckpt.run(s)
 	go s.run(opts.MaxBatch)
 	return s, nil
 }
@@ -189,7 +193,8 @@ func (s *Store) open(ctx context.Context, abs string, opts Options) error {
 	if err := s.read.prepare(ctx, s.readDB); err != nil {
 		return err
 	}
-	return nil
+	s.ckpt, err = newCheckpointer(ctx, abs, opts)
+	return err
 }
 
 // dsn builds the driver's data source name: a file: URI, so that any
@@ -209,6 +214,9 @@ func dsn(abs string, opts Options, readOnly bool) string {
 		q.Add("_pragma", "temp_store(MEMORY)")
 		// Keep the WAL from staying large after a burst.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		// The store checkpoints from a connection of its own (checkpointer),
+		// not in the writer's commits.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	p := filepath.ToSlash(abs)
 	if p[0] != '/' {
@@ -235,6 +243,11 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.ckpt != nil {
+		// Before the writer's connection, whose close (the last one)
+		// checkpoints the whole WAL and removes it.
+		errs = append(errs, s.ckpt.stop())
+	}
 	s.read.close()
 	if s.readDB != nil {
 		errs = append(errs, s.readDB.Close())

@@ -217,6 +217,9 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	for i, r := range taken {
 		r.done <- errs[i]
 	}
+	if s.batches.Load()%checkpointEvery == 0 {
+		s.ckpt.poke()
+	}
 }
 
 // observed reports a batch of n requests that began at start.
