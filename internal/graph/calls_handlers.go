@@ -320,7 +320,7 @@ func entityBody(odataContext string, v any, selects []string, empty ...string) (
 }
 
 func writeBody(w http.ResponseWriter, status int, b []byte) error {
-	w.Header().Set("Content-Type", contentTypeJSON)
+	w.Header()["Content-Type"] = contentTypeValue
 	w.WriteHeader(status)
 	_, err := w.Write(b)
 	return err
@@ -433,12 +433,18 @@ func writeCollection(w http.ResponseWriter, r *request, q *query, odataContext s
 // when next (a query string) is set. The entities are copied as they are,
 // not decoded and encoded again.
 func writePage(w http.ResponseWriter, r *request, q *query, odataContext string, page [][]byte, total int, next string) error {
-	size := 64 + len(odataContext)
+	ctx, _ := json.Marshal(odataContext)
+	var link []byte
+	if next != "" {
+		u := *r.URL
+		u.RawQuery = next
+		link, _ = json.Marshal(strings.TrimSuffix(r.base, "/"+r.version) + u.RequestURI())
+	}
+	size := 64 + len(ctx) + len(link)
 	for _, b := range page {
 		size += len(b) + 1
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
-	ctx, _ := json.Marshal(odataContext)
 	buf.WriteString(`{"@odata.context":`)
 	buf.Write(ctx)
 	if q.count {
@@ -453,10 +459,7 @@ func writePage(w http.ResponseWriter, r *request, q *query, odataContext string,
 		buf.Write(b)
 	}
 	buf.WriteByte(']')
-	if next != "" {
-		u := *r.URL
-		u.RawQuery = next
-		link, _ := json.Marshal(strings.TrimSuffix(r.base, "/"+r.version) + u.RequestURI())
+	if link != nil {
 		buf.WriteString(`,"@odata.nextLink":`)
 		buf.Write(link)
 	}

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,14 @@ const contentTypeJSON = "application/json;odata.metadata=minimal;odata.streaming
 // agsDiagnostic is sent as x-ms-ags-diagnostic, which Graph's best-practice
 // docs tell clients to log with request-id.
 const agsDiagnostic = `{"ServerInfo":{"DataCenter":"Switchboard","Slice":"E","Ring":"1","ScaleUnit":"000","RoleInstance":"switchboard"}}`
+
+// agsDiagnosticValue and contentTypeValue are shared header values: nothing
+// changes a header's values in place, and net/http copies them when it
+// writes the header.
+var (
+	agsDiagnosticValue = []string{agsDiagnostic}
+	contentTypeValue   = []string{contentTypeJSON}
+)
 
 type ctxKey int
 
@@ -40,10 +49,13 @@ func WithRequestIDs(next http.Handler) http.Handler {
 		if v.clientRequestID == "" || len(v.clientRequestID) > 128 {
 			v.clientRequestID = v.requestID
 		}
+		// Set in canonical form directly: every response pays for these,
+		// and Header.Set would canonicalise and allocate each one.
 		h := w.Header()
-		h.Set("request-id", v.requestID)
-		h.Set("client-request-id", v.clientRequestID)
-		h.Set("x-ms-ags-diagnostic", agsDiagnostic)
+		vals := []string{v.requestID, v.clientRequestID}
+		h["Request-Id"] = vals[0:1:1]
+		h["Client-Request-Id"] = vals[1:2:2]
+		h["X-Ms-Ags-Diagnostic"] = agsDiagnosticValue
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), idsKey, v)))
 	})
 }
@@ -69,12 +81,23 @@ func WithRecovery(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
+// newRequestID returns a random version 4 UUID, as Graph's request ids are.
 func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
 }
 
 // literals are the fixed path segments of the Graph routes. NormalizePath
