@@ -14,8 +14,22 @@ type Store interface {
 	// entries, in one transaction: either all of it is durable when Commit
 	// returns nil, or none of it is.
 	Commit(ctx context.Context, conv *Conversation, outbox []OutboxEntry) error
+	// CommitAll commits several conversations, each with its outbox
+	// entries, in one transaction: either all of it is durable when
+	// CommitAll returns nil, or none of it is. A command that moves a
+	// participant from one conversation to another (an invite with
+	// replacesCallId, a consultative transfer) commits both sides with
+	// it, so that a crash never leaves half a move.
+	CommitAll(ctx context.Context, changes []Change) error
 	// LoadLive returns every conversation in which some leg has not ended.
 	LoadLive(ctx context.Context) ([]*Conversation, error)
+}
+
+// Change is one conversation of a CommitAll, with the notifications its
+// change causes.
+type Change struct {
+	Conversation *Conversation
+	Outbox       []OutboxEntry
 }
 
 // Dispatcher learns about notifications once they are committed. Enqueue

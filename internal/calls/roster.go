@@ -2,7 +2,6 @@ package calls
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
@@ -45,13 +44,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, callID string, req model
 		if strings.EqualFold(replaces, callID) {
 			return model.CommsOperation{}, invalid("participants[0].replacesCallId", "names the call being invited into")
 		}
-		other, err := s.Get(ctx, c, replaces)
-		if err != nil || other.State != StateEstablished {
-			return model.CommsOperation{}, invalid("participants[0].replacesCallId", "is not an established call of this application")
-		}
 	}
 	var op model.CommsOperation
-	err := s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+	invite := func(tx *txn, leg *Call) error {
 		if err := groupOnly(tx.conv, "invite"); err != nil {
 			return err
 		}
@@ -85,17 +80,20 @@ func (s *Service) Invite(ctx context.Context, c Caller, callID string, req model
 			s.ring(tx, p, inv.Identity, s.cfg.RingTimeout)
 		}
 		return nil
-	})
-	if err != nil || replaces == "" {
+	}
+	if replaces == "" {
+		err := s.onLeg(ctx, c, callID, invite)
 		return op, err
 	}
-	// The peer-to-peer call is dropped once its participant moved.
-	err = s.onLeg(ctx, c, replaces, func(tx *txn, leg *Call) error {
+	// The peer-to-peer call is dropped once its participant moved, in the
+	// same commit: a crash never leaves the participant in both calls.
+	notEstablishedCall := invalid("participants[0].replacesCallId", "is not an established call of this application")
+	err := s.onLegs(ctx, c, callID, replaces, notEstablishedCall, invite, func(tx *txn, leg *Call) error {
+		if leg.State != StateEstablished {
+			return notEstablishedCall
+		}
 		return tx.endLeg(leg, ResultEscalated)
 	})
-	if errors.Is(err, ErrNotFound) {
-		err = nil // it ended meanwhile
-	}
 	return op, err
 }
 

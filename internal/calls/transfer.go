@@ -26,19 +26,10 @@ func (s *Service) Transfer(ctx context.Context, c Caller, callID string, req mod
 			return invalid("transferTarget.identity", "must name a user, phone or application with an id")
 		}
 	}
-	if replaces != "" {
-		if strings.EqualFold(replaces, callID) {
-			return invalid("transferTarget.replacesCallId", "names the call being transferred")
-		}
-		consult, err := s.Get(ctx, c, replaces)
-		if err != nil {
-			return invalid("transferTarget.replacesCallId", "is not a call of this application in progress")
-		}
-		if consult.State != StateEstablished {
-			return invalid("transferTarget.replacesCallId", "names a call that is %s, not established", consult.State)
-		}
+	if replaces != "" && strings.EqualFold(replaces, callID) {
+		return invalid("transferTarget.replacesCallId", "names the call being transferred")
 	}
-	err := s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
+	transfer := func(tx *txn, leg *Call) error {
 		transferee, err := tx.transferee(leg, req.Transferee)
 		if err != nil {
 			return err
@@ -56,12 +47,17 @@ func (s *Service) Transfer(ctx context.Context, c Caller, callID string, req mod
 		leg.Transfer.TargetParticipantID = p.ID
 		s.ring(tx, tx.participant(p.ID), req.TransferTarget.Identity, s.cfg.RingTimeout)
 		return nil
-	})
-	if err != nil || replaces == "" {
-		return err
 	}
-	// The consultation call ends too, in its own conversation.
-	return s.onLeg(ctx, c, replaces, func(tx *txn, leg *Call) error {
+	if replaces == "" {
+		return s.onLeg(ctx, c, callID, transfer)
+	}
+	// The consultation call ends too, in its own conversation, in the same
+	// commit: a crash never leaves one call transferred and the other not.
+	gone := invalid("transferTarget.replacesCallId", "is not a call of this application in progress")
+	return s.onLegs(ctx, c, callID, replaces, gone, transfer, func(tx *txn, leg *Call) error {
+		if leg.State != StateEstablished {
+			return invalid("transferTarget.replacesCallId", "names a call that is %s, not established", leg.State)
+		}
 		if err := tx.transition(leg, InputTransfer, nil); err != nil {
 			return err
 		}

@@ -52,6 +52,32 @@ func (s *Store) Commit(_ context.Context, conv *calls.Conversation, outbox []cal
 	return nil
 }
 
+// CommitAll stores copies of the changes' conversations and appends their
+// outbox entries, all or nothing. It counts as one commit, for FailNext and
+// Commits alike.
+func (s *Store) CommitAll(_ context.Context, changes []calls.Change) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		return ErrInjected
+	}
+	encoded := make([][]byte, len(changes))
+	for i, c := range changes {
+		b, err := json.Marshal(c.Conversation)
+		if err != nil {
+			return err
+		}
+		encoded[i] = b
+	}
+	for i, c := range changes {
+		s.convs[c.Conversation.ID] = encoded[i]
+		s.outbox = append(s.outbox, c.Outbox...)
+	}
+	s.commits++
+	return nil
+}
+
 // Commits returns the number of commits that succeeded.
 func (s *Store) Commits() int {
 	s.mu.Lock()

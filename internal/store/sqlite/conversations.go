@@ -53,15 +53,49 @@ type legRow struct {
 // ctx is honoured only while the write is queued; callers that must know
 // the outcome pass a context that is never cancelled.
 func (s *Store) Commit(ctx context.Context, conv *calls.Conversation, outbox []calls.OutboxEntry) error {
+	apply, err := conversationWrite(conv, outbox)
+	if err != nil {
+		return err
+	}
+	return s.submit(ctx, apply)
+}
+
+// CommitAll writes each change as Commit does, all in one transaction: when
+// it returns nil all of it is durable; on error (such as one outbox entry
+// that already exists) none of it was written.
+func (s *Store) CommitAll(ctx context.Context, changes []calls.Change) error {
+	applies := make([]func(w *writer) error, len(changes))
+	for i, c := range changes {
+		apply, err := conversationWrite(c.Conversation, c.Outbox)
+		if err != nil {
+			return err
+		}
+		applies[i] = apply
+	}
+	// One request is one savepoint of the writer's batch: a failing write
+	// rolls back the changes written before it too.
+	return s.submit(ctx, func(w *writer) error {
+		for _, apply := range applies {
+			if err := apply(w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// conversationWrite encodes conv and outbox at once, and returns the
+// writer's work that stores them.
+func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (func(w *writer) error, error) {
 	if conv == nil {
-		return errors.New("sqlite: commit of a nil conversation")
+		return nil, errors.New("sqlite: commit of a nil conversation")
 	}
 	if conv.ID == "" {
-		return errors.New("sqlite: commit of a conversation without id")
+		return nil, errors.New("sqlite: commit of a conversation without id")
 	}
 	data, err := json.Marshal(conv)
 	if err != nil {
-		return fmt.Errorf("sqlite: encode conversation %s: %w", conv.ID, err)
+		return nil, fmt.Errorf("sqlite: encode conversation %s: %w", conv.ID, err)
 	}
 	live := 0
 	if conv.Live() {
@@ -77,7 +111,7 @@ func (s *Store) Commit(ctx context.Context, conv *calls.Conversation, outbox []c
 	entries := append([]calls.OutboxEntry(nil), outbox...)
 	id, tenant, created, updated := conv.ID, conv.TenantID, conv.CreatedAt, conv.UpdatedAt
 
-	return s.submit(ctx, func(w *writer) error {
+	return func(w *writer) error {
 		if _, err := w.exec(w.upsertConversation, id, tenant, live, string(data), nanos(created), nanos(updated)); err != nil {
 			return fmt.Errorf("sqlite: write conversation %s: %w", id, err)
 		}
@@ -100,7 +134,7 @@ func (s *Store) Commit(ctx context.Context, conv *calls.Conversation, outbox []c
 			}
 		}
 		return nil
-	})
+	}, nil
 }
 
 // LoadLive returns every conversation in which some leg has not ended, as of

@@ -59,6 +59,8 @@ func RunStoreContract(t *testing.T, open func(t *testing.T) StoreUnderTest) {
 		{"ConcurrentCommitsAreDurable", testConcurrent},
 		{"DuplicateOutboxFailsOnlyItsCommit", testDuplicateOutbox},
 		{"FailingCommitDoesNotFailNeighbours", testFailingNeighbour},
+		{"CommitAllWritesEveryConversation", testCommitAll},
+		{"CommitAllIsAllOrNothing", testCommitAllAtomic},
 		{"DeleteKey", testDeleteKey},
 		{"AppsSurviveReopen", testAppsReopen},
 		{"NotificationLogAndIdempotency", testExtensions},
@@ -636,4 +638,86 @@ func testFailingNeighbour(t *testing.T, h *harness) {
 	}
 	want = append(want, delivery(taken, 0))
 	sameDeliveries(t, pending(t, s), want)
+}
+
+func testCommitAll(t *testing.T, h *harness) {
+	s := h.store(t)
+	from, to := Conversation("from", base), Conversation("to", base)
+	commit(t, s, from, Entry("from-call", 1, base))
+	commit(t, s, to, Entry("to-call", 1, base))
+
+	// A move: one conversation ends, the other changes, with a
+	// notification each.
+	ended := end(from, base.Add(time.Minute))
+	grown := Conversation("to", base)
+	grown.Roster[1].Muted, grown.Roster[1].Seq = false, 3
+	grown.RosterSeq, grown.UpdatedAt = 3, base.Add(time.Minute)
+	err := s.CommitAll(t.Context(), []calls.Change{
+		{Conversation: ended, Outbox: []calls.OutboxEntry{Entry("from-call", 2, base.Add(time.Minute))}},
+		{Conversation: grown, Outbox: []calls.OutboxEntry{Entry("to-call", 2, base.Add(time.Minute))}},
+	})
+	if err != nil {
+		t.Fatalf("CommitAll: %v", err)
+	}
+	check := func(s StoreUnderTest) {
+		t.Helper()
+		got := loadLive(t, s)
+		if len(got) != 1 || got["to"] == nil {
+			t.Fatalf("LoadLive returned %v, want [to]", mapKeys(got))
+		}
+		sameConversation(t, got["to"], grown)
+		sameDeliveries(t, pending(t, s), []notify.Delivery{
+			delivery(Entry("from-call", 1, base), 0), delivery(Entry("from-call", 2, base.Add(time.Minute)), 0),
+			delivery(Entry("to-call", 1, base), 0), delivery(Entry("to-call", 2, base.Add(time.Minute)), 0),
+		})
+	}
+	check(s)
+	check(h.reopen(t))
+}
+
+func testCommitAllAtomic(t *testing.T, h *harness) {
+	s := h.store(t)
+	from, to := Conversation("from", base), Conversation("to", base)
+	commit(t, s, from, Entry("from-call", 1, base))
+	commit(t, s, to, Entry("to-call", 1, base))
+	want := []notify.Delivery{delivery(Entry("from-call", 1, base), 0), delivery(Entry("to-call", 1, base), 0)}
+
+	// The second change fails (its notification repeats an existing one):
+	// the first, written before it in the same transaction, is undone.
+	ended := end(from, base.Add(time.Minute))
+	grown := Conversation("to", base)
+	grown.RosterSeq, grown.UpdatedAt = 3, base.Add(time.Minute)
+	err := s.CommitAll(t.Context(), []calls.Change{
+		{Conversation: ended, Outbox: []calls.OutboxEntry{Entry("from-call", 2, base.Add(time.Minute))}},
+		{Conversation: grown, Outbox: []calls.OutboxEntry{Entry("to-call", 1, base.Add(time.Minute))}},
+	})
+	if err == nil {
+		t.Fatal("CommitAll whose second change repeats an outbox entry returned nil")
+	}
+	check := func(s StoreUnderTest) {
+		t.Helper()
+		got := loadLive(t, s)
+		if len(got) != 2 {
+			t.Fatalf("LoadLive returned %v, want [from to]: half of a failed CommitAll was written", mapKeys(got))
+		}
+		sameConversation(t, got["from"], from)
+		sameConversation(t, got["to"], to)
+		sameDeliveries(t, pending(t, s), want)
+	}
+	check(s)
+	s = h.reopen(t)
+	check(s)
+
+	// A nil conversation fails the whole CommitAll before anything is
+	// written, and the store still works afterwards.
+	if err := s.CommitAll(t.Context(), []calls.Change{{Conversation: ended}, {}}); err == nil {
+		t.Fatal("CommitAll with a nil conversation returned nil")
+	}
+	check(s)
+	if err := s.CommitAll(t.Context(), []calls.Change{{Conversation: ended, Outbox: []calls.OutboxEntry{Entry("from-call", 2, base)}}}); err != nil {
+		t.Fatalf("CommitAll after failures: %v", err)
+	}
+	if got := loadLive(t, s); len(got) != 1 || got["to"] == nil {
+		t.Errorf("LoadLive returned %v, want [to]", mapKeys(got))
+	}
 }
