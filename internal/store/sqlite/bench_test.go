@@ -110,7 +110,7 @@ func BenchmarkCallLifecycle(b *testing.B) {
 
 // BenchmarkCreateFlow measures the store's share of POST /calls as the
 // server does it with a callee that answers at once: each operation is a
-// new conversation (random ids, as the server makes them) committed with
+// new conversation (with ids as the server makes them) committed with
 // its establishing and established notifications, and the two deliveries
 // acknowledged with one Record.
 func BenchmarkCreateFlow(b *testing.B) {
@@ -142,10 +142,17 @@ func BenchmarkCreateFlow(b *testing.B) {
 	report(b, s, "calls/s", batches0, batched0)
 }
 
-// randomID returns a random UUID-shaped id: the server's ids spread inserts
-// over the whole of each index, unlike sequential ones.
+// randomID returns an id as the server makes them: a version 7 UUID, the
+// millisecond first, then random bits.
 func randomID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	rand.Read(b[6:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
 )
@@ -20,32 +18,30 @@ ON CONFLICT (id) DO UPDATE SET
 	data = excluded.data,
 	updated_at = excluded.updated_at`
 
-	upsertCallSQL = `INSERT INTO calls (id, conversation_id, tenant_id, app_id, state, created_at, updated_at, ended_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	// A NULL spec keeps the one written before: it never changes.
+	upsertCallSQL = `INSERT INTO calls (id, conversation_id, tenant_id, app_id, state, created_at, updated_at, ended_at, spec)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	conversation_id = excluded.conversation_id,
 	tenant_id = excluded.tenant_id,
 	app_id = excluded.app_id,
 	state = excluded.state,
 	updated_at = excluded.updated_at,
-	ended_at = excluded.ended_at`
+	ended_at = excluded.ended_at,
+	spec = coalesce(excluded.spec, calls.spec)`
 
 	insertOutboxSQL = `INSERT INTO outbox (call_id, seq, url, body, app_id, tenant_id, chain_id, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 	loadLiveSQL = `SELECT id, data FROM conversations WHERE live = 1 ORDER BY created_at, id`
+
+	loadLiveSpecsSQL = `SELECT calls.id, calls.spec FROM conversations JOIN calls ON calls.conversation_id = conversations.id
+WHERE conversations.live = 1 AND calls.spec IS NOT NULL`
 )
 
-// legRow is the calls-table projection of one leg, taken in the caller's
-// goroutine so the writer never reads the caller's conversation.
-type legRow struct {
-	id, tenantID, appID, state string
-	createdAt, updatedAt       time.Time
-	endedAt                    *time.Time
-}
-
 // Commit writes conv, replacing any earlier version, with a calls row per
-// leg, and appends outbox, in one transaction: when Commit returns nil all of
+// leg that changed (with its spec the first time), and appends outbox, in
+// one transaction: when Commit returns nil all of
 // it is durable (fsynced); on error none of it was written. An outbox entry
 // whose (CallID, Seq) already exists fails the Commit. The conversation is
 // encoded before Commit returns, so the caller may change it afterwards.
@@ -93,7 +89,7 @@ func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (fu
 	if conv.ID == "" {
 		return nil, errors.New("sqlite: commit of a conversation without id")
 	}
-	data, err := json.Marshal(conv)
+	data, err := encodeConversation(conv)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode conversation %s: %w", conv.ID, err)
 	}
@@ -101,12 +97,9 @@ func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (fu
 	if conv.Live() {
 		live = 1
 	}
-	legs := make([]legRow, len(conv.Legs))
+	legs := make([]writtenLeg, len(conv.Legs))
 	for i, l := range conv.Legs {
-		legs[i] = legRow{
-			id: l.ID, tenantID: l.TenantID, appID: l.AppID, state: l.State.String(),
-			createdAt: l.CreatedAt, updatedAt: l.UpdatedAt, endedAt: l.EndedAt,
-		}
+		legs[i] = writtenLeg{row: rowOf(conv.ID, l), leg: l}
 	}
 	entries := append([]calls.OutboxEntry(nil), outbox...)
 	id, tenant, created, updated := conv.ID, conv.TenantID, conv.CreatedAt, conv.UpdatedAt
@@ -115,14 +108,8 @@ func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (fu
 		if _, err := w.exec(w.upsertConversation, id, tenant, live, string(data), nanos(created), nanos(updated)); err != nil {
 			return fmt.Errorf("sqlite: write conversation %s: %w", id, err)
 		}
-		for _, l := range legs {
-			var ended any
-			if l.endedAt != nil {
-				ended = nanos(*l.endedAt)
-			}
-			if _, err := w.exec(w.upsertCall, l.id, id, l.tenantID, l.appID, l.state, nanos(l.createdAt), nanos(l.updatedAt), ended); err != nil {
-				return fmt.Errorf("sqlite: write call %s: %w", l.id, err)
-			}
+		if err := w.writeLegs(id, live == 1, legs); err != nil {
+			return err
 		}
 		for _, e := range entries {
 			body := e.Body
@@ -145,7 +132,18 @@ func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
 		return nil, err
 	}
 	defer done()
-	rows, err := s.read.loadLive.QueryContext(ctx)
+	// Both reads in one transaction, so that specs and conversations are of
+	// the same commit.
+	tx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
+	}
+	defer tx.Rollback()
+	specs, err := liveSpecs(ctx, tx.StmtContext(ctx, s.read.loadLiveSpecs))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.StmtContext(ctx, s.read.loadLive).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
 	}
@@ -157,8 +155,8 @@ func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
 		}
-		c := new(calls.Conversation)
-		if err := json.Unmarshal(data, c); err != nil {
+		c, err := decodeConversation(data, specs)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: decode conversation %s: %w", id, err)
 		}
 		out = append(out, c)
@@ -166,7 +164,39 @@ func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
 	}
+	// Their calls rows are as the last commit left them: commits need not
+	// write them again until they change. (A leg whose spec is still in
+	// data, as an older build wrote it, is not known, and gets it written.)
+	for _, c := range out {
+		for _, l := range c.Legs {
+			if _, ok := specs[l.ID]; ok {
+				s.w.legs.wrote(true, rowOf(c.ID, l))
+			}
+		}
+	}
 	return out, nil
+}
+
+// liveSpecs returns the specs of the calls of live conversations, by call id.
+func liveSpecs(ctx context.Context, st *sql.Stmt) (map[string][]byte, error) {
+	rows, err := st.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load specs of live calls: %w", err)
+	}
+	defer rows.Close()
+	specs := make(map[string][]byte)
+	for rows.Next() {
+		var id string
+		var spec []byte
+		if err := rows.Scan(&id, &spec); err != nil {
+			return nil, fmt.Errorf("sqlite: load specs of live calls: %w", err)
+		}
+		specs[id] = spec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: load specs of live calls: %w", err)
+	}
+	return specs, nil
 }
 
 // beginRead fails a read after Close has begun; otherwise it makes Close
@@ -184,7 +214,7 @@ func (s *Store) beginRead() (done func(), err error) {
 type readStmts struct {
 	stmts []*sql.Stmt
 
-	loadLive, pending, loadKeys *sql.Stmt
+	loadLive, loadLiveSpecs, pending, loadKeys *sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -193,6 +223,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		sql string
 	}{
 		{&r.loadLive, loadLiveSQL},
+		{&r.loadLiveSpecs, loadLiveSpecsSQL},
 		{&r.pending, pendingSQL},
 		{&r.loadKeys, loadKeysSQL},
 	} {

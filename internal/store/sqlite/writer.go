@@ -37,6 +37,9 @@ type writer struct {
 	upsertConversation, upsertCall        *sql.Stmt
 	insertOutbox, delivered, attempted    *sql.Stmt
 	outboxStatus, upsertKey               *sql.Stmt
+
+	// legs knows the calls rows that commits need not write again.
+	legs writtenLegs
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
@@ -179,6 +182,7 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	}
 
 	fail := func(err error) {
+		w.legs.reset() // what the batch wrote is rolled back
 		if _, rerr := w.exec(w.rollback); rerr != nil && !isNoTransaction(rerr) {
 			s.log.Error("sqlite: rollback failed", "err", rerr)
 		}
@@ -198,6 +202,7 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 		}
 		if err := runRequest(r, w); err != nil {
 			errs[i] = err
+			w.legs.reset() // what the request wrote is rolled back
 			// Some errors (disk full, I/O) roll back the whole transaction;
 			// then the savepoint is gone and so is the batch.
 			if _, rerr := w.exec(w.rollbackSavepoint); rerr != nil {
