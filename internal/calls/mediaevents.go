@@ -53,6 +53,13 @@ var recordResults = map[model.RecordCompletionReason]struct {
 // MediaRecordFinished completes a recordResponse operation. What was
 // recorded is saved first and outlives the call; the notification carries
 // recordingLocation and recordingAccessToken.
+//
+// The order is deliberate. The WAV is written (and synced) before the
+// command runs, outside the conversation's lock, so that a slow disk holds
+// up no other command of the call; the notification that names it commits
+// only afterwards, so that a bot never fetches a recording that does not
+// exist yet. When the command then finds the call ended, or its commit
+// fails, the file is left unnamed until the retention sweep deletes it.
 func (s *Service) MediaRecordFinished(room, legID, opID string, rec MediaRecording) {
 	res, ok := recordResults[rec.Reason]
 	if !ok {
