@@ -22,8 +22,8 @@
 // # Durability
 //
 // The database runs in WAL mode with synchronous=FULL: when a write method
-// (Commit, Delivered, Attempted, SaveKey, DeleteKey, and the application
-// writes such as CreateApp) returns nil, the change is in the fsynced WAL and
+// (Commit, CommitAll, Delivered, Attempted, Record, DeleteEnded, SaveKey,
+// DeleteKey, and the application writes such as CreateApp) returns nil, the change is in the fsynced WAL and
 // survives a crash or power loss. When it returns an error, none of that
 // call's change was made. Reads (LoadLive, Pending, LoadKeys, GetApp,
 // ListApps) run on a pool of read-only connections and see every write that
@@ -49,6 +49,11 @@
 //
 // A caller that writes one request at a time waits a whole transaction,
 // fsync included, for each: throughput comes from concurrent callers.
+//
+// The writer's connection does not checkpoint the WAL itself
+// (wal_autocheckpoint=0): every few transactions it asks a goroutine with a
+// connection of its own to run a PASSIVE checkpoint, so that no commit
+// waits for one.
 //
 // The package must not import net/http or internal/graph's HTTP side; it
 // knows the domain types only to store them.
