@@ -116,7 +116,6 @@ func (s *Service) mediaOperation(ctx context.Context, c Caller, callID, action, 
 		return model.CommsOperation{}, err
 	}
 	var op model.CommsOperation
-	var room string
 	err = s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
 		if anyMedia && leg.State != StateEstablished {
 			return notEstablished(leg, action)
@@ -130,12 +129,12 @@ func (s *Service) mediaOperation(ctx context.Context, c Caller, callID, action, 
 			return &PermissionError{Action: action, Needed: []string{RoleAccessMedia}}
 		}
 		op = tx.newOperation(leg, typ, clientContext, status)
-		room = tx.conv.ID
+		room, id := tx.conv.ID, op.ID
+		// Under the conversation's lock, so that operations reach the media
+		// in commit order: Graph's media queue is FIFO.
+		tx.afterCommit(func() { start(m, room, strings.ToLower(callID), id) })
 		return nil
 	})
-	if err == nil {
-		start(m, room, strings.ToLower(callID), op.ID)
-	}
 	return op, err
 }
 

@@ -110,11 +110,14 @@ func (tx *txn) seal() {
 	}
 }
 
-// settle makes a committed transaction the state of its conversation and
-// hands its notifications over.
+// settle makes a committed transaction the state of its conversation, then
+// lets the effects it deferred happen and hands its notifications over.
 // Called with e.mu held.
 func (s *Service) settle(e *entry, tx *txn) {
 	s.install(e, tx.conv)
+	for _, f := range tx.after {
+		f()
+	}
 	if len(tx.outbox) > 0 {
 		s.cfg.Dispatcher.Enqueue(tx.outbox...)
 	}

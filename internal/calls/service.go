@@ -197,7 +197,13 @@ type txn struct {
 	now    time.Time
 	outbox []OutboxEntry
 	dirty  bool
+	after  []func() // run once committed, still under the conversation's lock
 }
+
+// afterCommit runs f once the transaction is committed and installed, while
+// the conversation's lock is still held: effects outside the store (media
+// operations) then happen in commit order. f must not block.
+func (tx *txn) afterCommit(f func()) { tx.after = append(tx.after, f) }
 
 // update runs fn on a copy of the conversation under its lock, commits the
 // result with the notifications fn produced, and only then makes it the
@@ -224,10 +230,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 		s.log.Error("calls: commit failed", append(convAttrs(tx.conv), "err", err)...)
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	s.install(e, tx.conv)
-	if len(tx.outbox) > 0 {
-		s.cfg.Dispatcher.Enqueue(tx.outbox...)
-	}
+	s.settle(e, tx)
 	return nil
 }
 

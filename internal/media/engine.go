@@ -674,6 +674,7 @@ func (e *Engine) Abandon(room, leg, opID string, cause error) error {
 	}
 	i := l.reserved(opID)
 	if i < 0 {
+		l.forget(opID)
 		return fmt.Errorf("%w: reserved operation %q", ErrNotFound, opID)
 	}
 	op := l.queue[i]
@@ -688,7 +689,8 @@ func (e *Engine) Abandon(room, leg, opID string, cause error) error {
 }
 
 // Play queues prompts, played one after the other without a gap, on the
-// leg (in the place Reserve kept for opID, if it did). PlayFinished(room,
+// leg (in the place Reserve kept for opID, if it did; if that place was
+// canceled meanwhile, it fails with ErrCanceled). PlayFinished(room,
 // leg, opID, nil) follows once the last sample has been sent. No prompts
 // (or only empty ones) finish at the next tick.
 func (e *Engine) Play(room, leg, opID string, prompts []Audio) error {
@@ -708,7 +710,7 @@ func (e *Engine) Play(room, leg, opID string, prompts []Audio) error {
 }
 
 // Record queues a recording on the leg (in the place Reserve kept for opID,
-// if it did; or, with BargeIn, starts it at once, canceling the leg's Play
+// if it did, failing with ErrCanceled if that place was canceled; or, with BargeIn, starts it at once, canceling the leg's Play
 // and Record operations). It plays the prompt and the beep, if any, then
 // records what the leg hears until a stop tone, a silence timeout or the
 // maximum duration; RecordFinished reports the result. Zero timers mean
@@ -724,6 +726,9 @@ func (e *Engine) Record(room, leg, opID string, opts RecordOptions) error {
 	r, l, err := e.legLocked(room, leg)
 	if err != nil {
 		return err
+	}
+	if l.forget(opID) {
+		return fmt.Errorf("%w: operation %q was canceled before it was filled in", ErrCanceled, opID)
 	}
 	if l.reserved(opID) < 0 && opts.BargeIn {
 		if err := l.checkOpID(opID); err != nil {

@@ -602,6 +602,21 @@ func TestReserveKeepsOrder(t *testing.T) {
 		if err := h.e.Abandon("r", "L", "e", ErrInvalid); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Abandon after Cancel: %v, want ErrNotFound (reported once)", err)
 		}
+		// A reservation canceled before its prompt arrives never plays,
+		// and never records.
+		h.must(h.e.Reserve("r", "L", "f", OpPlay, false))
+		h.must(h.e.Reserve("r", "L", "g", OpRecord, false))
+		h.e.Cancel("r", "L")
+		h.settle()
+		expect(t, h.log.take(), "play f", "record g")
+		if err := h.e.Play("r", "L", "f", []Audio{Tone(500, ms(100), -12)}); !errors.Is(err, ErrCanceled) {
+			t.Errorf("Play after its reservation was canceled: %v, want ErrCanceled", err)
+		}
+		if err := h.e.Record("r", "L", "g", RecordOptions{BargeIn: true}); !errors.Is(err, ErrCanceled) {
+			t.Errorf("Record after its reservation was canceled: %v, want ErrCanceled", err)
+		}
+		h.run(ms(200))
+		expect(t, h.log.take())
 		if err := h.e.Reserve("r", "L", "x", OpKind(9), false); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Reserve of a bad kind: %v", err)
 		}

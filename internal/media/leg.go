@@ -13,6 +13,10 @@ type appLeg struct {
 	queue    []*mediaOp
 	sends    []*toneSend
 	tones    bool
+	// dropped holds reserved operations canceled before they were filled
+	// in: the Play, Record or Abandon that comes for each later is refused,
+	// once, so that a canceled operation never plays.
+	dropped map[string]struct{}
 }
 
 // OpKind is the kind of a media operation in a leg's queue.
@@ -90,9 +94,22 @@ func (l *appLeg) reserved(opID string) int {
 	return -1
 }
 
+// forget reports whether opID was a reserved operation canceled before it
+// was filled in, and forgets it.
+func (l *appLeg) forget(opID string) bool {
+	if _, ok := l.dropped[opID]; !ok {
+		return false
+	}
+	delete(l.dropped, opID)
+	return true
+}
+
 // place returns the operation to fill in for opID: its reserved place, or a
 // new one at the end of the queue.
 func (l *appLeg) place(opID string, kind OpKind) (*mediaOp, error) {
+	if l.forget(opID) {
+		return nil, fmt.Errorf("%w: operation %q was canceled before it was filled in", ErrCanceled, opID)
+	}
 	if i := l.reserved(opID); i >= 0 {
 		op := l.queue[i]
 		if op.kind != kind {
@@ -240,6 +257,12 @@ func (l *appLeg) cancel(e *Engine, cause error, sends bool) []string {
 	var ids []string
 	for _, op := range l.queue {
 		ids = append(ids, op.id)
+		if op.reserved {
+			if l.dropped == nil {
+				l.dropped = make(map[string]struct{})
+			}
+			l.dropped[op.id] = struct{}{}
+		}
 		if op.kind == OpPlay {
 			e.emit(event{kind: evPlay, room: l.room, leg: l.id, op: op.id, err: cause})
 		} else {

@@ -47,23 +47,29 @@ type Config struct {
 
 // Bridge implements calls.Media and media.Events. Create it with New, give
 // it the engine with Attach, the sink with SetSink, and Start it.
+//
+// The calls service calls it while holding a conversation's lock, in commit
+// order, so it never waits there: prompts and scripts' WAV files are read
+// by goroutines of its own, and each media operation keeps its place in the
+// engine's queue meanwhile (media.Engine.Reserve).
 type Bridge struct {
 	cfg    Config
 	log    *slog.Logger
 	engine *media.Engine
 
-	mu      sync.Mutex
-	sink    Sink
-	people  map[string]*media.SimPerson // room/participant
-	loading map[string]map[string]bool  // room/leg -> operations whose prompts are being fetched (true: a recording)
-	cache   map[string]media.Audio      // resourceId or uri
-	events  []func(Sink)
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	fetches sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	mu     sync.Mutex
+	sink   Sink
+	people map[string]*media.SimPerson // room/participant; nil while its WAVs load
+	cache  map[string]media.Audio      // resourceId or uri
+	events []func(Sink)
+	busy   int           // goroutines fetching or loading
+	idle   chan struct{} // closed when busy drops to 0
+	closed bool
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	ctx    context.Context // ends at Shutdown
+	cancel context.CancelFunc
 }
 
 // New returns a Bridge.
@@ -74,10 +80,11 @@ func New(cfg Config) *Bridge {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	idle := make(chan struct{})
+	close(idle)
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Bridge{cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[string]media.Audio),
-		loading: make(map[string]map[string]bool),
-		wake:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	return &Bridge{ctx: ctx, cancel: cancel, cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[string]media.Audio),
+		idle: idle, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Attach sets the engine the bridge drives; call it before Start.
@@ -93,16 +100,65 @@ func (b *Bridge) Start() { go b.run() }
 // its goroutines. Events not yet handed over are dropped: their operations
 // were running and are failed at the next start.
 func (b *Bridge) Shutdown(ctx context.Context) error {
-	b.cancel()
-	close(b.stop)
-	done := make(chan struct{})
-	go func() { b.fetches.Wait(); <-b.done; close(done) }()
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		b.cancel()
+		close(b.stop)
+	}
+	idle := b.idle
+	b.mu.Unlock()
 	select {
-	case <-done:
+	case <-idle:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-b.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Settle waits until no prompt or WAV file is being fetched, so that every
+// operation the calls service started is in the engine: tests that step a
+// manual engine call it first.
+func (b *Bridge) Settle(ctx context.Context) error {
+	b.mu.Lock()
+	idle := b.idle
+	b.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// goBusy runs f on a goroutine that Shutdown and Settle wait for, unless
+// the bridge is shut down. f's context ends at Shutdown.
+func (b *Bridge) goBusy(f func(ctx context.Context)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	if b.busy == 0 {
+		b.idle = make(chan struct{})
+	}
+	b.busy++
+	go func() {
+		defer func() {
+			b.mu.Lock()
+			if b.busy--; b.busy == 0 {
+				close(b.idle)
+			}
+			b.mu.Unlock()
+		}()
+		f(b.ctx)
+	}()
+	return true
 }
 
 func (b *Bridge) run() {
@@ -173,7 +229,7 @@ var reasons = map[media.RecordReason]model.RecordCompletionReason{
 // calls.Media: the service's commands, passed to the engine.
 
 func (b *Bridge) logErr(what string, err error) {
-	if err != nil && !errors.Is(err, media.ErrClosed) && !errors.Is(err, media.ErrNotFound) {
+	if err != nil && !errors.Is(err, media.ErrClosed) && !errors.Is(err, media.ErrNotFound) && !errors.Is(err, media.ErrCanceled) {
 		b.log.Warn("mediabridge: "+what, "err", err)
 	}
 }
@@ -185,34 +241,81 @@ func (b *Bridge) AddLeg(room, leg string) { b.logErr("add leg", b.engine.AddLeg(
 func (b *Bridge) RemoveLeg(room, leg string) { b.logErr("remove leg", b.engine.RemoveLeg(room, leg)) }
 
 // AddPerson gives a simulated participant a voice that follows its
-// behaviour's script.
+// behaviour's script. A script that says WAV files joins once they are
+// read, so that no file is read under the caller's lock.
 func (b *Bridge) AddPerson(room, participant string, bh calls.Behaviour) {
+	key := room + "/" + participant
+	files := false
+	for _, st := range bh.Script {
+		files = files || st.WAV != ""
+	}
+	if !files {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.addPersonLocked(key, room, participant, b.script(bh, nil))
+		return
+	}
+	b.mu.Lock()
+	b.people[key] = nil // joining: RemovePerson and CloseRoom cancel it
+	b.mu.Unlock()
+	b.goBusy(func(context.Context) {
+		wavs := make(map[string]media.Audio)
+		for _, st := range bh.Script {
+			if st.WAV == "" {
+				continue
+			}
+			audio, err := loadFile(st.WAV)
+			if err != nil {
+				b.log.Warn("mediabridge: simulated participant's WAV", "file", st.WAV, "err", err)
+				continue
+			}
+			wavs[st.WAV] = audio
+		}
+		script := b.script(bh, wavs)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if p, ok := b.people[key]; !ok || p != nil {
+			return // left, or the room closed, while its files were read
+		}
+		b.addPersonLocked(key, room, participant, script)
+	})
+}
+
+// script turns a behaviour's steps into a SimPerson's script; steps whose
+// WAV is not in wavs are left out.
+func (b *Bridge) script(bh calls.Behaviour, wavs map[string]media.Audio) []media.Action {
 	var script []media.Action
 	for _, st := range bh.Script {
 		a := media.Action{At: st.At, Keys: st.Keys}
 		if st.WAV != "" {
-			audio, err := b.loadFile(st.WAV)
-			if err != nil {
-				b.log.Warn("mediabridge: simulated participant's WAV", "file", st.WAV, "err", err)
+			audio, ok := wavs[st.WAV]
+			if !ok {
 				continue
 			}
 			a.Say = audio
 		}
 		script = append(script, a)
 	}
+	return script
+}
+
+// addPersonLocked adds the SimPerson to the engine. The engine's lock is
+// taken under b.mu: the engine never calls the bridge while holding it.
+func (b *Bridge) addPersonLocked(key, room, participant string, script []media.Action) {
 	p, err := media.NewSimPerson(participant, script...)
 	if err != nil {
 		b.log.Warn("mediabridge: simulated participant's script", "err", err)
 		p, _ = media.NewSimPerson(participant)
 	}
-	b.mu.Lock()
-	b.people[room+"/"+participant] = p
-	b.mu.Unlock()
+	b.people[key] = p
 	b.logErr("add person", b.engine.AddEndpoint(room, p))
 }
 
 // RemovePerson implements calls.Media.
 func (b *Bridge) RemovePerson(room, participant string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.people, room+"/"+participant)
 	b.logErr("remove person", b.engine.RemoveEndpoint(room, participant))
 }
 
@@ -225,105 +328,75 @@ func (b *Bridge) Person(room, participant string) *media.SimPerson {
 
 // CloseRoom implements calls.Media.
 func (b *Bridge) CloseRoom(room string) {
-	b.logErr("close room", b.engine.CloseRoom(room))
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	for k := range b.people {
 		if strings.HasPrefix(k, room+"/") {
 			delete(b.people, k)
 		}
 	}
-	b.mu.Unlock()
+	b.logErr("close room", b.engine.CloseRoom(room))
 }
 
-// startLoading notes an operation whose prompts are being fetched, so a
-// Cancel meanwhile can stop it; finishLoading reports whether it may go on.
-func (b *Bridge) startLoading(room, leg, opID string, record bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	k := room + "/" + leg
-	if b.loading[k] == nil {
-		b.loading[k] = make(map[string]bool)
-	}
-	b.loading[k][opID] = record
-}
-
-func (b *Bridge) finishLoading(room, leg, opID string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	k := room + "/" + leg
-	_, ok := b.loading[k][opID]
-	delete(b.loading[k], opID)
-	if len(b.loading[k]) == 0 {
-		delete(b.loading, k)
-	}
-	return ok
-}
-
-// cancelLoading stops the operations of a leg still being fetched and
-// returns them.
-func (b *Bridge) cancelLoading(room, leg string) map[string]bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ops := b.loading[room+"/"+leg]
-	delete(b.loading, room+"/"+leg)
-	return ops
-}
-
-// Play fetches the prompts, then queues them; a prompt that cannot be
-// fetched or decoded fails the operation.
+// Play reserves the operation's place in the leg's queue, then fetches the
+// prompts and fills it in; a prompt that cannot be fetched or decoded fails
+// the operation.
 func (b *Bridge) Play(room, leg, opID string, prompts []model.MediaInfo) {
-	b.startLoading(room, leg, opID, false)
-	b.fetches.Add(1)
-	go func() {
-		defer b.fetches.Done()
+	if err := b.engine.Reserve(room, leg, opID, media.OpPlay, false); err != nil {
+		b.PlayFinished(room, leg, opID, err)
+		return
+	}
+	started := b.goBusy(func(ctx context.Context) {
 		clips := make([]media.Audio, 0, len(prompts))
-		var err error
 		for i, p := range prompts {
-			a, ferr := b.fetch(p)
-			if ferr != nil {
-				err = fmt.Errorf("prompt %d (%s): %w", i, p.URI, ferr)
-				break
+			a, err := b.fetch(ctx, p)
+			if err != nil {
+				b.abandon(room, leg, opID, fmt.Errorf("prompt %d (%s): %w", i, p.URI, err))
+				return
 			}
 			clips = append(clips, a)
 		}
-		if !b.finishLoading(room, leg, opID) {
-			return // canceled while fetching; already reported
-		}
-		if err == nil {
-			err = b.engine.Play(room, leg, opID, clips)
-		}
-		if err != nil {
-			b.PlayFinished(room, leg, opID, err)
-		}
-	}()
+		b.logErr("play", b.engine.Play(room, leg, opID, clips))
+	})
+	if !started {
+		b.abandon(room, leg, opID, media.ErrClosed)
+	}
 }
 
-// Record fetches the optional prompt, then queues the recording.
+// Record reserves the operation's place in the leg's queue (at its head,
+// for a barge-in), then fetches the optional prompt and fills it in.
 func (b *Bridge) Record(room, leg, opID string, spec calls.RecordSpec) {
-	b.startLoading(room, leg, opID, true)
-	b.fetches.Add(1)
-	go func() {
-		defer b.fetches.Done()
+	if err := b.engine.Reserve(room, leg, opID, media.OpRecord, spec.BargeIn); err != nil {
+		b.RecordFinished(room, leg, opID, media.Recording{Reason: media.ReasonUnknown})
+		return
+	}
+	started := b.goBusy(func(ctx context.Context) {
 		opts := media.RecordOptions{Beep: spec.Beep, BargeIn: spec.BargeIn, InitialSilence: spec.InitialSilence,
 			MaxSilence: spec.MaxSilence, MaxDuration: spec.MaxDuration, StopTones: spec.StopTones}
-		var ferr error
 		if spec.Prompt != nil {
-			var a media.Audio
-			if a, ferr = b.fetch(*spec.Prompt); ferr == nil {
-				opts.Prompt = &a
+			a, err := b.fetch(ctx, *spec.Prompt)
+			if err != nil {
+				b.abandon(room, leg, opID, err)
+				return
 			}
+			opts.Prompt = &a
 		}
-		if !b.finishLoading(room, leg, opID) {
-			return // canceled while fetching; already reported
+		if err := b.engine.Record(room, leg, opID, opts); err != nil && !errors.Is(err, media.ErrNotFound) &&
+			!errors.Is(err, media.ErrClosed) && !errors.Is(err, media.ErrCanceled) {
+			b.log.Warn("mediabridge: record", "err", err)
+			b.abandon(room, leg, opID, err)
 		}
-		if ferr != nil {
-			b.RecordFinished(room, leg, opID, media.Recording{Reason: media.ReasonPlayPromptFailed})
-			return
-		}
-		if err := b.engine.Record(room, leg, opID, opts); err != nil {
-			b.RecordFinished(room, leg, opID, media.Recording{Reason: media.ReasonUnknown})
-		}
-	}()
+	})
+	if !started {
+		b.abandon(room, leg, opID, media.ErrClosed)
+	}
+}
+
+// abandon fails a reserved operation, unless it was canceled meanwhile.
+func (b *Bridge) abandon(room, leg, opID string, cause error) {
+	if err := b.engine.Abandon(room, leg, opID, cause); err != nil && !errors.Is(err, media.ErrNotFound) {
+		b.logErr("abandon", err)
+	}
 }
 
 // SendTones implements calls.Media.
@@ -344,23 +417,16 @@ func (b *Bridge) SubscribeTones(room, leg string) {
 	b.logErr("subscribe tones", b.engine.SubscribeTones(room, leg))
 }
 
-// Cancel implements calls.Media: operations still fetching their prompts
-// are reported canceled here, the engine reports the others.
+// Cancel implements calls.Media: the engine reports every operation it
+// cancels, those still fetching their prompts included.
 func (b *Bridge) Cancel(room, leg string) {
-	for op, record := range b.cancelLoading(room, leg) {
-		if record {
-			b.RecordFinished(room, leg, op, media.Recording{Reason: media.ReasonOperationCanceled})
-		} else {
-			b.PlayFinished(room, leg, op, media.ErrCanceled)
-		}
-	}
 	b.engine.Cancel(room, leg)
 }
 
 // fetch returns a prompt's audio, from the cache when its resourceId (or
 // URI) was fetched before: "the prompt uri is cached against this
 // resourceId as a key".
-func (b *Bridge) fetch(p model.MediaInfo) (media.Audio, error) {
+func (b *Bridge) fetch(ctx context.Context, p model.MediaInfo) (media.Audio, error) {
 	key := p.URI
 	if p.ResourceID != nil && *p.ResourceID != "" {
 		key = "id:" + *p.ResourceID
@@ -371,7 +437,7 @@ func (b *Bridge) fetch(p model.MediaInfo) (media.Audio, error) {
 	if ok {
 		return a, nil
 	}
-	a, err := b.load(p.URI)
+	a, err := b.load(ctx, p.URI)
 	if err != nil {
 		return media.Audio{}, err
 	}
@@ -387,17 +453,15 @@ func (b *Bridge) fetch(p model.MediaInfo) (media.Audio, error) {
 // Prefetch loads media into the cache ahead of use (serviceHostedMediaConfig.preFetchMedia).
 func (b *Bridge) Prefetch(infos []model.MediaInfo) {
 	for _, p := range infos {
-		b.fetches.Add(1)
-		go func() {
-			defer b.fetches.Done()
-			if _, err := b.fetch(p); err != nil {
+		b.goBusy(func(ctx context.Context) {
+			if _, err := b.fetch(ctx, p); err != nil {
 				b.log.Warn("mediabridge: prefetch failed", "uri", p.URI, "err", err)
 			}
-		}()
+		})
 	}
 }
 
-func (b *Bridge) load(raw string) (media.Audio, error) {
+func (b *Bridge) load(ctx context.Context, raw string) (media.Audio, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return media.Audio{}, err
@@ -406,9 +470,9 @@ func (b *Bridge) load(raw string) (media.Audio, error) {
 		if !b.cfg.AllowFile {
 			return media.Audio{}, errors.New("file: prompts are allowed only in development mode")
 		}
-		return b.loadFile(u.Path)
+		return loadFile(u.Path)
 	}
-	req, err := http.NewRequestWithContext(b.ctx, "GET", raw, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", raw, nil)
 	if err != nil {
 		return media.Audio{}, err
 	}
@@ -423,7 +487,7 @@ func (b *Bridge) load(raw string) (media.Audio, error) {
 	return media.DecodeWAV(io.LimitReader(res.Body, MaxPromptBytes))
 }
 
-func (b *Bridge) loadFile(path string) (media.Audio, error) {
+func loadFile(path string) (media.Audio, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return media.Audio{}, err

@@ -1,0 +1,215 @@
+package mediabridge
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/media"
+)
+
+// recorder is a Sink that keeps what it was told, in order.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+	got    chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{got: make(chan struct{}, 64)} }
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.events = append(r.events, s)
+	r.mu.Unlock()
+	r.got <- struct{}{}
+}
+
+func (r *recorder) MediaPlayFinished(room, leg, opID string, err error) {
+	if err != nil {
+		r.add("play " + opID + " failed")
+		return
+	}
+	r.add("play " + opID)
+}
+func (r *recorder) MediaRecordFinished(room, leg, opID string, rec calls.MediaRecording) {
+	r.add("record " + opID + " " + string(rec.Reason))
+}
+func (r *recorder) MediaTonesSent(room, leg, opID string, canceled bool) {}
+func (r *recorder) MediaToneDetected(room, leg string, key rune, from string) {
+}
+
+// wait returns the first n events, or fails the test.
+func (r *recorder) wait(t *testing.T, n int) []string {
+	t.Helper()
+	for {
+		r.mu.Lock()
+		if len(r.events) >= n {
+			ev := append([]string(nil), r.events...)
+			r.mu.Unlock()
+			return ev
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("waited for %d events, have %v", n, r.events)
+		}
+	}
+}
+
+// start returns a started bridge on a manual engine with one leg in one room.
+func start(t *testing.T, cfg Config) (*Bridge, *media.Engine, *recorder) {
+	t.Helper()
+	b := New(cfg)
+	e := media.NewManual(b)
+	b.Attach(e)
+	rec := newRecorder()
+	b.SetSink(rec)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := b.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	b.AddLeg("room", "bot")
+	return b, e, rec
+}
+
+func wav(t *testing.T, d time.Duration) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := media.EncodeWAV(&buf, media.Tone(440, d, -12)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// step settles the bridge, then moves the engine by d.
+func step(t *testing.T, b *Bridge, e *media.Engine, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Step(ctx, int(d/media.FrameDuration)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Graph's media queue is first in, first out: a prompt that is slow to
+// fetch still plays before one queued after it that is fetched at once.
+func TestPlayKeepsOrderWhileFetching(t *testing.T) {
+	release := make(chan struct{})
+	short := wav(t, 200*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.wav" {
+			<-release
+		}
+		w.Write(short)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client()})
+
+	b.Play("room", "bot", "first", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
+	b.Play("room", "bot", "second", []model.MediaInfo{{URI: srv.URL + "/fast.wav"}})
+	// Give the second fetch every chance to finish first.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := b.Settle(ctx); err == nil {
+		t.Fatal("Settle returned while a prompt was still being fetched")
+	}
+	close(release)
+	step(t, b, e, time.Second)
+	got := rec.wait(t, 2)
+	if got[0] != "play first" || got[1] != "play second" {
+		t.Fatalf("events %v; want first, then second", got)
+	}
+}
+
+// A prompt that cannot be fetched fails its own operation only, and the
+// next one still plays.
+func TestPlayFailedFetchFailsItsOperation(t *testing.T) {
+	short := wav(t, 100*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing.wav" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(short)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client()})
+
+	b.Play("room", "bot", "missing", []model.MediaInfo{{URI: srv.URL + "/missing.wav"}})
+	b.Play("room", "bot", "ok", []model.MediaInfo{{URI: srv.URL + "/ok.wav"}})
+	step(t, b, e, time.Second)
+	got := rec.wait(t, 2)
+	if got[0] != "play missing failed" || got[1] != "play ok" {
+		t.Fatalf("events %v; want the missing prompt to fail, then ok to play", got)
+	}
+}
+
+// Canceling while a prompt is fetched reports the operation canceled once,
+// and the late fetch changes nothing.
+func TestCancelWhileFetching(t *testing.T) {
+	release := make(chan struct{})
+	short := wav(t, 100*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Write(short)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client()})
+
+	b.Play("room", "bot", "slow", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
+	b.Cancel("room", "bot")
+	close(release)
+	step(t, b, e, time.Second)
+	got := rec.wait(t, 1)
+	step(t, b, e, time.Second)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != 1 || got[0] != "play slow failed" {
+		t.Fatalf("events %v; want one cancellation", rec.events)
+	}
+}
+
+// A simulated participant whose script says a WAV file joins once the file
+// is read, off the caller's lock, and says it.
+func TestPersonWithWAVJoinsOnceRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hello.wav")
+	if err := os.WriteFile(path, wav(t, 300*time.Millisecond), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, e, _ := start(t, Config{AllowFile: true})
+	b.AddPerson("room", "alice", calls.Behaviour{Script: []calls.Step{{WAV: path}}})
+	step(t, b, e, time.Second)
+	if b.Person("room", "alice") == nil {
+		t.Fatal("alice did not join once her WAV was read")
+	}
+
+	// Leaving while the file is read means never joining.
+	b.AddPerson("room", "bob", calls.Behaviour{Script: []calls.Step{{WAV: path}}})
+	b.RemovePerson("room", "bob")
+	step(t, b, e, time.Second)
+	if b.Person("room", "bob") != nil {
+		t.Fatal("bob joined after he left")
+	}
+}
