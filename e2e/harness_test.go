@@ -46,7 +46,9 @@ func startServer(t *testing.T, dataDir string) *server {
 // startServerWith is startServer with configure applied to the
 // configuration last, when it is not nil: for tests that register more
 // applications or give simulated identities their behaviour.
-func startServerWith(t *testing.T, dataDir string, configure func(*app.Config)) *server {
+// opts are passed to app.New (app.WithManualMedia for tests that listen to
+// audio).
+func startServerWith(t *testing.T, dataDir string, configure func(*app.Config), opts ...app.Option) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
@@ -66,7 +68,7 @@ func startServerWith(t *testing.T, dataDir string, configure func(*app.Config)) 
 	}
 
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := app.New(cfg, log)
+	a, err := app.New(cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -19,20 +19,16 @@ import (
 )
 
 // ivrCaller is the simulated person who calls the IVR bot. Its Say script
-// (withIVRCaller) is timed from when it joins the call; rather than assume
-// when that was, the test reads the caller's own clock (how much it has
-// heard).
+// (withIVRCaller) is timed from when it joins the call, in media time: the
+// server runs its media engine manually (app.WithManualMedia), and the test
+// steps it once the bot has queued its prompt and recording, so the script
+// meets the bot's operations at the same frames however busy the machine.
 const ivrCaller = "7a000000-0000-4000-8000-0000000001e5"
 
 // The caller's script: it presses 5 while the welcome prompt plays, speaks
 // once the prompt is over (while the bot records), then presses # to end
-// the recording. The bot must subscribe to tones before ivrPressFive and
-// queue its prompt before ivrSpeak-ivrPromptLen, so that the recording
-// queued behind the prompt starts before the caller speaks; on a healthy
-// machine both take some 50 ms, and the test checks them against the
-// caller's own clock so that a machine too slow for the script fails with
-// that reason. The 5 ends (100 ms of DTMF) long before the prompt does, so
-// the recording does not start with its tail.
+// the recording. The 5 ends (100 ms of DTMF) long before the prompt does,
+// so the recording does not start with its tail.
 const (
 	ivrPressFive = 600 * time.Millisecond
 	ivrSpeak     = 1800 * time.Millisecond
@@ -117,12 +113,12 @@ func (c *control) heard(t *testing.T, callID, participantID string) (media.Audio
 	return a, resp.Header.Get("Switchboard-Heard-Keys")
 }
 
-// callerClock is how long the caller has been in the call, by its own
-// clock, which its script follows.
-func (c *control) callerClock(t *testing.T, callID, participantID string) time.Duration {
+// stepMedia moves the manual media engine of s by d.
+func stepMedia(t *testing.T, s *server, d time.Duration) {
 	t.Helper()
-	a, _ := c.heard(t, callID, participantID)
-	return a.Duration()
+	if err := s.StepMedia(t.Context(), d); err != nil {
+		t.Fatalf("step the media engine: %v", err)
+	}
 }
 
 // toneOf returns the toneInfo of a tone notification, or nil.
@@ -197,7 +193,7 @@ func additional(m interface{ GetAdditionalData() map[string]any }, key string) s
 // cancelMediaProcessing fails with 400/8508; the bot hangs up.
 func TestSDKIVRDialogue(t *testing.T) {
 	audio := newIVRAudio(t)
-	s := startServerWith(t, "", withIVRCaller(audio))
+	s := startServerWith(t, "", withIVRCaller(audio), app.WithManualMedia())
 	rcv := newReceiver(t)
 	b := newBot(t, s, devApp)
 	ctl := newControl(t, s)
@@ -229,10 +225,6 @@ func TestSDKIVRDialogue(t *testing.T) {
 	if str(subOp.GetId()) == "" || str(subOp.GetClientContext()) != "ivr-tones" {
 		t.Errorf("subscribeToTone: id %q, clientContext %q, want an id and ivr-tones", str(subOp.GetId()), str(subOp.GetClientContext()))
 	}
-	at := ctl.callerClock(t, id, callerID)
-	if at >= ivrPressFive {
-		t.Fatalf("machine too slow: the bot subscribed to tones %v into the call, after the caller's scripted 5 at %v", at, ivrPressFive)
-	}
 
 	// The welcome prompt, then the recording, queued behind it.
 	play, err := b.call(id).PlayPrompt().Post(t.Context(), playPromptBody("ivr-welcome", mediaPrompt(audio.promptPath, "ivr-welcome")), nil)
@@ -261,15 +253,12 @@ func TestSDKIVRDialogue(t *testing.T) {
 		t.Errorf("recordResponse: status %v, want Running", st)
 	}
 	recID := str(rec.GetId())
-	// The recording starts when the prompt ends, or when it was queued if
-	// that is later: at the latest, ivrPromptLen after now.
-	at = ctl.callerClock(t, id, callerID)
-	if at+ivrPromptLen >= ivrSpeak {
-		t.Fatalf("machine too slow: the bot queued its %v prompt and the recording %v into the call, so the recording may start after the caller's scripted speech at %v", ivrPromptLen, at, ivrSpeak)
-	}
 	if playID == "" || recID == "" || playID == recID {
 		t.Fatalf("operation ids %q (playPrompt) and %q (recordResponse), want two different ids", playID, recID)
 	}
+	// The caller's script runs: the recording starts when the prompt ends,
+	// before the caller speaks, and ends at its #.
+	stepMedia(t, s, ivrPressStop+time.Second)
 
 	// The prompt's completion: a playPromptOperation, Completed.
 	n := rcv.operationDone(t, id, playID, "ivr-welcome")
@@ -368,6 +357,7 @@ func TestSDKIVRDialogue(t *testing.T) {
 	if st := dtmf.GetStatus(); st == nil || *st != models.RUNNING_OPERATIONSTATUS {
 		t.Errorf("sendDtmfTones: status %v, want Running", st)
 	}
+	stepMedia(t, s, time.Second)
 	n = rcv.operationDone(t, id, str(dtmf.GetId()), "ivr-dtmf")
 	sent, ok := n.Operation.(models.SendDtmfTonesOperationable)
 	if !ok {

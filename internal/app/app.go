@@ -42,15 +42,16 @@ type App struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	store      *sqlite.Store
-	auth       *auth.Service
-	notify     *notify.Worker
-	calls      *calls.Service
-	directory  *sim.Directory
-	engine     *media.Engine
-	bridge     *mediabridge.Bridge
-	recordings *recordings.Store
-	devCA      []byte
+	store       *sqlite.Store
+	auth        *auth.Service
+	notify      *notify.Worker
+	calls       *calls.Service
+	directory   *sim.Directory
+	engine      *media.Engine
+	manualMedia bool
+	bridge      *mediabridge.Bridge
+	recordings  *recordings.Store
+	devCA       []byte
 
 	sweepMu      sync.Mutex
 	sweeper      clock.Timer
@@ -73,6 +74,11 @@ type Option func(*App)
 
 // WithClock replaces the wall clock.
 func WithClock(c clock.Clock) Option { return func(a *App) { a.clock = c } }
+
+// WithManualMedia makes the media engine move only when StepMedia says,
+// whatever the clock: for tests that listen to audio, whose result must not
+// depend on how busy the machine is.
+func WithManualMedia() Option { return func(a *App) { a.manualMedia = true } }
 
 // New checks cfg and returns an App that has not started.
 func New(cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
@@ -145,7 +151,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.bridge = mediabridge.New(mediabridge.Config{
 		Client: &http.Client{Transport: callbackTransport(guard), Timeout: 30 * time.Second}, AllowFile: a.cfg.Dev, Logger: a.log,
 	})
-	a.engine = media.New(a.clock, a.bridge)
+	if a.manualMedia {
+		a.engine = media.NewManual(a.bridge)
+	} else {
+		a.engine = media.New(a.clock, a.bridge)
+	}
 	a.bridge.Attach(a.engine)
 	a.calls = calls.New(calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
@@ -272,6 +282,17 @@ func (a *App) handler() http.Handler {
 		}
 	})
 	return graph.WithRequestIDs(graph.WithRecovery(a.log, root))
+}
+
+// StepMedia moves the media engine of an App made WithManualMedia by d
+// (rounded down to 20 ms frames), once every prompt and WAV file being
+// fetched has arrived, so that audio runs the same on any machine. It
+// returns once the engine has reported the frames' events.
+func (a *App) StepMedia(ctx context.Context, d time.Duration) error {
+	if err := a.bridge.Settle(ctx); err != nil {
+		return err
+	}
+	return a.engine.Step(ctx, int(d/media.FrameDuration))
 }
 
 // Ready is closed once the listeners accept connections.

@@ -51,7 +51,9 @@ func writeWAV(t *testing.T, path string, a media.Audio) {
 // caller, checked by listening to the audio: the caller presses 5, hears
 // a prompt, says something, presses # to stop the recording; the bot gets
 // the tone, the prompt's completion and a recording of what the caller
-// said.
+// said. The media engine moves only when the test steps it, so the
+// caller's script and the bot's requests meet at the same frames on an
+// idle and on a starved machine.
 func TestIVRDialogue(t *testing.T) {
 	dir := t.TempDir()
 	prompt := filepath.Join(dir, "prompt.wav")
@@ -67,10 +69,16 @@ func TestIVRDialogue(t *testing.T) {
 		{At: "2500ms", WAV: speech},
 		{At: "4500ms", Keys: "#"},
 	}}}
-	a := start2(t, cfg)
+	a := start2(t, cfg, app.WithManualMedia())
 	base := "http://" + a.Addr("http")
 	tok := token(t, http.DefaultClient, base)
 	h, hookURL := newHook(t)
+	step := func(d time.Duration) {
+		t.Helper()
+		if err := a.StepMedia(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"caller"}}}],
 		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
@@ -91,6 +99,9 @@ func TestIVRDialogue(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("recordResponse: %d %s", r.status, r.body)
 	}
+	// The caller presses 5 while the 1 s prompt plays, speaks from 2.5 s
+	// to 4 s while the bot records, and presses # at 4.5 s.
+	step(5 * time.Second)
 
 	tone := h.waitFor(t, "with the first tone", has(`"toneInfo"`, `"sequenceId":1`))
 	played := h.waitFor(t, "completing playPrompt", has(`playPromptOperation`))
@@ -145,6 +156,7 @@ func TestIVRDialogue(t *testing.T) {
 	if r := call(t, "POST", callURL+"/sendDtmfTones", tok, `{"tones":["tone1","tone2"],"delayBetweenTonesMs":200}`); r.status != 200 || !strings.Contains(r.body, `sendDtmfTonesOperation`) {
 		t.Fatalf("sendDtmfTones: %d %s", r.status, r.body)
 	}
+	step(time.Second)
 	sent := h.waitFor(t, "completing sendDtmfTones", has(`sendDtmfTonesOperation`))
 	if !strings.Contains(sent, `"completionReason":"completedSuccessfully"`) {
 		t.Fatalf("sendDtmfTones completion: %s", sent)
@@ -187,13 +199,13 @@ func TestIVRDialogue(t *testing.T) {
 	if r := call(t, "POST", callURL+"/cancelMediaProcessing", tok, `{}`); r.status != 200 || !strings.Contains(r.body, `"Completed"`) {
 		t.Fatalf("cancelMediaProcessing: %d %s", r.status, r.body)
 	}
-	canceled := h.waitFor(t, "failing the canceled prompt", has(`playPromptOperation`, `8508`))
+	canceled := h.waitFor(t, "failing the canceled prompt", has(`playPromptOperation`, `"subcode":8508`))
 	if !strings.Contains(canceled, `"status":"Failed"`) {
 		t.Fatalf("canceled prompt: %s", canceled)
 	}
 	// A prompt that does not exist fails the operation with a clear result.
 	call(t, "POST", callURL+"/playPrompt", tok, `{"prompts":[{"mediaInfo":{"uri":"file:///nonexistent.wav"}}]}`)
-	broken := h.waitFor(t, "failing the missing prompt", has(`8522`))
+	broken := h.waitFor(t, "failing the missing prompt", has(`"subcode":8522`))
 	if !strings.Contains(broken, `nonexistent.wav`) {
 		t.Fatalf("broken prompt: %s", broken)
 	}

@@ -118,9 +118,9 @@ func TestSimulationControlNeedsAdmin(t *testing.T) {
 	}
 }
 
-func start2(t *testing.T, cfg app.Config) *app.App {
+func start2(t *testing.T, cfg app.Config, opts ...app.Option) *app.App {
 	t.Helper()
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
