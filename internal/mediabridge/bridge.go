@@ -68,8 +68,6 @@ type Bridge struct {
 	wake   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
-	ctx    context.Context // ends at Shutdown
-	cancel context.CancelFunc
 }
 
 // New returns a Bridge.
@@ -82,8 +80,7 @@ func New(cfg Config) *Bridge {
 	}
 	idle := make(chan struct{})
 	close(idle)
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Bridge{ctx: ctx, cancel: cancel, cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[string]media.Audio),
+	return &Bridge{cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[string]media.Audio),
 		idle: idle, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -103,7 +100,6 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
-		b.cancel()
 		close(b.stop)
 	}
 	idle := b.idle
@@ -149,14 +145,23 @@ func (b *Bridge) goBusy(f func(ctx context.Context)) bool {
 	}
 	b.busy++
 	go func() {
+		ctx, cancel := context.WithCancel(context.Background())
 		defer func() {
+			cancel()
 			b.mu.Lock()
 			if b.busy--; b.busy == 0 {
 				close(b.idle)
 			}
 			b.mu.Unlock()
 		}()
-		f(b.ctx)
+		go func() { // Shutdown ends f's context
+			select {
+			case <-b.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		f(ctx)
 	}()
 	return true
 }

@@ -213,3 +213,30 @@ func TestPersonWithWAVJoinsOnceRead(t *testing.T) {
 		t.Fatal("bob joined after he left")
 	}
 }
+
+// Shutdown ends the fetches in flight and waits for them; operations asked
+// for afterwards fail at once instead of starting a fetch nobody waits for.
+func TestShutdownWhileFetching(t *testing.T) {
+	fetching := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(fetching)
+		<-r.Context().Done() // never answers: only the bridge can end it
+	}))
+	defer srv.Close()
+	b, e, _ := start(t, Config{Client: srv.Client()})
+
+	b.Play("room", "bot", "stuck", []model.MediaInfo{{URI: srv.URL + "/stuck.wav"}})
+	<-fetching
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a fetch in flight: %v", err)
+	}
+	b.Play("room", "bot", "late", []model.MediaInfo{{URI: srv.URL + "/late.wav"}})
+	if err := b.Settle(ctx); err != nil {
+		t.Fatalf("Settle after Shutdown: %v", err)
+	}
+	if err := e.Step(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+}
