@@ -211,14 +211,15 @@ func TestEstablished(t *testing.T) {
 func TestReport(t *testing.T) {
 	results := []*Result{
 		{Label: LabelBaselineGet, Mode: ModeGet, Concurrency: 16, RPS: 10000},
-		{Label: LabelGet, Mode: ModeGet, Concurrency: 16, RPS: 6000},
+		{Label: LabelGet, Mode: ModeGet, Concurrency: 16, RPS: 7500},
 		{Label: "switchboard-create", Mode: ModeCreate, Concurrency: 32, RPS: 1500},
+		{Label: "switchboard-list", Mode: ModeList, Concurrency: 4, RPS: 2500},
 		{Label: "established", Mode: ModeEstablished, Rate: 200, Established: &EstablishedStats{
 			Created: 10, Established: 10, From201: Percentiles{N: 10, P99: 4}, FromSend: Percentiles{N: 10, P99: 5}}},
 	}
 	var out bytes.Buffer
 	Report(&out, results)
-	for _, want := range []string{"0.600× (target ≥ 0.50×): MET", "1500 (target ≥ 2000): MISSED", "4.000 ms from 201, 5.000 ms from send (target < 10 ms): MET"} {
+	for _, want := range []string{"0.750× (target ≥ 0.70×): MET", "1500 (target ≥ 2000): MISSED", "list pages/s (switchboard-list): 2500 (target ≥ 2000): MET", "4.000 ms from 201, 5.000 ms from send (target < 10 ms): MET"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
