@@ -139,7 +139,9 @@ func (a *api) authed(h handlerFunc) http.Handler {
 var errCallNotFound = graph.NewError(http.StatusNotFound, "itemNotFound", "The call does not exist.")
 
 // authorizeCall returns nil if p may see call callID: p's application owns
-// it, or p holds Switchboard.Admin.
+// it, or p holds Switchboard.Admin in the call's tenant. Switchboard.Admin
+// does not reach into other tenants: their calls are errCallNotFound, like
+// a missing one.
 func (a *api) authorizeCall(ctx context.Context, p auth.Principal, callID string) error {
 	tenant, app, err := a.cfg.Store.CallOwner(ctx, callID)
 	switch {
@@ -147,9 +149,9 @@ func (a *api) authorizeCall(ctx context.Context, p auth.Principal, callID string
 		return errCallNotFound
 	case err != nil:
 		return err
-	case p.Has(auth.RoleAdmin):
-		return nil
-	case strings.EqualFold(tenant, p.TenantID) && strings.EqualFold(app, p.AppID):
+	case !strings.EqualFold(tenant, p.TenantID):
+		return errCallNotFound
+	case p.Has(auth.RoleAdmin) || strings.EqualFold(app, p.AppID):
 		return nil
 	}
 	return errCallNotFound
