@@ -135,7 +135,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		UserAgent: "Switchboard/" + Version,
 		Client:    &http.Client{Transport: callbackTransport(guard)},
 		CheckURL:  func(u *url.URL) error { return guard.CheckURL(context.Background(), u) },
-		OnResult:  a.deliveryObserver(),
+		// Outside development mode a redirect may not downgrade https.
+		AllowDowngrade: a.cfg.Dev,
+		OnResult:       a.deliveryObserver(),
 	})
 	a.directory, err = sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
@@ -251,20 +253,23 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 // handler is the whole HTTP surface: Graph under /v1.0 and /beta, the
 // extension API under /switchboard/, and the token service at the root.
 func (a *App) handler() http.Handler {
-	gc := graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log}
-	if t := a.cfg.Throttle; t.Requests > 0 {
-		gc.Limiter = throttle.New(t.Requests, time.Duration(t.Period), a.clock)
-	}
-	if t := a.cfg.Throttle; t.MaxInFlight > 0 {
-		gc.Gate = throttle.NewGate(t.MaxInFlight)
-	}
-	api := graph.NewHandler(gc)
+	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log})
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
 		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}
 	api, ext = graph.WithIdempotency(idem, api), graph.WithIdempotency(idem, ext)
+	// One bucket per application covers both APIs, every path and method
+	// of them, and idempotent replays: the limits run before anything else.
+	limits := graph.ThrottleConfig{Auth: a.auth, Logger: a.log}
+	if t := a.cfg.Throttle; t.Requests > 0 {
+		limits.Limiter = throttle.New(t.Requests, time.Duration(t.Period), a.clock)
+	}
+	if t := a.cfg.Throttle; t.MaxInFlight > 0 {
+		limits.Gate = throttle.NewGate(t.MaxInFlight)
+	}
+	api, ext = graph.WithThrottle(limits, api), graph.WithThrottle(limits, ext)
 	tokens := a.auth.Handler()
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")

@@ -44,6 +44,7 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) outcome {
 		}
 	}
 	header := w.header(d, token)
+	origin := u
 
 	for hop := 0; ; hop++ {
 		if w.cfg.CheckURL != nil {
@@ -56,6 +57,11 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) outcome {
 			return outcome{err: fmt.Errorf("%w: %w", ErrRefused, err), permanent: true}
 		}
 		req.Header = header.Clone()
+		if !sameOrigin(u, origin) {
+			// The token is the bot's: a redirect to another origin gets
+			// the notification but not the means to pose as us to the bot.
+			req.Header.Del("Authorization")
+		}
 		resp, err := w.client.Do(req)
 		if err != nil {
 			return outcome{err: fmt.Errorf("notify: %w", err)}
@@ -76,6 +82,9 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) outcome {
 			if loc == "" || err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
 				return outcome{status: status, err: fmt.Errorf("notify: callback answered %d with bad Location %q", status, loc)}
 			}
+			if u.Scheme == "https" && next.Scheme == "http" && !w.cfg.AllowDowngrade {
+				return outcome{status: status, err: fmt.Errorf("%w: %s redirects from https to http (%s)", ErrRefused, u.Redacted(), next.Redacted()), permanent: true}
+			}
 			u = next
 		default:
 			o := outcome{status: status, err: &StatusError{StatusCode: status}}
@@ -85,6 +94,23 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) outcome {
 			return o
 		}
 	}
+}
+
+// sameOrigin reports whether a and b have the same origin: scheme, host
+// and port, a missing port being the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// port returns u's port, or the default port of its scheme.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
 }
 
 func isRedirect(status int) bool {

@@ -22,6 +22,13 @@
 // has one delivery in flight at a time, and its replays go before its live
 // deliveries not yet sent.
 //
+// Redirects are followed within one attempt, up to 5 hops. The callback
+// token (Authorization) goes only to the origin (scheme, host and port) of
+// the callback URL: a hop to another origin gets the notification without
+// it, as a bot that moved elsewhere is not trusted with its own tokens. A
+// redirect from https to http gives the delivery up unless
+// Config.AllowDowngrade is set (development mode).
+//
 // Delivery is at-least-once. Results are written back to the Outbox
 // asynchronously, in order, so that a store round-trip never sits between one
 // callback and the next. A delivery that was acknowledged but not yet recorded

@@ -176,6 +176,10 @@ type Config struct {
 	// one attempt only: the next attempt and the next delivery start again
 	// from Delivery.URL.
 	CheckURL func(u *url.URL) error
+	// AllowDowngrade lets a redirect lead from an https URL to an http one
+	// (development mode); otherwise such a redirect gives the delivery up
+	// with ErrRefused, as a CheckURL refusal does.
+	AllowDowngrade bool
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
 	// OnResult, if set, is called after each attempt with the delivery

@@ -255,10 +255,15 @@ func TestRedirectFollowed(t *testing.T) {
 				if a.path != want || a.method != http.MethodPost || !bytes.Equal(a.body, d.Body) {
 					t.Errorf("hop %d: %s %s body %q, want POST %s with the body", i, a.method, a.path, a.body, want)
 				}
-				for _, k := range []string{"Authorization", notify.HeaderSequence, notify.HeaderMessageID, notify.HeaderAttempt} {
+				for _, k := range []string{notify.HeaderSequence, notify.HeaderMessageID, notify.HeaderAttempt} {
 					if a.header.Get(k) != hops[0].header.Get(k) || a.header.Get(k) == "" {
 						t.Errorf("hop %d: header %s = %q, want %q as on the first hop", i, k, a.header.Get(k), hops[0].header.Get(k))
 					}
+				}
+				// The last hop is another origin: it gets no token
+				// (TestRedirectAuthorizationStaysWithItsOrigin).
+				if got, sameOrigin := a.header.Get("Authorization"), i < 2; (got != "") != sameOrigin || sameOrigin && got != hops[0].header.Get("Authorization") {
+					t.Errorf("hop %d: Authorization %q, want it only on the callback's origin", i, got)
 				}
 			}
 			if r := <-h.results; !r.delivered || r.status != http.StatusAccepted {
