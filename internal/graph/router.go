@@ -9,7 +9,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
-	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
 
 // Authenticator checks a request's bearer token.
@@ -20,17 +19,12 @@ type Authenticator interface {
 }
 
 // Config configures the Graph API handler. Calls and Auth are required.
+// Request limits are WithThrottle's, applied around the handler.
 type Config struct {
 	Calls   *calls.Service
 	Auth    Authenticator
 	Logger  *slog.Logger
 	MaxBody int64 // default DefaultMaxBody
-	// Limiter, when set, throttles each application within its tenant:
-	// beyond its rate a request gets Graph's 429 with Retry-After.
-	Limiter *throttle.Limiter
-	// Gate, when set, bounds the requests in flight: beyond it a request
-	// gets 503 with Retry-After instead of queueing.
-	Gate *throttle.Gate
 }
 
 // api holds what the handlers share.
@@ -39,8 +33,6 @@ type api struct {
 	auth    Authenticator
 	log     *slog.Logger
 	maxBody int64
-	limiter *throttle.Limiter
-	gate    *throttle.Gate
 	bodies  bodyCache // encoded calls for plain GETs
 }
 
@@ -69,7 +61,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, limiter: cfg.Limiter, gate: cfg.Gate}
+	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
 	for _, rt := range a.routes() {
@@ -116,13 +108,6 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 				Message: "Invalid version: '" + version + "'. Use v1.0 or beta."})
 			return
 		}
-		if a.gate != nil {
-			if !a.gate.Enter() {
-				writeError(w, r, a.log, shedding())
-				return
-			}
-			defer a.gate.Leave()
-		}
 		if err := checkHeaders(r.Header); err != nil {
 			writeError(w, r, a.log, err)
 			return
@@ -132,12 +117,6 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 			w.Header().Set("WWW-Authenticate", a.auth.WWWAuthenticate(err))
 			writeError(w, r, a.log, err)
 			return
-		}
-		if a.limiter != nil {
-			if ok, wait := a.limiter.Allow(strings.ToLower(p.TenantID) + "/" + strings.ToLower(p.AppID)); !ok {
-				writeError(w, r, a.log, throttled(wait))
-				return
-			}
 		}
 		scheme := "http"
 		if r.TLS != nil {

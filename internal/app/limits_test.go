@@ -1,0 +1,60 @@
+package app_test
+
+// Tests of the request limits: every authenticated request counts against
+// its application's token bucket, whatever it asks for.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/app"
+	"github.com/switchboard-dev/switchboard/internal/clock"
+)
+
+// TestEveryAuthenticatedRouteIsThrottled exhausts an application's bucket
+// and then tries every kind of route that used to bypass it: the
+// extension API, an unknown Graph path, a method a Graph path does not
+// allow, and an Idempotency-Key replay (which used to be
+// answered from the store before the limiter ran). Each must get Graph's
+// 429 with Retry-After, and another application must not be affected.
+func TestEveryAuthenticatedRouteIsThrottled(t *testing.T) {
+	fake := clock.NewFake(time.Now())
+	base := prodServer(t, func(c *app.Config) {
+		c.Throttle.Requests, c.Throttle.Period = 3, app.Duration(30*time.Second)
+	}, app.WithClock(fake))
+	a1, a2 := appToken(t, base, tenantA, "a1"), appToken(t, base, tenantA, "a2")
+
+	// One remembered response to replay later: a 400 is kept like a 201.
+	first := call(t, "POST", base+"/v1.0/communications/calls", a1, `{}`, "Idempotency-Key", "k1")
+	if first.status != 400 {
+		t.Fatalf("first idempotent POST: %d %s", first.status, first.body)
+	}
+	for i := 0; i < 2; i++ {
+		if r := call(t, "GET", base+"/v1.0/communications/calls", a1, ""); r.status != 200 {
+			t.Fatalf("request %d within the limit: %d %s", i, r.status, r.body)
+		}
+	}
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"known route", "GET", "/v1.0/communications/calls", ""},
+		{"extension API", "GET", "/switchboard/v1/calls/00000000-0000-0000-0000-000000000000/notifications", ""},
+		{"extension API replay", "POST", "/switchboard/v1/calls/00000000-0000-0000-0000-000000000000/notifications/replay", `{}`},
+		{"unknown Graph path", "GET", "/v1.0/communications/nothingHere", ""},
+		{"method not allowed", "DELETE", "/v1.0/communications/calls", ""},
+		{"idempotent replay", "POST", "/v1.0/communications/calls", `{}`},
+	} {
+		r := call(t, tc.method, base+tc.path, a1, tc.body, "Idempotency-Key", "k1")
+		if r.status != 429 || r.header.Get("Retry-After") == "" {
+			t.Errorf("%s: %d Retry-After %q %s, want 429 with Retry-After", tc.name, r.status, r.header.Get("Retry-After"), r.body)
+		}
+		if r.header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("%s: answered from the idempotency store past the limit", tc.name)
+		}
+	}
+	if r := call(t, "GET", base+"/switchboard/v1/calls/00000000-0000-0000-0000-000000000000/notifications", a2, ""); r.status != 404 {
+		t.Errorf("another application: %d %s, want its own 404", r.status, r.body)
+	}
+	fake.Advance(30 * time.Second)
+	if r := call(t, "POST", base+"/v1.0/communications/calls", a1, `{}`, "Idempotency-Key", "k1"); r.status != 400 || r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay after the bucket refilled: %d replayed=%q", r.status, r.header.Get("Idempotent-Replayed"))
+	}
+}
