@@ -14,6 +14,10 @@ import (
 // method returns at once; results come back through the Service's Media*
 // methods. Rooms are conversation ids, legs call ids, people participant
 // ids. Implementations must be safe for concurrent use.
+//
+// Prompts are fetched on behalf of an application: the MediaScope passed
+// with them says whose they are, and a prompt fetched (or cached) for one
+// scope is never played for another.
 type Media interface {
 	AddLeg(room, leg string)
 	RemoveLeg(room, leg string)
@@ -21,8 +25,8 @@ type Media interface {
 	// what its behaviour's script says.
 	AddPerson(room, participant string, b Behaviour)
 	RemovePerson(room, participant string)
-	Play(room, leg, opID string, prompts []model.MediaInfo)
-	Record(room, leg, opID string, spec RecordSpec)
+	Play(scope MediaScope, room, leg, opID string, prompts []model.MediaInfo)
+	Record(scope MediaScope, room, leg, opID string, spec RecordSpec)
 	SendTones(room, leg, opID string, tones []model.Tone, gap time.Duration)
 	SubscribeTones(room, leg string)
 	// Cancel stops the leg's running and queued plays and recordings; each
@@ -30,8 +34,18 @@ type Media interface {
 	Cancel(room, leg string)
 	CloseRoom(room string)
 	// Prefetch loads prompts ahead of use (preFetchMedia).
-	Prefetch(media []model.MediaInfo)
+	Prefetch(scope MediaScope, media []model.MediaInfo)
 }
+
+// MediaScope is the application, and its tenant, on whose behalf prompts
+// are fetched: the owner of the leg that plays them.
+type MediaScope struct {
+	Tenant string
+	App    string
+}
+
+// mediaScope is the scope of the leg's prompts.
+func mediaScope(leg *Call) MediaScope { return MediaScope{Tenant: leg.TenantID, App: leg.AppID} }
 
 // RecordSpec is a recordResponse request with Graph's defaults applied.
 type RecordSpec struct {
@@ -107,7 +121,7 @@ func (s *Service) checkPromptURI(field, raw string) error {
 // established), record the operation, and, once that is committed, start it
 // in the Media with start(room, leg, opID).
 func (s *Service) mediaOperation(ctx context.Context, c Caller, callID, action, typ string, clientContext *string,
-	status model.OperationStatus, anyMedia bool, start func(m Media, room, leg, opID string)) (model.CommsOperation, error) {
+	status model.OperationStatus, anyMedia bool, start func(m Media, scope MediaScope, room, leg, opID string)) (model.CommsOperation, error) {
 	m, err := s.media()
 	if err != nil {
 		return model.CommsOperation{}, err
@@ -129,10 +143,10 @@ func (s *Service) mediaOperation(ctx context.Context, c Caller, callID, action, 
 			return &PermissionError{Action: action, Needed: []string{RoleAccessMedia}}
 		}
 		op = tx.newOperation(leg, typ, clientContext, status)
-		room, id := tx.conv.ID, op.ID
+		room, id, scope := tx.conv.ID, op.ID, mediaScope(leg)
 		// Under the conversation's lock, so that operations reach the media
 		// in commit order: Graph's media queue is FIFO.
-		tx.afterCommit(func() { start(m, room, strings.ToLower(callID), id) })
+		tx.afterCommit(func() { start(m, scope, room, strings.ToLower(callID), id) })
 		return nil
 	})
 	return op, err
@@ -170,7 +184,7 @@ func (s *Service) PlayPrompt(ctx context.Context, c Caller, callID string, req m
 		infos[i] = *p.MediaInfo
 	}
 	return s.mediaOperation(ctx, c, callID, "playPrompt", model.TypePlayPromptOperation, req.ClientContext, model.OperationStatusRunning, false,
-		func(m Media, room, leg, opID string) { m.Play(room, leg, opID, infos) })
+		func(m Media, scope MediaScope, room, leg, opID string) { m.Play(scope, room, leg, opID, infos) })
 }
 
 // RecordResponse records what the caller says (200 with a Running
@@ -220,7 +234,7 @@ func (s *Service) RecordResponse(ctx context.Context, c Caller, callID string, r
 		spec.StopTones = append(spec.StopTones, r)
 	}
 	return s.mediaOperation(ctx, c, callID, "recordResponse", model.TypeRecordOperation, req.ClientContext, model.OperationStatusRunning, false,
-		func(m Media, room, leg, opID string) { m.Record(room, leg, opID, spec) })
+		func(m Media, scope MediaScope, room, leg, opID string) { m.Record(scope, room, leg, opID, spec) })
 }
 
 // dtmfKey accepts a stop tone as Graph's examples write it ("#", "1", "*")
@@ -270,7 +284,7 @@ func keyTone(k rune) model.Tone {
 // hears (200 with a Completed subscribeToToneOperation).
 func (s *Service) SubscribeToTone(ctx context.Context, c Caller, callID string, req model.SubscribeToToneRequest) (model.CommsOperation, error) {
 	return s.mediaOperation(ctx, c, callID, "subscribeToTone", model.TypeSubscribeToToneOperation, req.ClientContext, model.OperationStatusCompleted, false,
-		func(m Media, room, leg, _ string) { m.SubscribeTones(room, leg) })
+		func(m Media, _ MediaScope, room, leg, _ string) { m.SubscribeTones(room, leg) })
 }
 
 // SendDtmfTones plays DTMF tones into the call (200 with a Running
@@ -295,7 +309,7 @@ func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, re
 		gap = time.Duration(*req.DelayBetweenTonesMs) * time.Millisecond
 	}
 	return s.mediaOperation(ctx, c, callID, "sendDtmfTones", model.TypeSendDtmfTonesOperation, req.ClientContext, model.OperationStatusRunning, true,
-		func(m Media, room, leg, opID string) { m.SendTones(room, leg, opID, req.Tones, gap) })
+		func(m Media, _ MediaScope, room, leg, opID string) { m.SendTones(room, leg, opID, req.Tones, gap) })
 }
 
 // CancelMediaProcessing cancels the call's running and queued playPrompt
@@ -304,5 +318,5 @@ func (s *Service) SendDtmfTones(ctx context.Context, c Caller, callID string, re
 // cancelMediaProcessingOperation.
 func (s *Service) CancelMediaProcessing(ctx context.Context, c Caller, callID string, req model.CancelMediaProcessingRequest) (model.CommsOperation, error) {
 	return s.mediaOperation(ctx, c, callID, "cancelMediaProcessing", model.TypeCancelMediaProcessingOperation, req.ClientContext, model.OperationStatusCompleted, false,
-		func(m Media, room, leg, _ string) { m.Cancel(room, leg) })
+		func(m Media, _ MediaScope, room, leg, _ string) { m.Cancel(room, leg) })
 }

@@ -198,7 +198,7 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 		case is && !was:
 			m.AddLeg(cur.ID, l.ID)
 			if mc := l.Spec.MediaConfig; mc != nil && len(mc.PreFetchMedia) > 0 {
-				m.Prefetch(mc.PreFetchMedia)
+				m.Prefetch(mediaScope(l), mc.PreFetchMedia)
 			}
 		case was && !is:
 			m.RemoveLeg(cur.ID, l.ID)

@@ -152,10 +152,10 @@ func (nopMedia) AddLeg(string, string)                                         {
 func (nopMedia) RemoveLeg(string, string)                                      {}
 func (nopMedia) AddPerson(string, string, Behaviour)                           {}
 func (nopMedia) RemovePerson(string, string)                                   {}
-func (nopMedia) Play(string, string, string, []model.MediaInfo)                {}
-func (nopMedia) Record(string, string, string, RecordSpec)                     {}
+func (nopMedia) Play(MediaScope, string, string, string, []model.MediaInfo)    {}
+func (nopMedia) Record(MediaScope, string, string, string, RecordSpec)         {}
 func (nopMedia) SendTones(string, string, string, []model.Tone, time.Duration) {}
 func (nopMedia) SubscribeTones(string, string)                                 {}
 func (nopMedia) Cancel(string, string)                                         {}
 func (nopMedia) CloseRoom(string)                                              {}
-func (nopMedia) Prefetch([]model.MediaInfo)                                    {}
+func (nopMedia) Prefetch(MediaScope, []model.MediaInfo)                        {}

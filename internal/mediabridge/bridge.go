@@ -60,7 +60,7 @@ type Bridge struct {
 	mu     sync.Mutex
 	sink   Sink
 	people map[string]*media.SimPerson // room/participant; nil while its WAVs load
-	cache  map[string]media.Audio      // resourceId or uri
+	cache  map[promptKey]media.Audio
 	events []func(Sink)
 	busy   int           // goroutines fetching or loading
 	idle   chan struct{} // closed when busy drops to 0
@@ -80,7 +80,7 @@ func New(cfg Config) *Bridge {
 	}
 	idle := make(chan struct{})
 	close(idle)
-	return &Bridge{cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[string]media.Audio),
+	return &Bridge{cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[promptKey]media.Audio),
 		idle: idle, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -247,12 +247,19 @@ func (b *Bridge) RemoveLeg(room, leg string) { b.logErr("remove leg", b.engine.R
 
 // AddPerson gives a simulated participant a voice that follows its
 // behaviour's script. A script that says WAV files joins once they are
-// read, so that no file is read under the caller's lock.
+// read, so that no file is read under the caller's lock. WAV files are
+// local files, read only when Config.AllowFile (development mode) says
+// so: otherwise the steps that say them are left out, with a warning.
 func (b *Bridge) AddPerson(room, participant string, bh calls.Behaviour) {
 	key := room + "/" + participant
 	files := false
 	for _, st := range bh.Script {
 		files = files || st.WAV != ""
+	}
+	if files && !b.cfg.AllowFile {
+		b.log.Warn("mediabridge: simulated participant's WAV files left out: local files are read only in development mode",
+			"room", room, "participant", participant)
+		files = false
 	}
 	if !files {
 		b.mu.Lock()
@@ -346,7 +353,7 @@ func (b *Bridge) CloseRoom(room string) {
 // Play reserves the operation's place in the leg's queue, then fetches the
 // prompts and fills it in; a prompt that cannot be fetched or decoded fails
 // the operation.
-func (b *Bridge) Play(room, leg, opID string, prompts []model.MediaInfo) {
+func (b *Bridge) Play(scope calls.MediaScope, room, leg, opID string, prompts []model.MediaInfo) {
 	if err := b.engine.Reserve(room, leg, opID, media.OpPlay, false); err != nil {
 		b.PlayFinished(room, leg, opID, err)
 		return
@@ -354,7 +361,7 @@ func (b *Bridge) Play(room, leg, opID string, prompts []model.MediaInfo) {
 	started := b.goBusy(func(ctx context.Context) {
 		clips := make([]media.Audio, 0, len(prompts))
 		for i, p := range prompts {
-			a, err := b.fetch(ctx, p)
+			a, err := b.fetch(ctx, scope, p)
 			if err != nil {
 				b.abandon(room, leg, opID, fmt.Errorf("prompt %d (%s): %w", i, p.URI, err))
 				return
@@ -370,7 +377,7 @@ func (b *Bridge) Play(room, leg, opID string, prompts []model.MediaInfo) {
 
 // Record reserves the operation's place in the leg's queue (at its head,
 // for a barge-in), then fetches the optional prompt and fills it in.
-func (b *Bridge) Record(room, leg, opID string, spec calls.RecordSpec) {
+func (b *Bridge) Record(scope calls.MediaScope, room, leg, opID string, spec calls.RecordSpec) {
 	if err := b.engine.Reserve(room, leg, opID, media.OpRecord, spec.BargeIn); err != nil {
 		b.RecordFinished(room, leg, opID, media.Recording{Reason: media.ReasonUnknown})
 		return
@@ -379,7 +386,7 @@ func (b *Bridge) Record(room, leg, opID string, spec calls.RecordSpec) {
 		opts := media.RecordOptions{Beep: spec.Beep, BargeIn: spec.BargeIn, InitialSilence: spec.InitialSilence,
 			MaxSilence: spec.MaxSilence, MaxDuration: spec.MaxDuration, StopTones: spec.StopTones}
 		if spec.Prompt != nil {
-			a, err := b.fetch(ctx, *spec.Prompt)
+			a, err := b.fetch(ctx, scope, *spec.Prompt)
 			if err != nil {
 				b.abandon(room, leg, opID, err)
 				return
@@ -428,14 +435,27 @@ func (b *Bridge) Cancel(room, leg string) {
 	b.engine.Cancel(room, leg)
 }
 
-// fetch returns a prompt's audio, from the cache when its resourceId (or
-// URI) was fetched before: "the prompt uri is cached against this
-// resourceId as a key".
-func (b *Bridge) fetch(ctx context.Context, p model.MediaInfo) (media.Audio, error) {
-	key := p.URI
-	if p.ResourceID != nil && *p.ResourceID != "" {
-		key = "id:" + *p.ResourceID
+// promptKey names a cached prompt. Graph caches "the prompt uri against
+// this resourceId as a key", but a resourceId is the application's own
+// name: it means something only within one application (of one tenant)
+// and for one URI, so all four make the key, and a prompt fetched for one
+// application is never played for another.
+type promptKey struct {
+	tenant, app, uri, resourceID string
+}
+
+func newPromptKey(scope calls.MediaScope, p model.MediaInfo) promptKey {
+	k := promptKey{tenant: scope.Tenant, app: scope.App, uri: p.URI}
+	if p.ResourceID != nil {
+		k.resourceID = *p.ResourceID
 	}
+	return k
+}
+
+// fetch returns a prompt's audio for scope, from the cache when the same
+// application fetched it before.
+func (b *Bridge) fetch(ctx context.Context, scope calls.MediaScope, p model.MediaInfo) (media.Audio, error) {
+	key := newPromptKey(scope, p)
 	b.mu.Lock()
 	a, ok := b.cache[key]
 	b.mu.Unlock()
@@ -456,10 +476,10 @@ func (b *Bridge) fetch(ctx context.Context, p model.MediaInfo) (media.Audio, err
 }
 
 // Prefetch loads media into the cache ahead of use (serviceHostedMediaConfig.preFetchMedia).
-func (b *Bridge) Prefetch(infos []model.MediaInfo) {
+func (b *Bridge) Prefetch(scope calls.MediaScope, infos []model.MediaInfo) {
 	for _, p := range infos {
 		b.goBusy(func(ctx context.Context) {
-			if _, err := b.fetch(ctx, p); err != nil {
+			if _, err := b.fetch(ctx, scope, p); err != nil {
 				b.log.Warn("mediabridge: prefetch failed", "uri", p.URI, "err", err)
 			}
 		})

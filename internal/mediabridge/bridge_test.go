@@ -65,6 +65,12 @@ func (r *recorder) wait(t *testing.T, n int) []string {
 	}
 }
 
+// Scopes of two applications in two tenants.
+var (
+	tenantA = calls.MediaScope{Tenant: "tenant-a", App: "app-a"}
+	tenantB = calls.MediaScope{Tenant: "tenant-b", App: "app-b"}
+)
+
 // start returns a started bridge on a manual engine with one leg in one room.
 func start(t *testing.T, cfg Config) (*Bridge, *media.Engine, *recorder) {
 	t.Helper()
@@ -127,8 +133,8 @@ func TestPlayKeepsOrderWhileFetching(t *testing.T) {
 	defer srv.Close()
 	b, e, rec := start(t, Config{Client: srv.Client()})
 
-	b.Play("room", "bot", "first", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
-	b.Play("room", "bot", "second", []model.MediaInfo{{URI: srv.URL + "/fast.wav"}})
+	b.Play(tenantA, "room", "bot", "first", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
+	b.Play(tenantA, "room", "bot", "second", []model.MediaInfo{{URI: srv.URL + "/fast.wav"}})
 	// Give the second fetch every chance to finish first.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -157,8 +163,8 @@ func TestPlayFailedFetchFailsItsOperation(t *testing.T) {
 	defer srv.Close()
 	b, e, rec := start(t, Config{Client: srv.Client()})
 
-	b.Play("room", "bot", "missing", []model.MediaInfo{{URI: srv.URL + "/missing.wav"}})
-	b.Play("room", "bot", "ok", []model.MediaInfo{{URI: srv.URL + "/ok.wav"}})
+	b.Play(tenantA, "room", "bot", "missing", []model.MediaInfo{{URI: srv.URL + "/missing.wav"}})
+	b.Play(tenantA, "room", "bot", "ok", []model.MediaInfo{{URI: srv.URL + "/ok.wav"}})
 	step(t, b, e, time.Second)
 	got := rec.wait(t, 2)
 	if got[0] != "play missing failed" || got[1] != "play ok" {
@@ -178,7 +184,7 @@ func TestCancelWhileFetching(t *testing.T) {
 	defer srv.Close()
 	b, e, rec := start(t, Config{Client: srv.Client()})
 
-	b.Play("room", "bot", "slow", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
+	b.Play(tenantA, "room", "bot", "slow", []model.MediaInfo{{URI: srv.URL + "/slow.wav"}})
 	b.Cancel("room", "bot")
 	close(release)
 	step(t, b, e, time.Second)
@@ -225,18 +231,91 @@ func TestShutdownWhileFetching(t *testing.T) {
 	defer srv.Close()
 	b, e, _ := start(t, Config{Client: srv.Client()})
 
-	b.Play("room", "bot", "stuck", []model.MediaInfo{{URI: srv.URL + "/stuck.wav"}})
+	b.Play(tenantA, "room", "bot", "stuck", []model.MediaInfo{{URI: srv.URL + "/stuck.wav"}})
 	<-fetching
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown with a fetch in flight: %v", err)
 	}
-	b.Play("room", "bot", "late", []model.MediaInfo{{URI: srv.URL + "/late.wav"}})
+	b.Play(tenantA, "room", "bot", "late", []model.MediaInfo{{URI: srv.URL + "/late.wav"}})
 	if err := b.Settle(ctx); err != nil {
 		t.Fatalf("Settle after Shutdown: %v", err)
 	}
 	if err := e.Step(ctx, 5); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A resourceId names a prompt within one application and one URI: two
+// applications of different tenants that play prompts under the same
+// resourceId each hear their own, fetched from their own URI; and the same
+// application reuses its cached prompt only for the same URI.
+func TestPromptCacheIsScopedByTenantAppAndURI(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	long, short := wav(t, 3*time.Second), wav(t, 100*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		if r.URL.Path == "/b.wav" {
+			w.Write(long)
+			return
+		}
+		w.Write(short)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client()})
+	b.AddLeg("room2", "botB")
+	id := "welcome"
+	// Tenant A's prompt is cached first, under the shared resourceId.
+	b.Play(tenantA, "room", "bot", "a", []model.MediaInfo{{URI: srv.URL + "/a.wav", ResourceID: &id}})
+	step(t, b, e, time.Second)
+	if got := rec.wait(t, 1); got[0] != "play a" {
+		t.Fatalf("events %v", got)
+	}
+	// Tenant B plays its own 3 s prompt under the same resourceId: it is
+	// fetched, and still playing after a second (A's lasts 100 ms).
+	b.Play(tenantB, "room2", "botB", "b", []model.MediaInfo{{URI: srv.URL + "/b.wav", ResourceID: &id}})
+	step(t, b, e, time.Second)
+	rec.mu.Lock()
+	n := len(rec.events)
+	rec.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("tenant B's 3 s prompt finished within a second: it heard tenant A's")
+	}
+	step(t, b, e, 3*time.Second)
+	rec.wait(t, 2)
+	// Another application of tenant A, same resourceId and URI: fetched
+	// for itself. A itself, same resourceId and URI: from the cache.
+	otherApp := calls.MediaScope{Tenant: tenantA.Tenant, App: "app-a2"}
+	b.Play(otherApp, "room", "bot", "a2", []model.MediaInfo{{URI: srv.URL + "/a.wav", ResourceID: &id}})
+	b.Play(tenantA, "room", "bot", "a3", []model.MediaInfo{{URI: srv.URL + "/a.wav", ResourceID: &id}})
+	step(t, b, e, time.Second)
+	rec.wait(t, 4)
+	mu.Lock()
+	defer mu.Unlock()
+	if hits["/a.wav"] != 2 || hits["/b.wav"] != 1 {
+		t.Fatalf("fetches %v; want a.wav twice (once per application) and b.wav once", hits)
+	}
+}
+
+// Outside development mode a simulated participant never reads a local
+// file: the step that says it is left out, and the bot hears silence.
+func TestPersonWAVRefusedWithoutAllowFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret.wav")
+	if err := os.WriteFile(path, wav(t, 3*time.Second), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, e, rec := start(t, Config{})
+	b.AddPerson("room", "alice", calls.Behaviour{Script: []calls.Step{{WAV: path}, {At: 2 * time.Second, Keys: "1"}}})
+	b.Record(tenantA, "room", "bot", "rec", calls.RecordSpec{InitialSilence: time.Second, MaxSilence: time.Second, MaxDuration: 5 * time.Second})
+	step(t, b, e, 6*time.Second)
+	if got := rec.wait(t, 1); got[0] != "record rec "+string(model.RecordCompletionReasonInitialSilenceTimeout) {
+		t.Fatalf("events %v; want the recording to hear only silence", got)
+	}
+	if b.Person("room", "alice") == nil {
+		t.Fatal("alice did not join without her WAV step")
 	}
 }
