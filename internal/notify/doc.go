@@ -12,9 +12,17 @@
 // Ordering: within one call, delivery N+1 is not sent until N was acknowledged
 // with a 2xx or given up. Calls are independent: each has its own queue, a
 // bounded pool of goroutines serves the queues that have work, and a call
-// waiting out a backoff holds no goroutine, so a slow or failing bot delays
-// only its own calls. Every request carries the per-call sequence number in
-// the Switchboard-Sequence header so that bots can detect gaps and duplicates.
+// waiting out a backoff holds no goroutine. Every request carries the
+// per-call sequence number in the Switchboard-Sequence header so that bots
+// can detect gaps and duplicates.
+//
+// Fairness: the pool serves applications (a client id in a tenant) in turn,
+// one delivery each, and an application has at most
+// Config.MaxInFlightPerApp deliveries in flight (a quarter of the pool by
+// default). A bot that never answers holds at most its share of the pool
+// for the request timeout, so it delays only its own calls; other
+// applications' callbacks go out at once, and an application with many
+// calls ready does not make another's wait behind all of them.
 //
 // Replay sends finished deliveries again when a bot asks for them (the
 // notification log's replay), with their original sequence numbers and a

@@ -162,9 +162,14 @@ type Config struct {
 	// Concurrency bounds the deliveries in flight across all calls; default
 	// 64. Each call has at most one in flight, and a call waiting out a
 	// backoff holds no slot; but a bot that holds requests open holds a slot
-	// per call for up to RequestTimeout, so Concurrency such calls at once
-	// delay everyone.
+	// per call for up to RequestTimeout, up to MaxInFlightPerApp of them.
 	Concurrency int
+	// MaxInFlightPerApp bounds the deliveries of one application (a client
+	// id in a tenant) in flight at once, so that a bot that never answers
+	// delays only its own calls; default a quarter of Concurrency, at least
+	// 1, at most Concurrency. Applications with work take turns at the
+	// pool, one delivery each in turn.
+	MaxInFlightPerApp int
 	// RequestTimeout bounds one attempt, redirects included; default 10s.
 	RequestTimeout time.Duration
 	// ShutdownGrace is how long Shutdown lets deliveries already on the
@@ -198,13 +203,18 @@ type Worker struct {
 	ownTransport *http.Transport
 	log          *slog.Logger
 
-	mu      sync.Mutex
-	cond    sync.Cond // signalled when ready gains a queue, broadcast on close
-	calls   map[string]*callQueue
-	ready   []*callQueue // FIFO of queues waiting for a pool goroutine
-	started bool
-	closed  bool
-	sweepAt int
+	mu    sync.Mutex
+	cond  sync.Cond // signalled when runnable gains an application, broadcast on close
+	calls map[string]*callQueue
+	// apps holds the applications with calls waiting for a pool goroutine
+	// or deliveries in flight, by appKey.
+	apps map[string]*appQueue
+	// runnable is the round-robin ring of applications with a call waiting
+	// and a free slot of their share.
+	runnable []*appQueue
+	started  bool
+	closed   bool
+	sweepAt  int
 
 	// wg counts the pool goroutines and every scheduled retry timer until its
 	// callback has run or Stop has cancelled it.
@@ -238,6 +248,10 @@ func New(cfg Config) *Worker {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = defaultConcurrency
 	}
+	if cfg.MaxInFlightPerApp <= 0 {
+		cfg.MaxInFlightPerApp = cfg.Concurrency / 4
+	}
+	cfg.MaxInFlightPerApp = min(max(cfg.MaxInFlightPerApp, 1), cfg.Concurrency)
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = defaultRequestTimeout
 	}
@@ -251,6 +265,7 @@ func New(cfg Config) *Worker {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		calls:       make(map[string]*callQueue),
+		apps:        make(map[string]*appQueue),
 		sweepAt:     minSweep,
 		stopped:     make(chan struct{}),
 		persistWake: make(chan struct{}, 1),
@@ -376,7 +391,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			cq.timer = nil
 		}
 	}
-	w.ready = nil
+	w.runnable = nil
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	defer close(w.stopped)

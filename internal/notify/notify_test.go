@@ -456,7 +456,9 @@ func TestStuckCallDoesNotDelayOthers(t *testing.T) {
 	mux.Handle("/fast", recorder(http.StatusOK, arrivals))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	h := newHarness(t, notify.Config{Concurrency: 2})
+	// Both calls are of one application: its share must leave the fast
+	// call a slot (TestDeadBotDoesNotDelayOtherApps covers other apps).
+	h := newHarness(t, notify.Config{Concurrency: 2, MaxInFlightPerApp: 2})
 	t.Cleanup(func() { close(release) })
 	h.start()
 

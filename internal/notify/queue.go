@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
@@ -11,6 +12,8 @@ import (
 // callQueue is one call's deliveries. All fields are guarded by Worker.mu.
 type callQueue struct {
 	id string
+	// app is the appKey of the call's application.
+	app string
 	// pending is sorted by Seq; pending[0] is the one being delivered,
 	// unless a replay is.
 	pending []Delivery
@@ -21,8 +24,8 @@ type callQueue struct {
 	replays []replay
 	// done is the highest Seq delivered or given up.
 	done int64
-	// busy is true while the queue is in Worker.ready, with a pool goroutine,
-	// or waiting for its retry timer.
+	// busy is true while the queue is waiting for a pool goroutine (in its
+	// appQueue's ready), with one, or waiting for its retry timer.
 	busy bool
 	// sending is true while a pool goroutine is attempting pending[0].
 	sending   bool
@@ -30,17 +33,43 @@ type callQueue struct {
 	idleSince time.Time
 }
 
-// add files d in its call's queue and returns the queue, or nil when d is a
-// duplicate. The caller holds w.mu.
-func (w *Worker) add(d Delivery, now time.Time) *callQueue {
+// appQueue is one application's share of the pool. All fields are guarded
+// by Worker.mu.
+type appQueue struct {
+	key string
+	// ready are the application's calls waiting for a pool goroutine, FIFO.
+	ready []*callQueue
+	// inflight counts the pool goroutines delivering for the application;
+	// at most Config.MaxInFlightPerApp.
+	inflight int
+	// queued is true while the application is in Worker.runnable.
+	queued bool
+}
+
+// appKey identifies the application a delivery belongs to: its client id
+// in its tenant, the unit that Config.MaxInFlightPerApp bounds.
+func appKey(d Delivery) string {
+	return strings.ToLower(d.TenantID) + "\x00" + strings.ToLower(d.AppID)
+}
+
+// queue returns d's call queue, creating it if need be. The caller holds
+// w.mu.
+func (w *Worker) queue(d Delivery, now time.Time) *callQueue {
 	cq := w.calls[d.CallID]
 	if cq == nil {
 		if len(w.calls) >= w.sweepAt {
 			w.sweep(now)
 		}
-		cq = &callQueue{id: d.CallID, idleSince: now}
+		cq = &callQueue{id: d.CallID, app: appKey(d), idleSince: now}
 		w.calls[d.CallID] = cq
 	}
+	return cq
+}
+
+// add files d in its call's queue and returns the queue, or nil when d is a
+// duplicate. The caller holds w.mu.
+func (w *Worker) add(d Delivery, now time.Time) *callQueue {
+	cq := w.queue(d, now)
 	if d.Seq <= cq.done {
 		return nil
 	}
@@ -81,30 +110,71 @@ func (w *Worker) sweep(now time.Time) {
 	w.sweepAt = max(2*len(w.calls), minSweep)
 }
 
-// wake hands an idle queue with work to the pool. The caller holds w.mu.
+// wake hands an idle queue with work to the pool: it waits in its
+// application's ready queue for its application's turn. The caller holds
+// w.mu.
 func (w *Worker) wake(cq *callQueue) {
 	if cq.busy || (len(cq.pending) == 0 && len(cq.replays) == 0) || w.closed {
 		return
 	}
 	cq.busy = true
-	w.ready = append(w.ready, cq)
+	aq := w.apps[cq.app]
+	if aq == nil {
+		aq = &appQueue{key: cq.app}
+		w.apps[cq.app] = aq
+	}
+	aq.ready = append(aq.ready, cq)
+	w.offer(aq)
+}
+
+// offer puts aq at the back of the round-robin ring if it has a call
+// waiting and a free slot of its share, and is not in the ring already.
+// The caller holds w.mu.
+func (w *Worker) offer(aq *appQueue) {
+	if aq.queued || len(aq.ready) == 0 || aq.inflight >= w.cfg.MaxInFlightPerApp || w.closed {
+		return
+	}
+	aq.queued = true
+	w.runnable = append(w.runnable, aq)
 	w.cond.Signal()
 }
 
-// take blocks until a queue is ready and returns it with its head delivery,
-// or returns false once the worker is closed.
+// release gives back the slot of cq's application that a pool goroutine
+// took for cq, and forgets the application once it has nothing waiting or
+// in flight. The caller holds w.mu.
+func (w *Worker) release(cq *callQueue) {
+	aq := w.apps[cq.app]
+	aq.inflight--
+	if aq.inflight == 0 && len(aq.ready) == 0 {
+		delete(w.apps, aq.key)
+		return
+	}
+	w.offer(aq)
+}
+
+// take blocks until an application's turn comes and returns the first of
+// its ready queues with its head delivery, or returns false once the
+// worker is closed. The application stays in the ring, at the back, while
+// it has more ready and a free slot; the caller must release the queue
+// once the attempt is over.
 func (w *Worker) take() (*callQueue, Delivery, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.ready) == 0 && !w.closed {
+	for len(w.runnable) == 0 && !w.closed {
 		w.cond.Wait()
 	}
 	if w.closed {
 		return nil, Delivery{}, false
 	}
-	cq := w.ready[0]
-	w.ready[0] = nil
-	w.ready = w.ready[1:]
+	aq := w.runnable[0]
+	w.runnable[0] = nil
+	w.runnable = w.runnable[1:]
+	aq.queued = false
+	cq := aq.ready[0]
+	aq.ready[0] = nil
+	aq.ready = aq.ready[1:]
+	aq.inflight++
+	w.offer(aq)
 	if len(cq.replays) > 0 {
 		return cq, cq.replays[0].d, true
 	}
@@ -132,6 +202,7 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 		// Interrupted by Shutdown: not an attempt, and the row stays pending.
 		w.mu.Lock()
 		cq.busy, cq.sending = false, false
+		w.release(cq)
 		w.mu.Unlock()
 		return
 	}
@@ -145,6 +216,7 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 	var delay time.Duration
 	w.mu.Lock()
 	cq.sending = false
+	w.release(cq)
 	switch {
 	case d.Replay:
 		delay = w.replayed(cq, d, o, delivered, gaveUp, now)

@@ -47,14 +47,7 @@ func (w *Worker) Replay(ds ...Delivery) int {
 	n := 0
 	var touched []*callQueue
 	for _, d := range ds {
-		cq := w.calls[d.CallID]
-		if cq == nil {
-			if len(w.calls) >= w.sweepAt {
-				w.sweep(now)
-			}
-			cq = &callQueue{id: d.CallID, idleSince: now}
-			w.calls[d.CallID] = cq
-		}
+		cq := w.queue(d, now)
 		if !slices.Contains(touched, cq) {
 			touched = append(touched, cq)
 		}
