@@ -1,6 +1,8 @@
 // Package mediabridge connects the calls service to the audio engine: it
 // implements calls.Media on top of media.Engine, fetches and caches prompts
-// (http, https, and file: in development mode), gives every simulated
+// (http, https, and file: in development mode) for the application that
+// plays them, within bounds on concurrent fetches and cached bytes per
+// tenant and in total, gives every simulated
 // participant a voice (a media.SimPerson following its behaviour's script),
 // and hands the engine's events back to the calls service, in order, on a
 // goroutine of its own so that the engine's ticks never wait for a store
@@ -43,7 +45,29 @@ type Config struct {
 	Logger    *slog.Logger
 	// Behaviour returns how a simulated participant behaves, for its script.
 	Behaviour func(room, participant string) calls.Behaviour
+
+	// MaxFetches bounds the prompts fetched at once, over all tenants, and
+	// MaxFetchesPerTenant those fetched at once for one tenant, so that
+	// one tenant's slow or many prompts cannot hold every fetch. 0 means
+	// DefaultMaxFetches and DefaultMaxFetchesPerTenant.
+	MaxFetches          int
+	MaxFetchesPerTenant int
+	// CacheBytes bounds the decoded prompts kept for reuse, over all
+	// tenants, and TenantCacheBytes those kept for one tenant; the least
+	// recently used go first. A prompt larger than TenantCacheBytes is
+	// played but not kept. 0 means DefaultCacheBytes and
+	// DefaultTenantCacheBytes.
+	CacheBytes       int64
+	TenantCacheBytes int64
 }
+
+// Defaults of Config's limits.
+const (
+	DefaultMaxFetches          = 8
+	DefaultMaxFetchesPerTenant = 2
+	DefaultCacheBytes          = 256 << 20
+	DefaultTenantCacheBytes    = 64 << 20
+)
 
 // Bridge implements calls.Media and media.Events. Create it with New, give
 // it the engine with Attach, the sink with SetSink, and Start it.
@@ -60,14 +84,18 @@ type Bridge struct {
 	mu     sync.Mutex
 	sink   Sink
 	people map[string]*media.SimPerson // room/participant; nil while its WAVs load
-	cache  map[promptKey]media.Audio
-	events []func(Sink)
-	busy   int           // goroutines fetching or loading
-	idle   chan struct{} // closed when busy drops to 0
-	closed bool
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	cache  *promptCache                // decoded prompts, by owner and URI
+	// fetching are the prompts being fetched: another fetch of the same
+	// prompt waits for that one instead of fetching it again.
+	fetching map[promptKey]*flight
+	slots    *fetchSlots
+	events   []func(Sink)
+	busy     int           // goroutines fetching or loading
+	idle     chan struct{} // closed when busy drops to 0
+	closed   bool
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 // New returns a Bridge.
@@ -78,10 +106,27 @@ func New(cfg Config) *Bridge {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxFetches <= 0 {
+		cfg.MaxFetches = DefaultMaxFetches
+	}
+	if cfg.MaxFetchesPerTenant <= 0 {
+		cfg.MaxFetchesPerTenant = DefaultMaxFetchesPerTenant
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.TenantCacheBytes <= 0 {
+		cfg.TenantCacheBytes = DefaultTenantCacheBytes
+	}
 	idle := make(chan struct{})
 	close(idle)
-	return &Bridge{cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), cache: make(map[promptKey]media.Audio),
-		idle: idle, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	return &Bridge{
+		cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson),
+		cache:    newPromptCache(cfg.CacheBytes, cfg.TenantCacheBytes),
+		fetching: make(map[promptKey]*flight),
+		slots:    newFetchSlots(cfg.MaxFetches, cfg.MaxFetchesPerTenant),
+		idle:     idle, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
 }
 
 // Attach sets the engine the bridge drives; call it before Start.
@@ -453,37 +498,78 @@ func newPromptKey(scope calls.MediaScope, p model.MediaInfo) promptKey {
 }
 
 // fetch returns a prompt's audio for scope, from the cache when the same
-// application fetched it before.
+// application fetched it before. Concurrent fetches of one prompt for one
+// scope share a single download.
 func (b *Bridge) fetch(ctx context.Context, scope calls.MediaScope, p model.MediaInfo) (media.Audio, error) {
 	key := newPromptKey(scope, p)
 	b.mu.Lock()
-	a, ok := b.cache[key]
-	b.mu.Unlock()
-	if ok {
+	if a, ok := b.cache.get(key); ok {
+		b.mu.Unlock()
 		return a, nil
 	}
-	a, err := b.load(ctx, p.URI)
+	if f, ok := b.fetching[key]; ok {
+		b.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.audio, f.err
+		case <-ctx.Done():
+			return media.Audio{}, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	b.fetching[key] = f
+	b.mu.Unlock()
+
+	f.audio, f.err = b.loadLimited(ctx, scope.Tenant, p.URI)
+	b.mu.Lock()
+	delete(b.fetching, key)
+	if f.err == nil {
+		b.cache.put(key, f.audio)
+	}
+	b.mu.Unlock()
+	close(f.done)
+	return f.audio, f.err
+}
+
+// flight is a prompt being fetched; audio and err are set when done is
+// closed.
+type flight struct {
+	done  chan struct{}
+	audio media.Audio
+	err   error
+}
+
+// loadLimited loads a prompt once a fetch slot of the tenant's is free.
+func (b *Bridge) loadLimited(ctx context.Context, tenant, uri string) (media.Audio, error) {
+	release, err := b.slots.acquire(ctx, tenant)
 	if err != nil {
 		return media.Audio{}, err
 	}
-	b.mu.Lock()
-	if len(b.cache) > 1000 {
-		clear(b.cache)
-	}
-	b.cache[key] = a
-	b.mu.Unlock()
-	return a, nil
+	defer release()
+	return b.load(ctx, uri)
 }
 
-// Prefetch loads media into the cache ahead of use (serviceHostedMediaConfig.preFetchMedia).
+// Prefetch loads media into the cache ahead of use
+// (serviceHostedMediaConfig.preFetchMedia), one prompt after the other.
 func (b *Bridge) Prefetch(scope calls.MediaScope, infos []model.MediaInfo) {
-	for _, p := range infos {
-		b.goBusy(func(ctx context.Context) {
+	b.goBusy(func(ctx context.Context) {
+		for _, p := range infos {
 			if _, err := b.fetch(ctx, scope, p); err != nil {
-				b.log.Warn("mediabridge: prefetch failed", "uri", p.URI, "err", err)
+				if ctx.Err() != nil {
+					return
+				}
+				b.log.Warn("mediabridge: prefetch failed", "tenant", scope.Tenant, "app", scope.App, "uri", p.URI, "err", err)
 			}
-		})
-	}
+		}
+	})
+}
+
+// cacheBytes returns the bytes of decoded prompts cached in total, and
+// for tenant.
+func (b *Bridge) cacheBytes(tenant string) (all, mine int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cache.bytes, b.cache.tenantBytes(tenant)
 }
 
 func (b *Bridge) load(ctx context.Context, raw string) (media.Audio, error) {

@@ -3,10 +3,12 @@ package mediabridge
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -317,5 +319,135 @@ func TestPersonWAVRefusedWithoutAllowFile(t *testing.T) {
 	}
 	if b.Person("room", "alice") == nil {
 		t.Fatal("alice did not join without her WAV step")
+	}
+}
+
+// prefetchOne prefetches one prompt for scope and waits until it is in the
+// cache (or was left out of it).
+func prefetchOne(t *testing.T, b *Bridge, scope calls.MediaScope, uri string) {
+	t.Helper()
+	b.Prefetch(scope, []model.MediaInfo{{URI: uri}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// One tenant prefetching many distinct prompts keeps the cache within its
+// own byte budget and the total one, and evicts only its own prompts:
+// another tenant's cached prompt is still played from the cache.
+func TestPromptCacheBoundedByBytes(t *testing.T) {
+	const perTenant, total = 100_000, 150_000 // a 1 s prompt decodes to 32,000 bytes
+	var mu sync.Mutex
+	hits := map[string]int{}
+	second := wav(t, time.Second)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		w.Write(second)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client(), TenantCacheBytes: perTenant, CacheBytes: total})
+
+	prefetchOne(t, b, tenantB, srv.URL+"/b.wav")
+	for i := range 40 {
+		prefetchOne(t, b, tenantA, fmt.Sprintf("%s/a%d.wav", srv.URL, i))
+		if all, mine := b.cacheBytes(tenantA.Tenant); mine > perTenant || all > total {
+			t.Fatalf("after %d prompts the cache holds %d bytes, %d of them tenant A's; bounds %d and %d", i+1, all, mine, total, perTenant)
+		}
+	}
+	b.Play(tenantB, "room", "bot", "b", []model.MediaInfo{{URI: srv.URL + "/b.wav"}})
+	step(t, b, e, 2*time.Second)
+	if got := rec.wait(t, 1); got[0] != "play b" {
+		t.Fatalf("events %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits["/b.wav"] != 1 {
+		t.Fatalf("tenant B's prompt was fetched %d times; want once: tenant A evicted it", hits["/b.wav"])
+	}
+}
+
+// A prompt larger than a tenant's cache budget is played, every time, but
+// never kept.
+func TestOversizedPromptPlayedNotCached(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	second := wav(t, time.Second)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		w.Write(second)
+	}))
+	defer srv.Close()
+	b, e, rec := start(t, Config{Client: srv.Client(), TenantCacheBytes: 10_000})
+	id := "big"
+	for _, op := range []string{"one", "two"} {
+		b.Play(tenantA, "room", "bot", op, []model.MediaInfo{{URI: srv.URL + "/big.wav", ResourceID: &id}})
+		step(t, b, e, 2*time.Second)
+	}
+	if got := rec.wait(t, 2); got[0] != "play one" || got[1] != "play two" {
+		t.Fatalf("events %v; want both plays to succeed", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if all, _ := b.cacheBytes(""); hits != 2 || all != 0 {
+		t.Fatalf("%d fetches, %d bytes cached; want 2 fetches and nothing cached", hits, all)
+	}
+}
+
+// One tenant's stuck prompt server holds at most MaxFetchesPerTenant of
+// the fetches: another tenant's prompt is still fetched meanwhile.
+func TestFetchesBoundedPerTenant(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 16)
+	var mu sync.Mutex
+	inA, maxA := 0, 0
+	short := wav(t, 100*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/a") {
+			mu.Lock()
+			inA++
+			maxA = max(maxA, inA)
+			mu.Unlock()
+			arrived <- r.URL.Path
+			<-release
+			mu.Lock()
+			inA--
+			mu.Unlock()
+		} else {
+			arrived <- r.URL.Path
+		}
+		w.Write(short)
+	}))
+	defer srv.Close()
+	b, _, _ := start(t, Config{Client: srv.Client(), MaxFetches: 4, MaxFetchesPerTenant: 2})
+	defer close(release)
+
+	for i := range 6 {
+		b.Prefetch(tenantA, []model.MediaInfo{{URI: fmt.Sprintf("%s/a%d.wav", srv.URL, i)}})
+	}
+	timeout := time.After(10 * time.Second)
+	next := func() string {
+		select {
+		case p := <-arrived:
+			return p
+		case <-timeout:
+			t.Fatal("a fetch never reached the server")
+			return ""
+		}
+	}
+	next()
+	next() // tenant A holds its two fetches
+	b.Prefetch(tenantB, []model.MediaInfo{{URI: srv.URL + "/b.wav"}})
+	for next() != "/b.wav" {
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if maxA > 2 {
+		t.Fatalf("tenant A had %d fetches at once; want at most 2", maxA)
 	}
 }
