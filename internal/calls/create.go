@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
@@ -183,6 +185,14 @@ func (s *Service) validateCreate(ctx context.Context, c Caller, spec *model.Call
 	if spec.MediaConfig == nil {
 		return "", invalid("mediaConfig", "is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
 	}
+	if err := s.checkMediaConfig(spec.MediaConfig); err != nil {
+		return "", err
+	}
+	// callChainId goes out in every callback's X-Microsoft-Skype-Chain-ID
+	// header: it must be the GUID Graph says it is.
+	if spec.CallChainID != "" && !isGUID(spec.CallChainID) {
+		return "", invalid("callChainId", "must be a GUID such as 5e7f6c52-7d8a-4e51-9b3c-2f6a1d0e9c11")
+	}
 	if len(spec.RequestedModalities) == 0 {
 		return "", invalid("requestedModalities", "is required and must not be empty")
 	}
@@ -274,6 +284,9 @@ func (s *Service) validateCallback(ctx context.Context, raw string) error {
 		return invalid("callbackUri", "must be an https URL")
 	}
 }
+
+// isGUID says whether s is a GUID in its canonical 36-character form.
+func isGUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {

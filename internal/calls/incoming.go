@@ -128,6 +128,9 @@ func (s *Service) Answer(ctx context.Context, c Caller, callID string, req model
 	if req.MediaConfig == nil {
 		return invalid("mediaConfig", "is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
 	}
+	if err := s.checkMediaConfig(req.MediaConfig); err != nil {
+		return err
+	}
 	if len(req.AcceptedModalities) == 0 {
 		return invalid("acceptedModalities", "is required and must not be empty")
 	}

@@ -65,11 +65,17 @@ type Recordings interface {
 	Save(ctx context.Context, tenantID, appID, callID, opID string, wav []byte) (location, token string, err error)
 }
 
-// Limits of the media actions (reference §1.3 and §3.4).
+// Limits of the media actions (reference §1.3 and §3.4). Graph documents
+// no limit for preFetchMedia or for a mediaInfo's uri and resourceId:
+// Switchboard takes playPrompt's 20 prompts, callbackUri's 2,048
+// characters and an identity id's 256.
 const (
-	MaxPrompts         = 20
-	MaxRecordSeconds   = 120
-	DefaultRecordLimit = 5 // seconds: initialSilence, maxSilence and maxRecordDuration default
+	MaxPrompts          = 20
+	MaxPreFetchMedia    = MaxPrompts
+	MaxPromptURILength  = MaxCallbackURILength
+	MaxResourceIDLength = MaxIdentityLength
+	MaxRecordSeconds    = 120
+	DefaultRecordLimit  = 5 // seconds: initialSilence, maxSilence and maxRecordDuration default
 )
 
 // Results of media operations.
@@ -93,9 +99,38 @@ func serviceHosted(leg *Call, action string) error {
 	return nil
 }
 
-// checkPromptURI accepts http(s) prompt URIs, and file: URIs in development
-// mode.
+// checkMediaInfo checks a mediaInfo (field is its JSON path): a prompt of
+// playPrompt or recordResponse, or an entry of preFetchMedia.
+func (s *Service) checkMediaInfo(field string, mi model.MediaInfo) error {
+	if err := s.checkPromptURI(field+".uri", mi.URI); err != nil {
+		return err
+	}
+	if mi.ResourceID != nil && len(*mi.ResourceID) > MaxResourceIDLength {
+		return invalid(field+".resourceId", "is longer than %d characters", MaxResourceIDLength)
+	}
+	return nil
+}
+
+// checkMediaConfig checks the mediaConfig of a create or an answer: at
+// most MaxPreFetchMedia preFetchMedia entries, each a valid mediaInfo.
+func (s *Service) checkMediaConfig(mc *model.MediaConfig) error {
+	if len(mc.PreFetchMedia) > MaxPreFetchMedia {
+		return invalid("mediaConfig.preFetchMedia", "may list at most %d media, got %d", MaxPreFetchMedia, len(mc.PreFetchMedia))
+	}
+	for i, mi := range mc.PreFetchMedia {
+		if err := s.checkMediaInfo(fmtIndex("mediaConfig.preFetchMedia", i), mi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPromptURI accepts http(s) prompt URIs of at most MaxPromptURILength
+// characters, and file: URIs in development mode.
 func (s *Service) checkPromptURI(field, raw string) error {
+	if len(raw) > MaxPromptURILength {
+		return invalid(field, "is longer than %d characters", MaxPromptURILength)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || raw == "" {
 		return invalid(field, "must be an absolute http or https URL of a WAV file")
@@ -178,7 +213,7 @@ func (s *Service) PlayPrompt(ctx context.Context, c Caller, callID string, req m
 		if p.MediaInfo == nil {
 			return model.CommsOperation{}, invalid(fmtIndex("prompts", i)+".mediaInfo", "is required")
 		}
-		if err := s.checkPromptURI(fmtIndex("prompts", i)+".mediaInfo.uri", p.MediaInfo.URI); err != nil {
+		if err := s.checkMediaInfo(fmtIndex("prompts", i)+".mediaInfo", *p.MediaInfo); err != nil {
 			return model.CommsOperation{}, err
 		}
 		infos[i] = *p.MediaInfo
@@ -203,7 +238,7 @@ func (s *Service) RecordResponse(ctx context.Context, c Caller, callID string, r
 		if p == nil {
 			return model.CommsOperation{}, invalid("prompts[0].mediaInfo", "is required")
 		}
-		if err := s.checkPromptURI("prompts[0].mediaInfo.uri", p.URI); err != nil {
+		if err := s.checkMediaInfo("prompts[0].mediaInfo", *p); err != nil {
 			return model.CommsOperation{}, err
 		}
 		spec.Prompt = p
