@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -115,9 +114,11 @@ type Store struct {
 }
 
 // Open opens the database file at path, creating it (and its directory) if
-// missing, and applies the migrations this build knows. It refuses, with an
-// error wrapping ErrSchemaTooNew, a database migrated by a newer build. The
-// returned Store runs a writer goroutine until Close.
+// missing, for the owner alone (0600, directory 0700; an existing database,
+// -wal or -shm file is tightened to 0600), and applies the migrations this
+// build knows. It refuses, with an error wrapping ErrSchemaTooNew, a
+// database migrated by a newer build. The returned Store runs a writer
+// goroutine until Close.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	if path == "" {
@@ -127,8 +128,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
-		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+	if err := prepareFiles(abs); err != nil {
+		return nil, err
 	}
 
 	writeDB, err := sql.Open("sqlite", dsn(abs, opts, false))
