@@ -64,11 +64,12 @@ type Bundle struct {
 // unreadable, not issued by the CA, does not cover localhost, 127.0.0.1 and
 // ::1, or expires within 30 days. Key files are written with mode 0600,
 // certificates with 0644, each through a rename so a reader never sees half a
-// file. Ensure is not safe for concurrent use on the same dir, by goroutines
+// file; an existing key file that group or others may access is tightened
+// to 0600, and a missing dir is created 0700. Ensure is not safe for concurrent use on the same dir, by goroutines
 // or by processes.
 func Ensure(dir string, now time.Time) (*Bundle, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("devcert: %w", err)
+	if err := privateDir(dir); err != nil {
+		return nil, err
 	}
 	ca, caKey, caPEM, err := ensureCA(dir, now)
 	if err != nil {
@@ -250,6 +251,35 @@ func encodeKey(key *ecdsa.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("devcert: encoding key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// privateDir creates dir 0700 if it is missing (with Chmod, so the umask
+// does not matter) and tightens the key files in it to 0600.
+func privateDir(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("devcert: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("devcert: %w", err)
+		}
+	}
+	for _, name := range []string{CAKeyFile, KeyFile} {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("devcert: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return fmt.Errorf("devcert: make %s private (chmod 600): %w", path, err)
+			}
+		}
+	}
+	return nil
 }
 
 func writeKey(path string, key *ecdsa.PrivateKey) error {

@@ -257,3 +257,33 @@ func caCert(t *testing.T, b *Bundle) *x509.Certificate {
 	}
 	return ca
 }
+
+// TestEnsureKeepsKeysPrivate: a key file that group or others may read
+// (copied with cp, restored from a backup) is tightened to 0600 by the next
+// Ensure; a new directory is the owner's alone.
+func TestEnsureKeepsKeysPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	if _, err := Ensure(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("new directory: %v %v, want mode 700", fi.Mode().Perm(), err)
+	}
+	for _, name := range []string{CAKeyFile, KeyFile} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Ensure(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{CAKeyFile, KeyFile} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s has mode %o after Ensure, want 600", name, got)
+		}
+	}
+}
