@@ -41,10 +41,17 @@ type Store struct {
 
 // New returns a Store in dir, handing out locations under the URL that
 // publicURL returns (such as "https://switchboard.example"), keeping
-// recordings for retention.
+// recordings for retention. It creates dir, or tightens an existing one,
+// to mode 0700: recordings are callers' voices, for the owner alone (and
+// each file is 0600).
 func New(dir string, publicURL func() string, retention time.Duration, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)
+	}
+	// Chmod, not MkdirAll's mode: the umask must not matter, and a
+	// directory made by an older build or by hand may be looser.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("recordings: make %s private (chmod 700): %w", dir, err)
 	}
 	if now == nil {
 		now = time.Now
@@ -88,6 +95,11 @@ func writeAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
+	}
+	// A leftover temporary file keeps its mode through O_TRUNC.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return fmt.Errorf("recordings: %w", err)
 	}
 	if _, err := f.Write(b); err != nil {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +47,45 @@ func TestSaveServeExpire(t *testing.T) {
 	}
 	if n := s.Sweep(); n != 1 {
 		t.Fatalf("Sweep removed %d", n)
+	}
+}
+
+// TestFilesArePrivate: recordings are callers' voices; the directory and
+// every file are the owner's alone, also when the directory existed with a
+// looser mode.
+func TestFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "recordings")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(dir, func() string { return "https://sb.test" }, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Save(context.Background(), "t", "a", "c", "o", []byte("RIFFdata")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("directory has mode %o, want 700", got)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("entries %v, %v: want a .wav and a .json", entries, err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s has mode %o, want 600", e.Name(), got)
+		}
 	}
 }
