@@ -152,6 +152,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.bridge = mediabridge.New(mediabridge.Config{
 		Client: &http.Client{Transport: callbackTransport(guard), Timeout: 30 * time.Second}, AllowFile: a.cfg.Dev, Logger: a.log,
+		MaxFetches: a.cfg.Media.PromptFetches, MaxFetchesPerTenant: a.cfg.Media.PromptFetchesPerTenant,
+		CacheBytes: int64(a.cfg.Media.PromptCacheMiB) << 20, TenantCacheBytes: int64(a.cfg.Media.PromptCacheMiBPerTenant) << 20,
 	})
 	if a.manualMedia {
 		a.engine = media.NewManual(a.bridge)
@@ -255,7 +257,7 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 func (a *App) handler() http.Handler {
 	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log})
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
-		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice}})
+		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}

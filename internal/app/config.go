@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 )
@@ -66,6 +67,37 @@ type MediaConfig struct {
 	// downloadable (Graph discards them when the call ends; Switchboard
 	// keeps them this long after they were made).
 	RecordingRetention Duration `yaml:"recordingRetention"`
+	// PromptFetches bounds the prompts (playPrompt, recordResponse and
+	// preFetchMedia) fetched at once, and PromptFetchesPerTenant those of
+	// one tenant, so that one tenant cannot hold every fetch.
+	PromptFetches          int `yaml:"promptFetches"`
+	PromptFetchesPerTenant int `yaml:"promptFetchesPerTenant"`
+	// PromptCacheMiB bounds, in MiB, the decoded prompts kept for reuse,
+	// and PromptCacheMiBPerTenant those kept for one tenant; the least
+	// recently used go first, and a prompt larger than a tenant's share is
+	// played but not kept.
+	PromptCacheMiB          int `yaml:"promptCacheMiB"`
+	PromptCacheMiBPerTenant int `yaml:"promptCacheMiBPerTenant"`
+}
+
+// defaultMedia is the media section of Defaults.
+var defaultMedia = MediaConfig{
+	RecordingRetention:      Duration(24 * time.Hour),
+	PromptFetches:           mediabridge.DefaultMaxFetches,
+	PromptFetchesPerTenant:  mediabridge.DefaultMaxFetchesPerTenant,
+	PromptCacheMiB:          mediabridge.DefaultCacheBytes >> 20,
+	PromptCacheMiBPerTenant: mediabridge.DefaultTenantCacheBytes >> 20,
+}
+
+// validate reports the first media limit that is out of range.
+func (m MediaConfig) validate() error {
+	if m.PromptFetches < 1 || m.PromptFetchesPerTenant < 1 || m.PromptFetchesPerTenant > m.PromptFetches {
+		return errors.New("config: media.promptFetches and media.promptFetchesPerTenant must be at least 1, and the per-tenant one at most the total")
+	}
+	if m.PromptCacheMiB < 1 || m.PromptCacheMiBPerTenant < 1 || m.PromptCacheMiBPerTenant > m.PromptCacheMiB {
+		return errors.New("config: media.promptCacheMiB and media.promptCacheMiBPerTenant must be at least 1, and the per-tenant one at most the total")
+	}
+	return nil
 }
 
 // AppConfig registers an application.
@@ -166,7 +198,7 @@ func Defaults() Config {
 		Simulation: SimulationConfig{AnswerDelay: Duration(sim.DefaultAnswerDelay)},
 		Calls:      CallsConfig{RingTimeout: Duration(60 * time.Second), MaxOpenCallsPerApp: 1000, EndedRetention: Duration(DefaultEndedRetention)},
 		Throttle:   ThrottleConfig{Requests: 50000, Period: Duration(15 * time.Second), MaxInFlight: 4096},
-		Media:      MediaConfig{RecordingRetention: Duration(24 * time.Hour)},
+		Media:      defaultMedia,
 		LogFormat:  "text",
 
 		// Metrics and profiles are served only when asked for.
@@ -232,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Throttle.Requests < 0 || c.Throttle.MaxInFlight < 0 || (c.Throttle.Requests > 0 && c.Throttle.Period <= 0) {
 		return errors.New("config: throttle: requests and maxInFlight must be >= 0, and period > 0 when requests is set")
+	}
+	if err := c.Media.validate(); err != nil {
+		return err
 	}
 	if _, err := sim.NewDirectory(time.Duration(c.Simulation.AnswerDelay), c.Simulation.Identities); err != nil {
 		return fmt.Errorf("config: simulation: %w", err)

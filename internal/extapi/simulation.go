@@ -26,6 +26,10 @@ type Simulation struct {
 	// Voice returns the voice of a simulated participant of a call (nil
 	// when it has none, as in an app-hosted call).
 	Voice func(callID, participantID string) *media.SimPerson
+	// LocalFiles lets identities say local WAV files (development mode):
+	// otherwise the server would read any file it can for whoever holds
+	// Switchboard.Admin.
+	LocalFiles bool
 }
 
 // simRoutes are the simulation control endpoints; all need the
@@ -215,10 +219,28 @@ func (a *api) setIdentity(w http.ResponseWriter, r *http.Request, _ auth.Princip
 		return err
 	}
 	rule.ID = r.PathValue("id")
+	if err := a.checkLocalFiles(rule); err != nil {
+		return err
+	}
 	if err := a.cfg.Sim.Directory.Set(rule); err != nil {
 		return graph.BadRequest("", strings.TrimPrefix(err.Error(), "sim: "))
 	}
 	return writeJSON(w, http.StatusOK, rule)
+}
+
+// checkLocalFiles refuses a rule that says local WAV files unless the
+// server allows them.
+func (a *api) checkLocalFiles(rule sim.Rule) error {
+	if a.cfg.Sim.LocalFiles {
+		return nil
+	}
+	for i, st := range rule.Say {
+		if st.WAV != "" {
+			field := fmt.Sprintf("say[%d].wav", i)
+			return graph.BadRequest(field, fmt.Sprintf("'%s': local WAV files are allowed only in development mode.", field))
+		}
+	}
+	return nil
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
