@@ -27,9 +27,11 @@ type Store interface {
 	CallOwner(ctx context.Context, callID string) (tenantID, appID string, err error)
 }
 
-// Replayer sends notifications again; *notify.Worker is one.
+// Replayer sends notifications again; *notify.Worker is one. Replay
+// returns how many it queued, or an error wrapping notify.ErrReplayLimit
+// (having queued none) when they do not fit under its limits.
 type Replayer interface {
-	Replay(ds ...notify.Delivery) int
+	Replay(ds ...notify.Delivery) (int, error)
 }
 
 // route is one entry of the route table.

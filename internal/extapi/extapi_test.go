@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,13 +46,19 @@ func (fakeAuth) Authenticate(r *http.Request) (auth.Principal, error) {
 func (fakeAuth) WWWAuthenticate(error) string { return `Bearer error="invalid_token"` }
 
 // fakeStore holds the outbox rows of calls owned by tenant-1/app-1 unless
-// owners says otherwise.
+// owners says otherwise. It remembers the largest limit it was asked for.
 type fakeStore struct {
-	owners  map[string][2]string
-	entries map[string][]notify.Entry
+	owners   map[string][2]string
+	entries  map[string][]notify.Entry
+	maxLimit atomic.Int64
 }
 
 func (s *fakeStore) Notifications(_ context.Context, callID string, from int64, limit int) ([]notify.Entry, error) {
+	if limit <= 0 {
+		s.maxLimit.Store(math.MaxInt64)
+	} else if int64(limit) > s.maxLimit.Load() {
+		s.maxLimit.Store(int64(limit))
+	}
 	var out []notify.Entry
 	for _, e := range s.entries[callID] {
 		if e.Seq >= from && (limit <= 0 || len(out) < limit) {
@@ -68,17 +76,22 @@ func (s *fakeStore) CallOwner(_ context.Context, callID string) (string, string,
 	return o[0], o[1], nil
 }
 
-// fakeReplayer records what it was asked to replay and queues all of it.
+// fakeReplayer records what it was asked to replay and queues all of it,
+// up to limit deliveries in all when limit is set.
 type fakeReplayer struct {
-	mu sync.Mutex
-	ds []notify.Delivery
+	mu    sync.Mutex
+	ds    []notify.Delivery
+	limit int
 }
 
-func (f *fakeReplayer) Replay(ds ...notify.Delivery) int {
+func (f *fakeReplayer) Replay(ds ...notify.Delivery) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.limit > 0 && len(f.ds)+len(ds) > f.limit {
+		return 0, fmt.Errorf("%w: %d would be queued for the application, at most %d", notify.ErrReplayLimit, len(f.ds)+len(ds), f.limit)
+	}
 	f.ds = append(f.ds, ds...)
-	return len(ds)
+	return len(ds), nil
 }
 
 func body(callID string, seq int64, state string) []byte {
@@ -385,6 +398,52 @@ func TestReplay(t *testing.T) {
 	r = h.do(t, "POST", "/switchboard/v1/calls/call-1/notifications/replay", "tenant-1/app-1", `{"fromSequence":6}`)
 	if want := `{"fromSequence":6,"toSequence":null,"count":0,"more":false}`; r.status != 202 || r.raw != want {
 		t.Errorf("replay past the end: %d %s, want 202 %s", r.status, r.raw, want)
+	}
+}
+
+// TestReplayReadsInPages: a replay reads the log a page of 1,000 rows at a
+// time, so that one request never holds 10,000 notification bodies, and
+// still replays up to 10,000 of them.
+func TestReplayReadsInPages(t *testing.T) {
+	h := newHarness(t)
+	h.store.entries["call-1"] = entries("call-1", "https://bot.example/cb", 10050)
+	r := h.do(t, "POST", "/switchboard/v1/calls/call-1/notifications/replay", "tenant-1/app-1", `{"fromSequence":1}`)
+	if want := `{"fromSequence":1,"toSequence":10000,"count":10000,"more":true}`; r.status != 202 || r.raw != want {
+		t.Errorf("replay of 10,050: %d %s, want 202 %s", r.status, r.raw, want)
+	}
+	if n := h.store.maxLimit.Load(); n > 1000 {
+		t.Errorf("the replay read %d rows at once, want pages of at most 1,000", n)
+	}
+	r = h.do(t, "POST", "/switchboard/v1/calls/call-1/notifications/replay", "tenant-1/app-1", `{"fromSequence":10001}`)
+	if want := `{"fromSequence":10001,"toSequence":10050,"count":50,"more":false}`; r.status != 202 || r.raw != want {
+		t.Errorf("replay of the rest: %d %s, want 202 %s", r.status, r.raw, want)
+	}
+	if len(h.replayer.ds) != 10050 || h.replayer.ds[10049].Seq != 10050 {
+		t.Errorf("replayed %d notifications, want all 10,050 once", len(h.replayer.ds))
+	}
+}
+
+// TestReplayLimit: when the Replayer's limit refuses a replay outright the
+// answer is a Graph 429 with Retry-After that says why; when it refuses a
+// later page the pages before it stay queued and more says to ask again.
+func TestReplayLimit(t *testing.T) {
+	h := newHarness(t)
+	h.replayer.limit = 1500
+	h.store.entries["call-1"] = entries("call-1", "https://bot.example/cb", 2500)
+	r := h.do(t, "POST", "/switchboard/v1/calls/call-1/notifications/replay", "tenant-1/app-1", `{"fromSequence":1}`)
+	if want := `{"fromSequence":1,"toSequence":1000,"count":1000,"more":true}`; r.status != 202 || r.raw != want {
+		t.Errorf("replay up to the limit: %d %s, want 202 %s", r.status, r.raw, want)
+	}
+	r = h.do(t, "POST", "/switchboard/v1/calls/call-1/notifications/replay", "tenant-1/app-1", `{"fromSequence":1001}`)
+	e, _ := r.body["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	if r.status != 429 || r.code() != "TooManyRequests" || r.header.Get("Retry-After") != "10" ||
+		!strings.Contains(msg, "queued for replay") || !strings.Contains(msg, "at most 1500") {
+		t.Errorf("replay beyond the limit: %d Retry-After %q %s, want 429 TooManyRequests with Retry-After 10 naming the limit",
+			r.status, r.header.Get("Retry-After"), r.raw)
+	}
+	if len(h.replayer.ds) != 1000 {
+		t.Errorf("%d notifications queued, want the first request's 1,000", len(h.replayer.ds))
 	}
 }
 

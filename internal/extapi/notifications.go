@@ -3,10 +3,12 @@ package extapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -21,6 +23,13 @@ const (
 	// maxReplay bounds the notifications one replay request sends again;
 	// the response says where it stopped.
 	maxReplay = 10000
+	// replayPage is how many rows a replay reads from the store, and hands
+	// to the Replayer, at a time, so that a request holds one page of
+	// bodies rather than maxReplay of them.
+	replayPage = 1000
+	// replayRetryAfter is the Retry-After of a replay refused because too
+	// many are queued: about what a healthy bot takes to drain a page.
+	replayRetryAfter = 10 * time.Second
 	// maxReplayBody bounds a replay request's body.
 	maxReplayBody = 4 << 10
 )
@@ -150,17 +159,23 @@ type replayRequest struct {
 
 type replayResponse struct {
 	FromSequence int64 `json:"fromSequence"`
-	// ToSequence is the last sequence number looked at; null when the call
+	// ToSequence is the last sequence number handled; null when the call
 	// has no notification from FromSequence on.
 	ToSequence *int64 `json:"toSequence"`
 	// Count is the notifications queued to be sent again.
 	Count int `json:"count"`
-	// More is true when the replay stopped at maxReplay notifications;
-	// ask again from ToSequence+1 for the rest.
+	// More is true when the replay stopped before the call's last
+	// notification, at maxReplay notifications or at the replay limit; ask
+	// again from ToSequence+1 for the rest.
 	More bool `json:"more"`
 }
 
 // POST /switchboard/v1/calls/{id}/notifications/replay {"fromSequence": N}
+//
+// The rows are read and handed to the Replayer a page at a time. When the
+// Replayer's limit refuses the first page the answer is 429 with
+// Retry-After; when it refuses a later one, the pages before it stay
+// queued and the answer says where to go on from (more).
 func (a *api) replayNotifications(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	from, err := readReplayRequest(w, r)
 	if err != nil {
@@ -170,25 +185,53 @@ func (a *api) replayNotifications(w http.ResponseWriter, r *http.Request, p auth
 	if err := a.authorizeCall(r.Context(), p, callID); err != nil {
 		return err
 	}
-	entries, err := a.cfg.Store.Notifications(r.Context(), callID, from, maxReplay+1)
-	if err != nil {
-		return err
-	}
 	res := replayResponse{FromSequence: from}
-	if len(entries) > maxReplay {
-		entries, res.More = entries[:maxReplay], true
-	}
-	ds := make([]notify.Delivery, len(entries))
-	for i, e := range entries {
-		ds[i] = e.Delivery
-	}
-	if len(entries) > 0 {
+	next, looked := from, 0
+	for looked < maxReplay {
+		limit := min(replayPage, maxReplay-looked)
+		entries, err := a.cfg.Store.Notifications(r.Context(), callID, next, limit)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		ds := make([]notify.Delivery, len(entries))
+		for i, e := range entries {
+			ds[i] = e.Delivery
+		}
+		n, err := a.cfg.Replayer.Replay(ds...)
+		if errors.Is(err, notify.ErrReplayLimit) {
+			a.log.Info("extapi: notification replay refused", "call_id", callID, "tenant", p.TenantID, "app", p.AppID,
+				"from_sequence", next, "error", err.Error())
+			if res.ToSequence == nil {
+				return &graph.Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", RetryAfter: replayRetryAfter,
+					Message: fmt.Sprintf("Too many notifications are queued for replay (%s); ask again after the interval in Retry-After, once they have been sent.",
+						strings.TrimPrefix(err.Error(), notify.ErrReplayLimit.Error()+": "))}
+			}
+			res.More = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		res.Count += n
 		last := entries[len(entries)-1].Seq
 		res.ToSequence = &last
-		res.Count = a.cfg.Replayer.Replay(ds...)
+		looked, next = looked+len(entries), last+1
+		if len(entries) < limit {
+			break
+		}
+	}
+	if looked == maxReplay && !res.More {
+		rest, err := a.cfg.Store.Notifications(r.Context(), callID, next, 1)
+		if err != nil {
+			return err
+		}
+		res.More = len(rest) > 0
 	}
 	a.log.Info("extapi: notifications replayed", "call_id", callID, "tenant", p.TenantID, "app", p.AppID,
-		"from_sequence", from, "count", res.Count)
+		"from_sequence", from, "count", res.Count, "more", res.More)
 	return writeJSON(w, http.StatusAccepted, res)
 }
 

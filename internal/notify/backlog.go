@@ -13,3 +13,12 @@ func (w *Worker) Backlog() int {
 	}
 	return n
 }
+
+// Replays returns the replays (Replay) queued or in flight, and the bytes of
+// notification bodies they hold in memory: none with Config.Load, which
+// reads each row back when its turn comes.
+func (w *Worker) Replays() (count int, bodyBytes int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.replayCount, w.replayBytes
+}

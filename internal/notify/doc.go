@@ -30,6 +30,14 @@
 // has one delivery in flight at a time, and its replays go before its live
 // deliveries not yet sent.
 //
+// Memory is bounded. A call holds at most Config.MaxPendingPerCall
+// deliveries (the oldest not in flight are given up beyond it); replays
+// are idempotent (a delivery queued or in flight for replay is not queued
+// again) and at most Config.MaxReplaysPerApp per application and
+// Config.MaxReplays in all are queued, beyond which Replay refuses with
+// ErrReplayLimit; with Config.Load a queued replay holds only its row's key
+// and reads the row back when its turn comes.
+//
 // Redirects are followed within one attempt, up to 5 hops. The callback
 // token (Authorization) goes only to the origin (scheme, host and port) of
 // the callback URL: a hop to another origin gets the notification without

@@ -82,7 +82,7 @@ type harness struct {
 }
 
 // newHarness builds a Worker over a MemoryOutbox and a testClock unless cfg
-// sets them. Create the receivers first, so that they close after the worker
+// sets them (h.outbox is cfg.Outbox when that is a MemoryOutbox). Create the receivers first, so that they close after the worker
 // has shut down.
 func newHarness(t *testing.T, cfg notify.Config) *harness {
 	t.Helper()
@@ -95,6 +95,8 @@ func newHarness(t *testing.T, cfg notify.Config) *harness {
 	}
 	if cfg.Outbox == nil {
 		cfg.Outbox = h.outbox
+	} else if o, ok := cfg.Outbox.(*notifytest.MemoryOutbox); ok {
+		h.outbox = o
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = h.clock

@@ -42,6 +42,9 @@ const (
 	defaultMaxBackoff     = 30 * time.Second
 	defaultConcurrency    = 64
 	defaultRequestTimeout = 10 * time.Second
+	// defaultMaxPendingPerCall is far more than a call's notifications
+	// waiting behind a healthy bot.
+	defaultMaxPendingPerCall = 1000
 
 	// maxRedirects is the number of redirects followed within one attempt.
 	maxRedirects = 5
@@ -185,6 +188,19 @@ type Config struct {
 	// (development mode); otherwise such a redirect gives the delivery up
 	// with ErrRefused, as a CheckURL refusal does.
 	AllowDowngrade bool
+	// MaxPendingPerCall bounds the deliveries of one call neither delivered
+	// nor given up; default 1,000. When a call has more (its bot does not
+	// keep up, or its backlog was loaded at Start), the oldest not in
+	// flight are given up, with a LastError that says so.
+	MaxPendingPerCall int
+	// Load, if set, reads an outbox row back, as Outbox.Pending returns
+	// rows. With it a replay holds only the row's key until its turn comes
+	// and reads the row then, so that queued replays hold no bodies.
+	Load func(ctx context.Context, callID string, seq int64) (Delivery, error)
+	// MaxReplaysPerApp bounds the replays (Replay) of one application queued
+	// or in flight at once, and MaxReplays those of all applications;
+	// defaults 10,000 and 100,000.
+	MaxReplaysPerApp, MaxReplays int
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
 	// OnResult, if set, is called after each attempt with the delivery
@@ -215,6 +231,12 @@ type Worker struct {
 	started  bool
 	closed   bool
 	sweepAt  int
+
+	// replayCount counts the replays queued or in flight, replaysPerApp
+	// the same by appKey, and replayBytes the bodies they hold.
+	replayCount   int
+	replaysPerApp map[string]int
+	replayBytes   int64
 
 	// wg counts the pool goroutines and every scheduled retry timer until its
 	// callback has run or Stop has cancelled it.
@@ -252,6 +274,15 @@ func New(cfg Config) *Worker {
 		cfg.MaxInFlightPerApp = cfg.Concurrency / 4
 	}
 	cfg.MaxInFlightPerApp = min(max(cfg.MaxInFlightPerApp, 1), cfg.Concurrency)
+	if cfg.MaxPendingPerCall <= 0 {
+		cfg.MaxPendingPerCall = defaultMaxPendingPerCall
+	}
+	if cfg.MaxReplaysPerApp <= 0 {
+		cfg.MaxReplaysPerApp = defaultMaxReplaysPerApp
+	}
+	if cfg.MaxReplays <= 0 {
+		cfg.MaxReplays = defaultMaxReplays
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = defaultRequestTimeout
 	}
@@ -262,15 +293,16 @@ func New(cfg Config) *Worker {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	w := &Worker{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		calls:       make(map[string]*callQueue),
-		apps:        make(map[string]*appQueue),
-		sweepAt:     minSweep,
-		stopped:     make(chan struct{}),
-		persistWake: make(chan struct{}, 1),
-		persistStop: make(chan struct{}),
-		persistDone: make(chan struct{}),
+		cfg:           cfg,
+		log:           cfg.Logger,
+		calls:         make(map[string]*callQueue),
+		apps:          make(map[string]*appQueue),
+		replaysPerApp: make(map[string]int),
+		sweepAt:       minSweep,
+		stopped:       make(chan struct{}),
+		persistWake:   make(chan struct{}, 1),
+		persistStop:   make(chan struct{}),
+		persistDone:   make(chan struct{}),
 	}
 	if w.log == nil {
 		w.log = slog.Default()

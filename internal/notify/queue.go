@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,8 +23,13 @@ type callQueue struct {
 	// in the call's sequence. replays[0] is the one being delivered while
 	// there are any.
 	replays []replay
+	// replaying holds the Seq of every replay in replays, so that Replay
+	// does not queue one twice; nil when there are none.
+	replaying map[int64]struct{}
 	// done is the highest Seq delivered or given up.
 	done int64
+	// trimmed counts the deliveries trim gave up.
+	trimmed int
 	// busy is true while the queue is waiting for a pool goroutine (in its
 	// appQueue's ready), with one, or waiting for its retry timer.
 	busy bool
@@ -96,7 +102,39 @@ func (w *Worker) add(d Delivery, now time.Time) *callQueue {
 		i = 1
 	}
 	cq.pending = slices.Insert(cq.pending, i, d)
+	w.trim(cq)
 	return cq
+}
+
+// trim gives up the oldest deliveries of cq not in flight while it holds
+// more than Config.MaxPendingPerCall, so that a call whose bot does not keep
+// up cannot pile up pending rows without bound. The caller holds w.mu.
+func (w *Worker) trim(cq *callQueue) {
+	for len(cq.pending) > w.cfg.MaxPendingPerCall {
+		i := 0
+		if cq.sending {
+			i = 1
+		}
+		d := cq.pending[i]
+		cq.pending = slices.Delete(cq.pending, i, i+1)
+		// A later duplicate of d is not to be sent; when the delivery in
+		// flight finishes, done stays at d's Seq.
+		cq.done = max(cq.done, d.Seq)
+		reason := fmt.Sprintf("notify: given up unsent: the call has more than %d notifications pending", w.cfg.MaxPendingPerCall)
+		w.record(record{callID: d.CallID, seq: d.Seq, attempts: d.Attempts, lastError: reason, gaveUp: true})
+		// One line per power of ten given up, not one per delivery.
+		if cq.trimmed++; isPowerOf10(cq.trimmed) {
+			w.log.Warn("notify: gave up pending deliveries of a call with too many", "call_id", d.CallID, "tenant", d.TenantID, "app", d.AppID,
+				"seq", d.Seq, "given_up", cq.trimmed, "max_pending", w.cfg.MaxPendingPerCall)
+		}
+	}
+}
+
+func isPowerOf10(n int) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
 }
 
 // sweep forgets idle calls finished long enough ago that a duplicate of their
@@ -153,44 +191,78 @@ func (w *Worker) release(cq *callQueue) {
 }
 
 // take blocks until an application's turn comes and returns the first of
-// its ready queues with its head delivery, or returns false once the
-// worker is closed. The application stays in the ring, at the back, while
-// it has more ready and a free slot; the caller must release the queue
-// once the attempt is over.
-func (w *Worker) take() (*callQueue, Delivery, bool) {
+// its ready queues with its head delivery, and whether that is a replay
+// whose row must be read back first; or returns false once the worker is
+// closed. The application stays in the ring, at the back, while it has
+// more ready and a free slot; the caller must release the queue once the
+// attempt is over.
+func (w *Worker) take() (cq *callQueue, d Delivery, load, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(w.runnable) == 0 && !w.closed {
 		w.cond.Wait()
 	}
 	if w.closed {
-		return nil, Delivery{}, false
+		return nil, Delivery{}, false, false
 	}
 	aq := w.runnable[0]
 	w.runnable[0] = nil
 	w.runnable = w.runnable[1:]
 	aq.queued = false
-	cq := aq.ready[0]
+	cq = aq.ready[0]
 	aq.ready[0] = nil
 	aq.ready = aq.ready[1:]
 	aq.inflight++
 	w.offer(aq)
 	if len(cq.replays) > 0 {
-		return cq, cq.replays[0].d, true
+		d, load = replayDelivery(cq, cq.replays[0])
+		return cq, d, load, true
 	}
 	cq.sending = true
-	return cq, cq.pending[0], true
+	return cq, cq.pending[0], false, true
 }
 
 // work is a pool goroutine: it delivers the head of one ready queue at a time.
 func (w *Worker) work(ctx context.Context) {
 	for {
-		cq, d, ok := w.take()
+		cq, d, load, ok := w.take()
 		if !ok {
 			return
 		}
+		if load {
+			var loaded bool
+			if d, loaded = w.load(ctx, cq, d); !loaded {
+				continue
+			}
+		}
 		w.deliver(ctx, cq, d)
 	}
+}
+
+// load reads back the row of d, cq's head replay, with Config.Load. If that
+// fails the replay is dropped (or, when Shutdown interrupted it, left
+// queued), cq is moved on and load returns false.
+func (w *Worker) load(ctx context.Context, cq *callQueue, d Delivery) (Delivery, bool) {
+	row, err := w.cfg.Load(ctx, d.CallID, d.Seq)
+	if err == nil && (row.CallID != d.CallID || row.Seq != d.Seq) {
+		err = fmt.Errorf("notify: Load returned %s/%d", row.CallID, row.Seq)
+	}
+	if err == nil {
+		row.Attempts, row.Replay = d.Attempts, true
+		return row, true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cq.busy = false
+	w.release(cq)
+	if ctx.Err() != nil {
+		return Delivery{}, false
+	}
+	w.popReplay(cq)
+	cq.idleSince = w.cfg.Clock.Now()
+	w.wake(cq)
+	w.log.Warn("notify: replay dropped: its notification cannot be read back", "call_id", d.CallID, "seq", d.Seq, "error", err.Error())
+	return Delivery{}, false
 }
 
 // deliver makes one attempt at d, the head of cq (a replay if it has any),
@@ -223,7 +295,7 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 	case delivered || gaveUp:
 		cq.pending[0] = Delivery{}
 		cq.pending = cq.pending[1:]
-		cq.done = d.Seq
+		cq.done = max(cq.done, d.Seq) // trim may have given up a later one
 		r := record{callID: d.CallID, seq: d.Seq, attempts: d.Attempts, delivered: delivered, gaveUp: gaveUp}
 		if delivered {
 			r.at = now

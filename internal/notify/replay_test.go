@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/notify"
+	"github.com/switchboard-dev/switchboard/internal/notify/notifytest"
 )
 
 // switchable answers every callback with its current status and reports it
@@ -57,9 +59,25 @@ func (h *harness) rows(callID string, from, to int64) []notify.Delivery {
 	return ds
 }
 
+// replayConfig is a Config whose replays hold their bodies (load false) or
+// read their rows back with Config.Load (load true).
+func replayConfig(load bool) notify.Config {
+	if !load {
+		return notify.Config{}
+	}
+	o := &notifytest.MemoryOutbox{}
+	return notify.Config{Outbox: o, Load: o.Load}
+}
+
 func TestReplayResendsWithHeader(t *testing.T) {
+	for _, load := range []bool{false, true} {
+		t.Run(fmt.Sprintf("load=%v", load), func(t *testing.T) { testReplayResendsWithHeader(t, load) })
+	}
+}
+
+func testReplayResendsWithHeader(t *testing.T, load bool) {
 	bot, srv := newSwitchable(t, http.StatusAccepted)
-	h := newHarness(t, notify.Config{})
+	h := newHarness(t, replayConfig(load))
 	h.start()
 	h.commit(delivery("c1", 1, srv.URL), delivery("c1", 2, srv.URL), delivery("c1", 3, srv.URL))
 	for range 3 {
@@ -77,8 +95,8 @@ func TestReplayResendsWithHeader(t *testing.T) {
 		d.Attempts = 1
 		rows = append(rows, d)
 	}
-	if n := h.w.Replay(rows...); n != 2 {
-		t.Fatalf("Replay queued %d, want 2", n)
+	if n, err := h.w.Replay(rows...); n != 2 || err != nil {
+		t.Fatalf("Replay queued %d (%v), want 2", n, err)
 	}
 	for _, want := range []int64{1, 2} {
 		a := <-bot.arrivals
@@ -126,7 +144,7 @@ func TestReplayGoesBeforeWaitingLiveDelivery(t *testing.T) {
 	<-h.clock.scheduled
 	// It comes back and asks for everything from 1; 3 is still held live.
 	bot.status.Store(http.StatusAccepted)
-	if n := h.w.Replay(h.rows("c1", 1, 3)...); n != 2 {
+	if n, err := h.w.Replay(h.rows("c1", 1, 3)...); n != 2 || err != nil {
 		t.Fatalf("Replay queued %d, want 2 (3 is on its way)", n)
 	}
 	type got struct {
@@ -169,8 +187,8 @@ func TestReplayFailureLeavesRowAlone(t *testing.T) {
 
 	h2 := newHarness(t, notify.Config{MaxAttempts: 2, Outbox: h.outbox})
 	h2.start()
-	if n := h2.w.Replay(before.Delivery); n != 1 {
-		t.Fatalf("Replay queued %d, want 1", n)
+	if n, err := h2.w.Replay(before.Delivery); n != 1 || err != nil {
+		t.Fatalf("Replay queued %d (%v), want 1", n, err)
 	}
 	for i := range 2 {
 		a := <-bot.arrivals
@@ -204,8 +222,8 @@ func TestReplayBeforeStartAndAfterShutdown(t *testing.T) {
 	if err := h.outbox.Delivered(context.Background(), "c1", 1, t0, 1); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.w.Replay(d); n != 1 {
-		t.Fatalf("Replay before Start queued %d, want 1", n)
+	if n, err := h.w.Replay(d); n != 1 || err != nil {
+		t.Fatalf("Replay before Start queued %d (%v), want 1", n, err)
 	}
 	h.start()
 	if a := <-bot.arrivals; a.seq != 1 || a.header.Get(notify.HeaderReplay) != "true" {
@@ -213,8 +231,8 @@ func TestReplayBeforeStartAndAfterShutdown(t *testing.T) {
 	}
 	<-h.results
 	h.shutdown()
-	if n := h.w.Replay(d); n != 0 {
-		t.Errorf("Replay after Shutdown queued %d, want 0", n)
+	if n, err := h.w.Replay(d); n != 0 || err != nil {
+		t.Errorf("Replay after Shutdown queued %d (%v), want 0", n, err)
 	}
 }
 
@@ -232,7 +250,11 @@ func TestReplayOrderAcrossManyCalls(t *testing.T) {
 	h.outbox.Add(all...)
 	var wg sync.WaitGroup
 	wg.Go(func() { h.w.Enqueue(all...) })
-	wg.Go(func() { h.w.Replay(all...) })
+	wg.Go(func() {
+		if _, err := h.w.Replay(all...); err != nil {
+			t.Errorf("Replay: %v", err)
+		}
+	})
 	wg.Wait()
 	// Whatever the interleaving, each call's sends stay one at a time (the
 	// server checks), and every live delivery arrives once, in order.
@@ -270,8 +292,8 @@ func TestReplayOfDeliveryInFlight(t *testing.T) {
 	d := delivery("c1", 1, srv.URL)
 	h.commit(d)
 	<-arrived // seq 1 is on the wire; the bot may have it already
-	if n := h.w.Replay(d); n != 1 {
-		t.Fatalf("Replay of the delivery in flight queued %d, want 1", n)
+	if n, err := h.w.Replay(d); n != 1 || err != nil {
+		t.Fatalf("Replay of the delivery in flight queued %d (%v), want 1", n, err)
 	}
 	close(release)
 	if a := <-arrived; a.seq != 1 || a.header.Get(notify.HeaderReplay) != "true" {
@@ -279,5 +301,32 @@ func TestReplayOfDeliveryInFlight(t *testing.T) {
 	}
 	for range 2 {
 		<-h.results
+	}
+}
+
+// TestReplayOfVanishedRowIsDropped: with Config.Load a replay reads its
+// row when its turn comes; a row gone by then (the retention sweep deleted
+// the call) is dropped with a warning, and the call's other replays go on.
+func TestReplayOfVanishedRowIsDropped(t *testing.T) {
+	bot, srv := newSwitchable(t, http.StatusOK)
+	h := newHarness(t, replayConfig(true))
+	gone, kept := delivery("c1", 1, srv.URL), delivery("c1", 2, srv.URL)
+	h.outbox.Add(kept)
+	if n, err := h.w.Replay(gone, kept); n != 2 || err != nil {
+		t.Fatalf("Replay = %d, %v; want 2 queued", n, err)
+	}
+	h.start()
+	if a := <-bot.arrivals; a.seq != 2 || a.header.Get(notify.HeaderReplay) != "true" {
+		t.Fatalf("arrival %+v, want the replay of 2", a)
+	}
+	if r := <-h.results; !r.delivered || r.d.Seq != 2 {
+		t.Fatalf("result %+v, want 2 delivered", r)
+	}
+	h.shutdown()
+	if n, _ := h.w.Replays(); n != 0 {
+		t.Errorf("%d replays still counted", n)
+	}
+	if !strings.Contains(h.logs.String(), "replay dropped") {
+		t.Errorf("no warning about the dropped replay in:\n%s", h.logs)
 	}
 }

@@ -66,6 +66,21 @@ func (o *MemoryOutbox) Row(callID string, seq int64) (Row, bool) {
 	return *r, true
 }
 
+// Load reads a row back as Pending returns rows, for notify.Config.Load. It
+// returns ErrNotFound if there is no such row.
+func (o *MemoryOutbox) Load(ctx context.Context, callID string, seq int64) (notify.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return notify.Delivery{}, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.rows[key{callID, seq}]
+	if !ok {
+		return notify.Delivery{}, fmt.Errorf("%w: %s/%d", ErrNotFound, callID, seq)
+	}
+	return r.Delivery, nil
+}
+
 // Pending implements notify.Outbox.
 func (o *MemoryOutbox) Pending(ctx context.Context) ([]notify.Delivery, error) {
 	if err := ctx.Err(); err != nil {
