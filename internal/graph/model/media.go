@@ -7,7 +7,8 @@ type MediaConfig struct {
 	ODataType string `json:"@odata.type,omitempty"`
 	// Blob is the opaque media session configuration of app-hosted media.
 	Blob *string `json:"blob,omitempty"`
-	// PreFetchMedia lists prompts service-hosted media should cache.
+	// PreFetchMedia lists prompts service-hosted media should cache; each
+	// is checked as a playPrompt prompt (calls.MaxPreFetchMedia at most).
 	PreFetchMedia []MediaInfo `json:"preFetchMedia,omitempty"`
 	// RemoveFromDefaultAudioGroup is beta-only, but the v1.0 examples send it.
 	RemoveFromDefaultAudioGroup *bool `json:"removeFromDefaultAudioGroup,omitempty"`
@@ -51,7 +52,9 @@ type MediaInfo struct {
 	ODataType string `json:"@odata.type,omitempty"`
 	// URI is where the file is; required by Graph.
 	URI string `json:"uri,omitempty"`
-	// ResourceID, when set, is the cache key of the file.
+	// ResourceID, when set, names the file for caching: "the prompt uri
+	// is cached against this resourceId as a key". It means something
+	// only within one application and for one URI.
 	ResourceID *string `json:"resourceId,omitempty"`
 }
 
