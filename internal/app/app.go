@@ -132,6 +132,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.notify = notify.New(notify.Config{
 		Outbox: a.store, Signer: a.auth, Clock: a.clock, Logger: a.log,
 		MaxAttempts: a.cfg.Notifications.MaxAttempts, MaxBackoff: time.Duration(a.cfg.Notifications.MaxBackoff),
+		MaxInFlightPerApp: a.cfg.Notifications.MaxInFlightPerApp, MaxPendingPerCall: a.cfg.Notifications.MaxPendingPerCall,
+		Load:      loadDelivery(a.store),
 		UserAgent: "Switchboard/" + Version,
 		Client:    &http.Client{Transport: callbackTransport(guard)},
 		CheckURL:  func(u *url.URL) error { return guard.CheckURL(context.Background(), u) },

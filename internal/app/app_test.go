@@ -140,6 +140,8 @@ func TestConfigValidation(t *testing.T) {
 		{"log level", func(c *app.Config) { c.LogLevel = "loud" }, "log level"},
 		{"app without tenant", func(c *app.Config) { c.Apps = []app.AppConfig{{ClientID: "x", Secret: "s"}} }, "tenantId"},
 		{"app without secret", func(c *app.Config) { c.Apps = []app.AppConfig{{ClientID: "x", TenantID: "t"}} }, "secret"},
+		{"negative callback share", func(c *app.Config) { c.Notifications.MaxInFlightPerApp = -1 }, "maxInFlightPerApp"},
+		{"negative pending cap", func(c *app.Config) { c.Notifications.MaxPendingPerCall = -1 }, "maxPendingPerCall"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

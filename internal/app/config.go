@@ -144,6 +144,13 @@ type NotifyConfig struct {
 	// refuses outside development mode (loopback, private, link-local ...),
 	// as CIDR prefixes or addresses, such as 10.20.0.0/16.
 	AllowNetworks []string `yaml:"allowNetworks"`
+	// MaxInFlightPerApp bounds the callbacks of one application in flight at
+	// once, so that a bot that never answers delays only its own calls;
+	// 0 means a quarter of the 64 delivery goroutines.
+	MaxInFlightPerApp int `yaml:"maxInFlightPerApp"`
+	// MaxPendingPerCall bounds a call's notifications waiting to be
+	// delivered; beyond, the oldest are given up. 0 means 1,000.
+	MaxPendingPerCall int `yaml:"maxPendingPerCall"`
 }
 
 // ThrottleConfig sets the request limits.
@@ -261,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := netguard.ParsePrefixes(c.Notifications.AllowNetworks); err != nil {
 		return fmt.Errorf("config: notifications.allowNetworks: %w", err)
+	}
+	if c.Notifications.MaxInFlightPerApp < 0 || c.Notifications.MaxPendingPerCall < 0 {
+		return errors.New("config: notifications.maxInFlightPerApp and maxPendingPerCall must not be negative; 0 takes the default")
 	}
 	if c.Throttle.Requests < 0 || c.Throttle.MaxInFlight < 0 || (c.Throttle.Requests > 0 && c.Throttle.Period <= 0) {
 		return errors.New("config: throttle: requests and maxInFlight must be >= 0, and period > 0 when requests is set")
