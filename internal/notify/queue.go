@@ -252,16 +252,18 @@ func (w *Worker) load(ctx context.Context, cq *callQueue, d Delivery) (Delivery,
 		return row, true
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	cq.busy = false
 	w.release(cq)
-	if ctx.Err() != nil {
-		return Delivery{}, false
+	interrupted := ctx.Err() != nil
+	if !interrupted {
+		w.popReplay(cq)
+		cq.idleSince = w.cfg.Clock.Now()
+		w.wake(cq)
 	}
-	w.popReplay(cq)
-	cq.idleSince = w.cfg.Clock.Now()
-	w.wake(cq)
-	w.log.Warn("notify: replay dropped: its notification cannot be read back", "call_id", d.CallID, "seq", d.Seq, "error", err.Error())
+	w.mu.Unlock()
+	if !interrupted {
+		w.log.Warn("notify: replay dropped: its notification cannot be read back", "call_id", d.CallID, "seq", d.Seq, "error", err.Error())
+	}
 	return Delivery{}, false
 }
 
