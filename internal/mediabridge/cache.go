@@ -70,16 +70,20 @@ func (c *promptCache) put(k promptKey, a media.Audio) {
 	if old, ok := c.byKey[k]; ok {
 		c.remove(old)
 	}
+	if t := c.tenants[k.tenant]; t != nil {
+		for t.bytes+n > c.tenantMax {
+			c.remove(t.lru.Back().Value.(*cachedPrompt))
+		}
+	}
+	for c.bytes+n > c.max {
+		c.remove(c.lru.Back().Value.(*cachedPrompt))
+	}
+	// Looked up only now: evictions may have removed the tenant's last
+	// entry, and with it the tenant.
 	t := c.tenants[k.tenant]
 	if t == nil {
 		t = &tenantPrompts{}
 		c.tenants[k.tenant] = t
-	}
-	for t.bytes+n > c.tenantMax {
-		c.remove(t.lru.Back().Value.(*cachedPrompt))
-	}
-	for c.bytes+n > c.max {
-		c.remove(c.lru.Back().Value.(*cachedPrompt))
 	}
 	e := &cachedPrompt{key: k, audio: a, size: n}
 	e.all = c.lru.PushFront(e)
