@@ -316,9 +316,14 @@ func TestSDKIVRDialogue(t *testing.T) {
 		}
 	}
 
+	// The recording's link carries its token, so with an HTTPS listener it
+	// is an https link, like the bot's own requests.
+	if !strings.HasPrefix(location, s.HTTPS+"/") {
+		t.Errorf("recordingLocation %s is not under the HTTPS listener %s", location, s.HTTPS)
+	}
 	// The recording is what the caller said, all of it, and not the prompt
 	// (a leg records what it hears, which is everyone but itself).
-	resp, wav := graphRequest(t, plainClient(), http.MethodGet, location, token, nil, nil)
+	resp, wav := graphRequest(t, devHTTPClient(t, s.DevCA()), http.MethodGet, location, token, nil, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("download the recording: %s %s", resp.Status, wav)
 	}
@@ -340,7 +345,7 @@ func TestSDKIVRDialogue(t *testing.T) {
 	if lvl := media.Goertzel(recorded.Samples, ivrPromptHz); lvl > -50 {
 		t.Errorf("the recording has %.1f dBFS at the prompt's %v Hz: the bot recorded its own prompt", lvl, ivrPromptHz)
 	}
-	if resp, _ := graphRequest(t, plainClient(), http.MethodGet, location, "not-the-token", nil, nil); resp.StatusCode == http.StatusOK {
+	if resp, _ := graphRequest(t, devHTTPClient(t, s.DevCA()), http.MethodGet, location, "not-the-token", nil, nil); resp.StatusCode == http.StatusOK {
 		t.Errorf("the recording is served with a wrong access token: %s", resp.Status)
 	}
 

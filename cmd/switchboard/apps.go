@@ -117,17 +117,19 @@ func parseInterspersed(fs *flag.FlagSet, args []string, want ...string) ([]strin
 	return pos, nil
 }
 
-// openAppStore opens the database in dataDir. Unless create, the database
-// must exist already, so that a mistyped --data is reported rather than
+// openAppStore opens the database in dataDir, refusing a directory that
+// group or others may write to. Unless create, the database must exist
+// already, so that a mistyped --data is reported rather than
 // answered with an empty new database.
 func openAppStore(ctx context.Context, dataDir string, create bool, stderr io.Writer) (*sqlite.Store, error) {
 	path := filepath.Join(dataDir, app.DatabaseFile)
-	if create {
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
-		}
-	} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); !create && errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no Switchboard database at %s; check --data (or SWITCHBOARD_DATA)", path)
+	}
+	// The server's own rules: a new directory is 0700, and one that others
+	// may write to is refused.
+	if err := app.PrepareDataDir(dataDir); err != nil {
+		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return sqlite.Open(ctx, path, sqlite.Options{Logger: log})

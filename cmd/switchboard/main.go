@@ -90,6 +90,7 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.MetricsListen, "metrics-listen", "address serving Prometheus metrics at /metrics, without authentication, such as 127.0.0.1:8081; \"off\" disables it")
 	str(&cfg.PprofListen, "pprof-listen", "loopback address serving net/http/pprof at /debug/pprof/, such as 127.0.0.1:6060; \"off\" disables it")
 	fs.BoolVar(&cfg.Dev, "dev", envBool("dev", cfg.Dev), "development mode: well-known dev credentials, http:// callbacks to loopback, dev TLS certificate (env SWITCHBOARD_DEV)")
+	fs.BoolVar(&cfg.DevAllowRemote, "dev-allow-remote", envBool("dev-allow-remote", cfg.DevAllowRemote), "let a development server listen on non-loopback addresses, exposing its well-known credentials, which hold every role, to whoever reaches it; logged at WARN (env SWITCHBOARD_DEV_ALLOW_REMOTE)")
 	fs.Var(&cfg.Calls.EndedRetention, "ended-call-retention", "how long an ended call and its notification log stay in the store before a sweep deletes them, such as 24h or 168h; 0 keeps them forever (env "+envName("ended-call-retention")+")")
 }
 
@@ -125,6 +126,10 @@ well-known development application:
   tenant        0000000d-0000-4000-8000-000000000001
   client id     0000000d-0000-4000-8000-000000000002
   client secret switchboard-dev-secret
+Since anyone may use these credentials, a development server listens on
+loopback only (localhost, 127.0.0.0/8, ::1): it refuses 0.0.0.0, [::], an
+empty host or another host name unless --dev-allow-remote is given. Use
+--dev=false for a server others reach.
 
 Metrics and profiles have listeners of their own, off by default, never the
 API's: --metrics-listen 127.0.0.1:8081 serves Prometheus metrics at /metrics
@@ -196,6 +201,9 @@ func devCert(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := app.PrepareDataDir(*data); err != nil {
 		return err
 	}
 	b, err := devcert.Ensure(*data, time.Now())

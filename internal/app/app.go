@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -106,8 +105,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 			a.Shutdown(sctx)
 		}
 	}()
-	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("app: data directory: %w", err)
+	if err := PrepareDataDir(a.cfg.DataDir); err != nil {
+		return err
 	}
 	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, DatabaseFile), sqlite.Options{Logger: a.log, Clock: a.clock, ObserveBatch: a.batchObserver()})
 	if err != nil {
@@ -212,6 +211,11 @@ func (a *App) listen() error {
 	close(a.ready)
 	for scheme, addr := range a.addrs {
 		a.log.Info("app: listening", "scheme", scheme, "addr", addr, "dev", a.cfg.Dev)
+	}
+	if a.cfg.Dev && a.cfg.DevAllowRemote {
+		a.log.Warn("app: --dev-allow-remote: this development server may be reachable from other machines, "+
+			"and anyone who reaches it can use the well-known development credentials, which hold every role; use --dev=false for a shared server",
+			"remote_listeners", a.cfg.remoteListeners())
 	}
 	return nil
 }
@@ -438,15 +442,17 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 }
 
 // publicURL is the base URL under which the server hands out links (such
-// as recording locations): the configured one, or the first listener's.
+// as recording locations): the configured one, else the HTTPS listener's
+// when there is one (a recording's token must not cross the network in
+// the clear), else the HTTP listener's.
 func (a *App) publicURL() string {
 	if a.cfg.PublicURL != "" {
 		return a.cfg.PublicURL
 	}
-	if addr := a.addrs["http"]; addr != "" {
-		return "http://" + addr
+	if addr := a.addrs["https"]; addr != "" {
+		return "https://" + addr
 	}
-	return "https://" + a.addrs["https"]
+	return "http://" + a.addrs["http"]
 }
 
 // voice returns the voice of a simulated participant of a call, or nil.

@@ -34,6 +34,12 @@ type Config struct {
 	// Dev turns on development mode: the well-known development application,
 	// http:// callbacks to loopback, and the development certificate.
 	Dev bool `yaml:"dev"`
+	// DevAllowRemote lets a development server listen on addresses other
+	// than loopback (an empty host, 0.0.0.0, [::], a host name other than
+	// localhost, ...). Without it Validate refuses them in development
+	// mode, whose well-known credentials hold every role; with it the
+	// server warns at start. It means nothing outside development mode.
+	DevAllowRemote bool `yaml:"devAllowRemote"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"logLevel"`
 	// Apps are registered applications besides the development one.
@@ -281,7 +287,10 @@ func (c *Config) Validate() error {
 	if _, err := sim.NewDirectory(time.Duration(c.Simulation.AnswerDelay), c.Simulation.Identities); err != nil {
 		return fmt.Errorf("config: simulation: %w", err)
 	}
-	return c.validateTelemetry()
+	if err := c.validateTelemetry(); err != nil {
+		return err
+	}
+	return c.validateDevListeners()
 }
 
 func off(addr string) bool { return addr == "" || strings.EqualFold(addr, "off") }
