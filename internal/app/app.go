@@ -266,7 +266,8 @@ func (a *App) handler() http.Handler {
 		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
-	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log}
+	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log,
+		TTL: time.Duration(a.cfg.Idempotency.Retention), MaxKeys: a.cfg.Idempotency.MaxKeysPerApp}
 	api, ext = graph.WithIdempotency(idem, api), graph.WithIdempotency(idem, ext)
 	// One bucket per application covers both APIs, every path and method
 	// of them, and idempotent replays: the limits run before anything else.

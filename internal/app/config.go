@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
@@ -52,6 +53,8 @@ type Config struct {
 	Notifications NotifyConfig `yaml:"notifications"`
 	// Throttle sets request rate limits and load shedding.
 	Throttle ThrottleConfig `yaml:"throttle"`
+	// Idempotency bounds what Idempotency-Key support remembers.
+	Idempotency IdempotencyConfig `yaml:"idempotency"`
 	// Media tunes service-hosted media.
 	Media MediaConfig `yaml:"media"`
 	// PublicURL is the base URL clients reach this server at, used in links
@@ -159,6 +162,16 @@ type NotifyConfig struct {
 	MaxPendingPerCall int `yaml:"maxPendingPerCall"`
 }
 
+// IdempotencyConfig bounds the responses remembered for Idempotency-Key
+// retries.
+type IdempotencyConfig struct {
+	// Retention is how long a key replays its first response (24h).
+	Retention Duration `yaml:"retention"`
+	// MaxKeysPerApp bounds the keys one application holds; a new key
+	// beyond it forgets that application's oldest (5000).
+	MaxKeysPerApp int `yaml:"maxKeysPerApp"`
+}
+
 // ThrottleConfig sets the request limits.
 type ThrottleConfig struct {
 	// Requests per Period are allowed for each application in each tenant
@@ -217,6 +230,8 @@ func Defaults() Config {
 		// Metrics and profiles are served only when asked for.
 		MetricsListen: "off",
 		PprofListen:   "off",
+
+		Idempotency: IdempotencyConfig{Retention: Duration(graph.DefaultIdempotencyTTL), MaxKeysPerApp: graph.DefaultIdempotencyMaxKeys},
 	}
 }
 
@@ -277,6 +292,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Notifications.MaxInFlightPerApp < 0 || c.Notifications.MaxPendingPerCall < 0 {
 		return errors.New("config: notifications.maxInFlightPerApp and maxPendingPerCall must not be negative; 0 takes the default")
+	}
+	if c.Idempotency.Retention <= 0 || c.Idempotency.MaxKeysPerApp <= 0 {
+		return errors.New("config: idempotency: retention and maxKeysPerApp must be > 0")
 	}
 	if c.Throttle.Requests < 0 || c.Throttle.MaxInFlight < 0 || (c.Throttle.Requests > 0 && c.Throttle.Period <= 0) {
 		return errors.New("config: throttle: requests and maxInFlight must be >= 0, and period > 0 when requests is set")

@@ -4,6 +4,8 @@ package app_test
 // its application's token bucket, whatever it asks for.
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +58,43 @@ func TestEveryAuthenticatedRouteIsThrottled(t *testing.T) {
 	fake.Advance(30 * time.Second)
 	if r := call(t, "POST", base+"/v1.0/communications/calls", a1, `{}`, "Idempotency-Key", "k1"); r.status != 400 || r.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay after the bucket refilled: %d replayed=%q", r.status, r.header.Get("Idempotent-Replayed"))
+	}
+}
+
+// TestIdempotencyKeysPerApplication runs the quota of idempotency keys over
+// HTTP against the SQLite store: an application flooding keys forgets its
+// own oldest, and another application's key still replays.
+func TestIdempotencyKeysPerApplication(t *testing.T) {
+	base := prodServer(t, func(c *app.Config) { c.Idempotency.MaxKeysPerApp = 3 })
+	a1, a2 := appToken(t, base, tenantA, "a1"), appToken(t, base, tenantA, "a2")
+	post := func(tok, key string) result {
+		t.Helper()
+		return call(t, "POST", base+"/v1.0/communications/calls", tok, `{}`, "Idempotency-Key", key)
+	}
+	post(a2, "k0")
+	for i := range 10 {
+		post(a1, fmt.Sprintf("k%d", i))
+	}
+	if r := post(a1, "k9"); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the newest key of the flood did not replay")
+	}
+	if r := post(a1, "k0"); r.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("the oldest key of the flood still replays beyond a quota of 3")
+	}
+	if r := post(a2, "k0"); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("another application's key was forgotten")
+	}
+}
+
+func TestIdempotencyConfigValidated(t *testing.T) {
+	for name, mod := range map[string]func(*app.Config){
+		"zero retention": func(c *app.Config) { c.Idempotency.Retention = 0 },
+		"zero quota":     func(c *app.Config) { c.Idempotency.MaxKeysPerApp = 0 },
+	} {
+		c := app.Defaults()
+		mod(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "idempotency") {
+			t.Errorf("%s: Validate = %v, want an error naming idempotency", name, err)
+		}
 	}
 }

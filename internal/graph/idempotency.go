@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,15 +30,15 @@ const (
 const (
 	DefaultIdempotencyTTL      = 24 * time.Hour
 	DefaultIdempotencyInFlight = 2 * time.Minute
+	// DefaultIdempotencyMaxKeys bounds the keys one application holds.
+	DefaultIdempotencyMaxKeys = 5000
+	// DefaultIdempotencyMaxResponse bounds a remembered response body. A
+	// Graph POST answers with a call or an operation of a few KiB.
+	DefaultIdempotencyMaxResponse = 64 << 10
 )
 
-const (
-	// maxIdempotencyKey is the longest key accepted, in bytes.
-	maxIdempotencyKey = 255
-	// maxRememberedResponse bounds a response body that is remembered; a
-	// longer response is sent but not kept, so a retry runs again.
-	maxRememberedResponse = 1 << 20
-)
+// maxIdempotencyKey is the longest key accepted, in bytes.
+const maxIdempotencyKey = 255
 
 // replayedHeaders are the response headers remembered with a response and
 // sent again; the others (request-id, Date...) belong to each request.
@@ -67,6 +68,16 @@ type IdempotencyConfig struct {
 	// is passed on untouched for next to refuse. Zero means DefaultMaxBody;
 	// keep it equal to the Graph API's Config.MaxBody.
 	MaxBody int64
+	// MaxKeys is the quota of keys one scope (application) holds: beyond
+	// it, the scope's oldest remembered responses are forgotten to make
+	// room, so that one application cannot fill the store and never
+	// touches another's keys. Zero means DefaultIdempotencyMaxKeys.
+	MaxKeys int
+	// MaxResponse bounds the body of a response that is remembered; a
+	// longer response is sent but not kept, and its key is released, so a
+	// retry runs the request again as if it had no key. Zero means
+	// DefaultIdempotencyMaxResponse.
+	MaxResponse int
 	// Logger, if nil, is slog.Default().
 	Logger *slog.Logger
 }
@@ -92,6 +103,12 @@ type IdempotencyConfig struct {
 //     a retry runs the request again.
 //   - A key must be 1 to 255 printable ASCII characters, sent once;
 //     anything else is a 400.
+//   - Each scope holds at most MaxKeys keys: a new key makes room by
+//     forgetting the scope's oldest remembered responses (a retry of one
+//     of those runs afresh). If all MaxKeys are requests still running,
+//     a new key is refused with 429 and Retry-After.
+//   - A response body longer than MaxResponse is not remembered (the key
+//     is released), so no record holds more than MaxResponse bytes.
 //
 // Requests of other methods, and POSTs without the header, go straight to
 // next. Keys belong to cfg.Scope: two applications may use the same key.
@@ -113,6 +130,12 @@ func WithIdempotency(cfg IdempotencyConfig, next http.Handler) http.Handler {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = DefaultIdempotencyMaxKeys
+	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = DefaultIdempotencyMaxResponse
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -166,7 +189,13 @@ func (m *idempotent) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Scope: scope, Key: key, RequestHash: hash, Token: newRequestID(),
 		CreatedAt: now, ExpiresAt: now.Add(m.cfg.TTL),
 	}
-	existing, reserved, err := m.cfg.Store.ReserveIdempotency(r.Context(), rec, now, now.Add(-m.cfg.InFlight))
+	existing, reserved, err := m.cfg.Store.ReserveIdempotency(r.Context(), rec, now, now.Add(-m.cfg.InFlight), m.cfg.MaxKeys)
+	if errors.Is(err, idempotency.ErrQuota) {
+		writeError(w, r, m.cfg.Logger, &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Target: HeaderIdempotencyKey,
+			Message:    fmt.Sprintf("This application has %d requests with an Idempotency-Key running, the most the server keeps; retry after the interval in Retry-After.", m.cfg.MaxKeys),
+			RetryAfter: time.Second})
+		return
+	}
 	if err != nil {
 		m.cfg.Logger.Error("graph: idempotency store failed", "scope", scope, "path", r.URL.Path, "err", err)
 		writeError(w, r, m.cfg.Logger, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
@@ -200,7 +229,7 @@ func (m *idempotent) run(w http.ResponseWriter, r *http.Request, rec idempotency
 			m.release(ctx, rec)
 		}
 	}()
-	cw := &captureWriter{ResponseWriter: w}
+	cw := &captureWriter{ResponseWriter: w, max: m.cfg.MaxResponse}
 	m.next.ServeHTTP(cw, r)
 	finished = true
 
@@ -302,9 +331,10 @@ func replayResponse(w http.ResponseWriter, resp idempotency.Response) {
 }
 
 // captureWriter passes a response through and keeps a copy of its status,
-// replayed headers and body (up to maxRememberedResponse).
+// replayed headers and body (up to max bytes).
 type captureWriter struct {
 	http.ResponseWriter
+	max      int
 	status   int
 	header   map[string][]string
 	body     bytes.Buffer
@@ -324,7 +354,7 @@ func (c *captureWriter) Write(p []byte) (int, error) {
 		c.WriteHeader(http.StatusOK)
 	}
 	if !c.overflow {
-		if c.body.Len()+len(p) > maxRememberedResponse {
+		if c.body.Len()+len(p) > c.max {
 			c.overflow = true
 			c.body = bytes.Buffer{}
 		} else {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,7 +50,9 @@ func idemScope(r *http.Request) (string, error) {
 	return "tenant/" + app, nil
 }
 
-func newIdemServer(t *testing.T, store idempotency.Store) *idemServer {
+// newIdemServer serves WithIdempotency with store (nil: a MemoryStore),
+// its configuration changed by mods.
+func newIdemServer(t *testing.T, store idempotency.Store, mods ...func(*graph.IdempotencyConfig)) *idemServer {
 	t.Helper()
 	s := &idemServer{store: &idempotencytest.MemoryStore{}, clock: clock.NewFake(idemT0), entered: make(chan struct{}, 16)}
 	if store == nil {
@@ -82,9 +85,11 @@ func newIdemServer(t *testing.T, store idempotency.Store) *idemServer {
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]any{"run": n, "echo": string(body), "path": r.URL.Path})
 	})
-	h := graph.WithRequestIDs(graph.WithRecovery(slog.New(slog.DiscardHandler), graph.WithIdempotency(graph.IdempotencyConfig{
-		Store: store, Scope: idemScope, Clock: s.clock, MaxBody: 4096, Logger: slog.New(slog.DiscardHandler),
-	}, inner)))
+	cfg := graph.IdempotencyConfig{Store: store, Scope: idemScope, Clock: s.clock, MaxBody: 4096, Logger: slog.New(slog.DiscardHandler)}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	h := graph.WithRequestIDs(graph.WithRecovery(slog.New(slog.DiscardHandler), graph.WithIdempotency(cfg, inner)))
 	s.Server = httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s
@@ -259,6 +264,77 @@ func TestIdempotencyExpires(t *testing.T) {
 	}
 }
 
+// TestIdempotencyQuotaPerApplication floods the store with one
+// application's keys: it never holds more than the quota of them, the
+// flood forgets only that application's oldest keys, and another
+// application's key still replays.
+func TestIdempotencyQuotaPerApplication(t *testing.T) {
+	const quota = 4
+	s := newIdemServer(t, nil, func(c *graph.IdempotencyConfig) { c.MaxKeys = quota })
+	victim := s.post(t, "/v1.0/communications/calls", "app-b", "mine", `{}`, false)
+	for i := range 50 {
+		s.clock.Advance(time.Second)
+		if r := s.post(t, "/v1.0/communications/calls", "app-a", fmt.Sprintf("k%d", i), `{}`, false); r.status != http.StatusCreated {
+			t.Fatalf("flood request %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if n := s.store.Len(); n != quota+1 {
+		t.Errorf("the store holds %d records after the flood, want app-a's quota of %d and app-b's one", n, quota)
+	}
+	if r := s.post(t, "/v1.0/communications/calls", "app-b", "mine", `{}`, false); r.body != victim.body || r.header.Get(graph.HeaderIdempotentReplayed) != "true" {
+		t.Errorf("another application's key was forgotten: %d %s", r.status, r.body)
+	}
+	// The newest keys of the flood still replay; the oldest run again.
+	runs := s.runs.Load()
+	if r := s.post(t, "/v1.0/communications/calls", "app-a", "k49", `{}`, false); r.header.Get(graph.HeaderIdempotentReplayed) != "true" || s.runs.Load() != runs {
+		t.Errorf("the newest key did not replay: %d", r.status)
+	}
+}
+
+// TestIdempotencyQuotaOfRunningRequests fills an application's quota with
+// requests still running: another key is refused with 429 and Retry-After,
+// not stored, while another application goes on.
+func TestIdempotencyQuotaOfRunningRequests(t *testing.T) {
+	s := newIdemServer(t, nil, func(c *graph.IdempotencyConfig) { c.MaxKeys = 1 })
+	s.gate = make(chan struct{})
+	done := make(chan idemResponse)
+	go func() { done <- s.post(t, "/v1.0/communications/calls", "app-a", "slow", `{}`, false) }()
+	<-s.entered
+	r := s.post(t, "/v1.0/communications/calls", "app-a", "other", `{}`, false)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || r.errorCode(t) != "TooManyRequests" {
+		t.Errorf("a key beyond the quota of running requests: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	close(s.gate)
+	if first := <-done; first.status != http.StatusCreated {
+		t.Fatalf("the running request: %d", first.status)
+	}
+	if r := s.post(t, "/v1.0/communications/calls", "app-b", "other", `{}`, false); r.status != http.StatusCreated {
+		t.Errorf("another application: %d", r.status)
+	}
+}
+
+// TestIdempotencyResponseSizeCap answers with a body longer than
+// MaxResponse: the client gets it whole, the store keeps nothing of it, and
+// a retry runs the request again.
+func TestIdempotencyResponseSizeCap(t *testing.T) {
+	s := newIdemServer(t, nil, func(c *graph.IdempotencyConfig) { c.MaxResponse = 512 })
+	big := `{"pad":"` + strings.Repeat("x", 600) + `"}`
+	first := s.post(t, "/v1.0/communications/calls", "app-a", "k", big, false)
+	if first.status != http.StatusCreated || !strings.Contains(first.body, strings.Repeat("x", 600)) {
+		t.Fatalf("the large response did not reach the client whole: %d (%d bytes)", first.status, len(first.body))
+	}
+	if n := s.store.Len(); n != 0 {
+		t.Errorf("the store holds %d records after a response over the cap, want 0", n)
+	}
+	if r := s.post(t, "/v1.0/communications/calls", "app-a", "k", big, false); r.header.Get(graph.HeaderIdempotentReplayed) != "" || s.runs.Load() != 2 {
+		t.Errorf("a retry of an unremembered response: replayed %q, runs %d; want a second run", r.header.Get(graph.HeaderIdempotentReplayed), s.runs.Load())
+	}
+	small := s.post(t, "/v1.0/communications/calls", "app-a", "k2", `{}`, false)
+	if r := s.post(t, "/v1.0/communications/calls", "app-a", "k2", `{}`, false); r.body != small.body {
+		t.Errorf("a response under the cap was not replayed")
+	}
+}
+
 func TestIdempotencyRemembersOnlyRepeatableOutcomes(t *testing.T) {
 	tests := []struct {
 		status   int
@@ -331,7 +407,7 @@ func TestIdempotencyAbandonedReservationIsTakenOver(t *testing.T) {
 	_, ok, err := s.store.ReserveIdempotency(context.Background(), idempotency.Record{
 		Scope: "tenant/app-a", Key: "k", Token: "dead", RequestHash: []byte("whatever"),
 		CreatedAt: idemT0, ExpiresAt: idemT0.Add(24 * time.Hour),
-	}, idemT0, idemT0)
+	}, idemT0, idemT0, 0)
 	if err != nil || !ok {
 		t.Fatalf("ReserveIdempotency: %v, %v", ok, err)
 	}
@@ -440,7 +516,7 @@ type failingStore struct{}
 
 var errStoreDown = errors.New("store down")
 
-func (failingStore) ReserveIdempotency(context.Context, idempotency.Record, time.Time, time.Time) (idempotency.Record, bool, error) {
+func (failingStore) ReserveIdempotency(context.Context, idempotency.Record, time.Time, time.Time, int) (idempotency.Record, bool, error) {
 	return idempotency.Record{}, false, errStoreDown
 }
 func (failingStore) CompleteIdempotency(context.Context, string, string, string, idempotency.Response) error {

@@ -19,6 +19,11 @@ import (
 // the key over after the reservation went stale.
 var ErrNotHeld = errors.New("idempotency: reservation not held")
 
+// ErrQuota is returned by ReserveIdempotency when the scope already holds
+// its quota of records and every one of them is a reservation still in
+// flight, so none can make room.
+var ErrQuota = errors.New("idempotency: quota of keys in flight reached")
+
 // Response is the response remembered for a key, to be sent again to every
 // retry of the request.
 type Response struct {
@@ -57,7 +62,15 @@ type Store interface {
 	// was reserved at or after staleBefore. Then it stores nothing and
 	// returns that record and false. The store may delete records expired
 	// at now whenever it likes, this call included.
-	ReserveIdempotency(ctx context.Context, rec Record, now, staleBefore time.Time) (existing Record, reserved bool, err error)
+	//
+	// A quota above zero bounds the records one scope holds. When storing
+	// rec would add a record to a scope that holds quota records already,
+	// the store first deletes as many of that scope's records as needed,
+	// oldest (by CreatedAt) first, among those that are not reservations
+	// in flight (completed, expired, or reserved before staleBefore); other
+	// scopes' records are never touched. If that cannot make room it stores
+	// nothing and returns an error wrapping ErrQuota.
+	ReserveIdempotency(ctx context.Context, rec Record, now, staleBefore time.Time, quota int) (existing Record, reserved bool, err error)
 	// CompleteIdempotency stores the response of the reservation token of
 	// (scope, key). It returns an error wrapping ErrNotHeld if the key is no
 	// longer reserved with token.

@@ -27,7 +27,7 @@ type MemoryStore struct {
 }
 
 // ReserveIdempotency implements idempotency.Store.
-func (m *MemoryStore) ReserveIdempotency(ctx context.Context, rec idempotency.Record, now, staleBefore time.Time) (idempotency.Record, bool, error) {
+func (m *MemoryStore) ReserveIdempotency(ctx context.Context, rec idempotency.Record, now, staleBefore time.Time, quota int) (idempotency.Record, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return idempotency.Record{}, false, err
 	}
@@ -41,9 +41,42 @@ func (m *MemoryStore) ReserveIdempotency(ctx context.Context, rec idempotency.Re
 	if old, ok := m.recs[k]; ok && (old.Response != nil || !old.CreatedAt.Before(staleBefore)) {
 		return clone(old), false, nil
 	}
+	if _, replacing := m.recs[k]; !replacing && quota > 0 {
+		if err := m.makeRoomLocked(rec.Scope, quota, staleBefore); err != nil {
+			return idempotency.Record{}, false, err
+		}
+	}
 	rec.Response = nil
 	m.recs[k] = clone(rec)
 	return idempotency.Record{}, true, nil
+}
+
+// makeRoomLocked deletes scope's oldest records that are not in flight
+// until it holds fewer than quota, or fails with ErrQuota.
+func (m *MemoryStore) makeRoomLocked(scope string, quota int, staleBefore time.Time) error {
+	var held int
+	var evictable []key
+	for k, r := range m.recs {
+		if k.scope != scope {
+			continue
+		}
+		held++
+		if r.Response != nil || r.CreatedAt.Before(staleBefore) {
+			evictable = append(evictable, k)
+		}
+	}
+	excess := held - quota + 1
+	if excess <= 0 {
+		return nil
+	}
+	if len(evictable) < excess {
+		return fmt.Errorf("%w: scope %s holds %d keys in flight", idempotency.ErrQuota, scope, held-len(evictable))
+	}
+	slices.SortFunc(evictable, func(a, b key) int { return m.recs[a].CreatedAt.Compare(m.recs[b].CreatedAt) })
+	for _, k := range evictable[:excess] {
+		delete(m.recs, k)
+	}
+	return nil
 }
 
 // CompleteIdempotency implements idempotency.Store.

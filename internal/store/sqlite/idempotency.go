@@ -40,14 +40,24 @@ ON CONFLICT (scope, key) DO UPDATE SET
 WHERE scope = ? AND key = ? AND token = ? AND status IS NULL`
 
 	releaseIdempotencySQL = `DELETE FROM idempotency WHERE scope = ? AND key = ? AND token = ? AND status IS NULL`
+
+	countIdempotencySQL = `SELECT count(*) FROM idempotency WHERE scope = ?`
+
+	// evictIdempotencySQL deletes a scope's oldest records that are not
+	// reservations in flight: completed, expired or stale.
+	evictIdempotencySQL = `DELETE FROM idempotency WHERE rowid IN
+	(SELECT rowid FROM idempotency WHERE scope = ?
+		AND (status IS NOT NULL OR expires_at <= ? OR created_at IS NULL OR created_at < ?)
+	ORDER BY created_at LIMIT ?)`
 )
 
-// ReserveIdempotency implements idempotency.Store: the check and the
-// reservation run in one write transaction, so of two concurrent
-// reservations of a key exactly one succeeds. Each call also deletes up to
-// 64 records expired at now, so that expired keys are swept as keys are
-// used, with no goroutine of its own.
-func (s *Store) ReserveIdempotency(ctx context.Context, rec idempotency.Record, now, staleBefore time.Time) (idempotency.Record, bool, error) {
+// ReserveIdempotency implements idempotency.Store: the check, the quota
+// and the reservation run in one write transaction, so of two concurrent
+// reservations of a key exactly one succeeds, and a scope never holds more
+// than quota records. Each call also deletes up to 64 records expired at
+// now, so that expired keys are swept as keys are used, with no goroutine
+// of its own.
+func (s *Store) ReserveIdempotency(ctx context.Context, rec idempotency.Record, now, staleBefore time.Time, quota int) (idempotency.Record, bool, error) {
 	if rec.Scope == "" || rec.Key == "" || rec.Token == "" {
 		return idempotency.Record{}, false, errors.New("sqlite: idempotency reservation without scope, key or token")
 	}
@@ -75,6 +85,11 @@ func (s *Store) ReserveIdempotency(ctx context.Context, rec idempotency.Record, 
 			existing = old
 			return nil
 		}
+		if !found && quota > 0 {
+			if err := makeIdempotencyRoom(w, rec.Scope, quota, now, staleBefore); err != nil {
+				return err
+			}
+		}
 		if _, err := w.conn.ExecContext(bg, reserveIdempotencySQL, rec.Scope, rec.Key, hash, rec.Token, nanos(rec.CreatedAt), rec.ExpiresAt.UnixNano()); err != nil {
 			return fmt.Errorf("sqlite: reserve idempotency key %q: %w", rec.Key, err)
 		}
@@ -85,6 +100,28 @@ func (s *Store) ReserveIdempotency(ctx context.Context, rec idempotency.Record, 
 		return idempotency.Record{}, false, err
 	}
 	return existing, reserved, nil
+}
+
+// makeIdempotencyRoom deletes scope's oldest records that are not in
+// flight until it holds fewer than quota, or fails with ErrQuota.
+func makeIdempotencyRoom(w *writer, scope string, quota int, now, staleBefore time.Time) error {
+	bg := context.Background()
+	var held int
+	if err := w.conn.QueryRowContext(bg, countIdempotencySQL, scope).Scan(&held); err != nil {
+		return fmt.Errorf("sqlite: count idempotency keys of %s: %w", scope, err)
+	}
+	excess := held - quota + 1
+	if excess <= 0 {
+		return nil
+	}
+	res, err := w.conn.ExecContext(bg, evictIdempotencySQL, scope, now.UnixNano(), staleBefore.UnixNano(), excess)
+	if err != nil {
+		return fmt.Errorf("sqlite: evict idempotency keys of %s: %w", scope, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n < int64(excess) {
+		return fmt.Errorf("%w: scope %s holds %d keys in flight", idempotency.ErrQuota, scope, held-int(n))
+	}
+	return nil
 }
 
 // CompleteIdempotency implements idempotency.Store.

@@ -231,6 +231,8 @@ func RunIdempotencyContract(t *testing.T, open func(t *testing.T) idempotency.St
 		{"ExpiredRecordIsReplaced", testIdemExpiry},
 		{"ScopesAreIndependent", testIdemScopes},
 		{"ConcurrentReserveOneWins", testIdemConcurrent},
+		{"QuotaEvictsOldestOfItsScope", testIdemQuotaEvicts},
+		{"QuotaKeepsReservationsInFlight", testIdemQuotaInFlight},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -249,7 +251,7 @@ func idemRecord(scope, key, token string, at time.Duration) idempotency.Record {
 
 func reserve(t *testing.T, s idempotency.Store, rec idempotency.Record, now time.Time) (idempotency.Record, bool) {
 	t.Helper()
-	got, ok, err := s.ReserveIdempotency(t.Context(), rec, now, now.Add(-time.Minute))
+	got, ok, err := s.ReserveIdempotency(t.Context(), rec, now, now.Add(-time.Minute), 0)
 	if err != nil {
 		t.Fatalf("ReserveIdempotency(%s): %v", rec.Key, err)
 	}
@@ -370,7 +372,7 @@ func testIdemConcurrent(t *testing.T, s idempotency.Store) {
 	won := 0
 	for i := range n {
 		wg.Go(func() {
-			_, ok, err := s.ReserveIdempotency(context.Background(), idemRecord("t/a", "k1", fmt.Sprintf("tok-%02d", i), 0), base, base.Add(-time.Minute))
+			_, ok, err := s.ReserveIdempotency(context.Background(), idemRecord("t/a", "k1", fmt.Sprintf("tok-%02d", i), 0), base, base.Add(-time.Minute), 0)
 			if err != nil {
 				t.Errorf("ReserveIdempotency: %v", err)
 			}
@@ -384,5 +386,72 @@ func testIdemConcurrent(t *testing.T, s idempotency.Store) {
 	wg.Wait()
 	if won != 1 {
 		t.Errorf("%d of %d concurrent reservations of one key succeeded, want 1", won, n)
+	}
+}
+
+// reserveQuota reserves key in scope at base+at with quota; it fails the
+// test on an error other than ErrQuota.
+func reserveQuota(t *testing.T, s idempotency.Store, scope, key string, at time.Duration, quota int) (bool, error) {
+	t.Helper()
+	now := base.Add(at)
+	_, ok, err := s.ReserveIdempotency(t.Context(), idemRecord(scope, key, "tok-"+key, at), now, now.Add(-time.Minute), quota)
+	if err != nil && !errors.Is(err, idempotency.ErrQuota) {
+		t.Fatalf("ReserveIdempotency(%s, %s): %v", scope, key, err)
+	}
+	return ok, err
+}
+
+// testIdemQuotaEvicts fills a scope's quota with completed keys: a new key
+// makes room by deleting the scope's oldest, and another scope's keys, older
+// still, are untouched.
+func testIdemQuotaEvicts(t *testing.T, s idempotency.Store) {
+	const quota = 3
+	if ok, err := reserveQuota(t, s, "t/b", "b-old", 0, quota); !ok || err != nil {
+		t.Fatalf("reservation in t/b: %v, %v", ok, err)
+	}
+	for i := range 5 {
+		key := fmt.Sprintf("a-%d", i)
+		if ok, err := reserveQuota(t, s, "t/a", key, time.Duration(i+1)*time.Second, quota); !ok || err != nil {
+			t.Fatalf("reservation %s: %v, %v", key, ok, err)
+		}
+		if err := s.CompleteIdempotency(t.Context(), "t/a", key, "tok-"+key, idempotency.Response{Status: 201}); err != nil {
+			t.Fatalf("CompleteIdempotency(%s): %v", key, err)
+		}
+	}
+	// a-0 and a-1 made room for a-3 and a-4, so a-0 is free again (taking
+	// it evicts a-2, now the oldest); a-3 and a-4 still count.
+	at := 10 * time.Second
+	if ok, _ := reserveQuota(t, s, "t/a", "a-0", at, quota); !ok {
+		t.Error("evicted key a-0 still counts")
+	}
+	for _, key := range []string{"a-3", "a-4"} {
+		if ok, _ := reserveQuota(t, s, "t/a", key, at, quota); ok {
+			t.Errorf("a recent key %s was evicted", key)
+		}
+	}
+	if ok, _ := reserveQuota(t, s, "t/b", "b-old", at, quota); ok {
+		t.Error("another scope's key was evicted to make room")
+	}
+}
+
+// testIdemQuotaInFlight fills a scope's quota with reservations in flight:
+// none may be deleted, so a new key is refused with ErrQuota until one of
+// them goes stale.
+func testIdemQuotaInFlight(t *testing.T, s idempotency.Store) {
+	const quota = 2
+	for i := range quota {
+		if ok, err := reserveQuota(t, s, "t/a", fmt.Sprintf("k%d", i), 0, quota); !ok || err != nil {
+			t.Fatalf("reservation %d: %v, %v", i, ok, err)
+		}
+	}
+	if ok, err := reserveQuota(t, s, "t/a", "k-new", time.Second, quota); ok || !errors.Is(err, idempotency.ErrQuota) {
+		t.Fatalf("a key beyond a quota of reservations in flight: %v, %v; want ErrQuota", ok, err)
+	}
+	if ok, err := reserveQuota(t, s, "t/b", "k-new", time.Second, quota); !ok || err != nil {
+		t.Fatalf("another scope was refused: %v, %v", ok, err)
+	}
+	// reserveQuota counts reservations older than a minute as stale.
+	if ok, err := reserveQuota(t, s, "t/a", "k-new", time.Minute+time.Second, quota); !ok || err != nil {
+		t.Fatalf("a stale reservation did not make room: %v, %v", ok, err)
 	}
 }
