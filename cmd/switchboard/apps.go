@@ -192,7 +192,7 @@ changed to Switchboard's: POST /<tenant>/oauth2/v2.0/token with the client
 id and the secret (or, with --certificate, a client assertion signed by the
 certificate's key, which azidentity's ClientCertificateCredential sends).
 
-Roles are application permissions: ` + "Calls.Initiate.All, Calls.InitiateGroupCall.All,\nCalls.JoinGroupCall.All, Calls.JoinGroupCallAsGuest.All, Calls.AccessMedia.All,\nSwitchboard.Admin." + `
+Roles are application permissions: ` + "Calls.Initiate.All, Calls.InitiateGroupCall.All,\nCalls.JoinGroupCall.All, Calls.JoinGroupCallAsGuest.All, Calls.AccessMedia.All,\nSwitchboard.Admin (in its own tenant). Switchboard.Operator, which spans\ntenants, is granted only in the configuration file." + `
 
 Example:
   switchboard apps create --tenant contoso.onmicrosoft.com --name "Reception bot" \

@@ -286,6 +286,7 @@ func TestAppsRefuseBadInput(t *testing.T) {
 	}{
 		{"missing flags", []string{"apps", "create", "--data", dir, "--name", "x"}, "--tenant, --roles required"},
 		{"unknown role", []string{"apps", "create", "--data", dir, "--tenant", testTenant, "--name", "x", "--roles", "Calls.Initiate.All,Calls.Everything"}, "Calls.Everything"},
+		{"operator role", []string{"apps", "create", "--data", dir, "--tenant", testTenant, "--name", "x", "--roles", auth.RoleAdmin + "," + auth.RoleOperator}, "configuration file"},
 		{"bad lifetime", []string{"apps", "create", "--data", dir, "--tenant", testTenant, "--name", "x", "--roles", auth.RoleAdmin, "--secret-expires", "soon"}, "180d"},
 		{"missing certificate file", []string{"apps", "create", "--data", dir, "--tenant", testTenant, "--name", "x", "--roles", auth.RoleAdmin, "--certificate", noKey}, "missing.pem"},
 		{"bad webhook", []string{"apps", "create", "--data", dir, "--tenant", testTenant, "--name", "x", "--roles", auth.RoleAdmin, "--webhook", "bot.example"}, "webhook"},

@@ -20,12 +20,14 @@ const simUsage = `Usage: switchboard sim <command> [flags]
 Drives simulated people and phones on a running server through the
 extension API (/switchboard/v1/simulation), with an application that holds
 the Switchboard.Admin role (by default the development application).
+Switchboard.Admin acts in its own tenant only; Switchboard.Operator (granted
+only in the server's configuration) in every tenant.
 
 Commands:
   incoming   make a simulated person or phone call an application
   act        make a simulated participant answer, reject, hangUp, mute,
              unmute, shareScreen or stopSharing now
-  show       show a call's conversation: legs and roster, whoever owns it
+  show       show a call's conversation: legs and roster, whichever app owns it
   join       make a simulated person join a live meeting
   identity   set how a simulated identity behaves (answer, busy, ...)
   identities list the configured identity behaviours

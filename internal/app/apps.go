@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -13,15 +14,23 @@ import (
 // the well-known development app (in development mode), then the apps of
 // the configuration file, then the apps registered in the store with
 // `switchboard apps`. An earlier source shadows a later one with the same
-// client id. The store is read on every token request, so an app the CLI
-// registers or deletes counts at once, without a restart.
+// client id. Only the first two may grant Switchboard.Operator. The store
+// is read on every token request, so an app the CLI registers or deletes
+// counts at once, without a restart.
 func (a *App) apps() (auth.Apps, error) {
 	var list []auth.App
 	if a.cfg.Dev {
-		list = append(list, auth.DevApp())
+		// Development mode is one person's server: its application may act
+		// in every tenant, as the operator would.
+		dev := auth.DevApp()
+		dev.Roles = append(dev.Roles, auth.RoleOperator)
+		list = append(list, dev)
 	}
 	for i, c := range a.cfg.Apps {
-		if err := auth.ValidateRoles(c.Roles); err != nil {
+		// The configuration file is the one place that grants
+		// Switchboard.Operator.
+		roles := slices.DeleteFunc(slices.Clone(c.Roles), func(r string) bool { return r == auth.RoleOperator })
+		if err := auth.ValidateRoles(roles); err != nil {
 			return nil, fmt.Errorf("config: apps[%d] (%s): %w", i, c.ClientID, err)
 		}
 		if c.Webhook != "" {
@@ -42,7 +51,18 @@ func (a *App) apps() (auth.Apps, error) {
 		}
 		list = append(list, app)
 	}
-	return auth.ChainApps(auth.NewStaticApps(list...), auth.StoredApps(a.store)), nil
+	return auth.ChainApps(auth.NewStaticApps(list...), noOperator{auth.StoredApps(a.store)}), nil
+}
+
+// noOperator drops Switchboard.Operator from the applications of a source
+// that must not grant it (the store, which `switchboard apps` writes and
+// which refuses the role anyway).
+type noOperator struct{ auth.Apps }
+
+func (n noOperator) App(ctx context.Context, clientID string) (auth.App, error) {
+	app, err := n.Apps.App(ctx, clientID)
+	app.Roles = slices.DeleteFunc(app.Roles, func(r string) bool { return r == auth.RoleOperator })
+	return app, err
 }
 
 // DatabaseFile is the name of the SQLite database in the data directory.

@@ -20,6 +20,10 @@ const (
 	RoleCallsJoinGroupCallAsGuest = "Calls.JoinGroupCallAsGuest.All"
 	RoleCallsAccessMedia          = "Calls.AccessMedia.All"
 	RoleAdmin                     = "Switchboard.Admin"
+	// RoleOperator is Switchboard.Admin in every tenant: the server's
+	// operator. It is not among AllRoles: only the configuration file
+	// (and development mode's application) grants it, never RegisterApp.
+	RoleOperator = "Switchboard.Operator"
 )
 
 // AllRoles returns every role Switchboard knows, in a fixed order. The slice
@@ -161,10 +165,13 @@ func DevApp() App {
 }
 
 // ValidateRoles checks that every role is one Switchboard knows
-// (AllRoles), with the exact spelling.
+// (AllRoles), with the exact spelling; RoleOperator is refused.
 func ValidateRoles(roles []string) error {
 	known := AllRoles()
 	for _, r := range roles {
+		if r == RoleOperator {
+			return fmt.Errorf("auth: %s spans every tenant and is granted only in the configuration file", r)
+		}
 		if !slices.Contains(known, r) {
 			return fmt.Errorf("auth: unknown role %q; known roles are %s", r, strings.Join(known, ", "))
 		}

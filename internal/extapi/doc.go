@@ -8,8 +8,11 @@
 // internal/auth issues, as Graph requests do, and errors use the Graph error
 // envelope through graph.WriteError, so that one client library and one
 // error table serve both APIs. A caller sees the log of a call it owns (same
-// tenant and application) or, holding Switchboard.Admin, of any call;
-// anything else is answered exactly as a call that does not exist.
+// tenant and application) or, holding Switchboard.Admin, of any call of its
+// own tenant; anything else is answered exactly as a call that does not
+// exist. Simulation control, too, needs Switchboard.Admin and reaches the
+// caller's tenant only. Switchboard.Operator, which only the server's
+// configuration grants, is Switchboard.Admin in every tenant.
 //
 // The package translates HTTP and owns no state. It must not import a store
 // or touch SQL; it declares the Store and Replayer it needs, which the

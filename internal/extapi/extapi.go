@@ -141,9 +141,9 @@ func (a *api) authed(h handlerFunc) http.Handler {
 var errCallNotFound = graph.NewError(http.StatusNotFound, "itemNotFound", "The call does not exist.")
 
 // authorizeCall returns nil if p may see call callID: p's application owns
-// it, or p holds Switchboard.Admin in the call's tenant. Switchboard.Admin
-// does not reach into other tenants: their calls are errCallNotFound, like
-// a missing one.
+// it, or p administers the call's tenant (isAdmin and inTenant).
+// Switchboard.Admin does not reach into other tenants: their calls are
+// errCallNotFound, like a missing one.
 func (a *api) authorizeCall(ctx context.Context, p auth.Principal, callID string) error {
 	tenant, app, err := a.cfg.Store.CallOwner(ctx, callID)
 	switch {
@@ -151,12 +151,25 @@ func (a *api) authorizeCall(ctx context.Context, p auth.Principal, callID string
 		return errCallNotFound
 	case err != nil:
 		return err
-	case !strings.EqualFold(tenant, p.TenantID):
+	case !inTenant(p, tenant):
 		return errCallNotFound
-	case p.Has(auth.RoleAdmin) || strings.EqualFold(app, p.AppID):
+	case isAdmin(p) || (strings.EqualFold(app, p.AppID) && strings.EqualFold(tenant, p.TenantID)):
 		return nil
 	}
 	return errCallNotFound
+}
+
+// isAdmin reports whether p holds Switchboard.Admin or Switchboard.Operator,
+// the extension API's administrative roles; where they reach is inTenant's
+// business.
+func isAdmin(p auth.Principal) bool {
+	return p.Has(auth.RoleAdmin) || p.Has(auth.RoleOperator)
+}
+
+// inTenant reports whether p may act in tenant: p's own tenant, or any
+// tenant for Switchboard.Operator. Tenant ids compare case-insensitively.
+func inTenant(p auth.Principal, tenant string) bool {
+	return p.Has(auth.RoleOperator) || strings.EqualFold(tenant, p.TenantID)
 }
 
 // GET /switchboard/v1/health

@@ -24,7 +24,8 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeAuth accepts "Bearer <tenant>/<app>" and "Bearer <tenant>/<app>/admin".
+// fakeAuth accepts "Bearer <tenant>/<app>", "Bearer <tenant>/<app>/admin"
+// and "Bearer <tenant>/<app>/operator".
 type fakeAuth struct{}
 
 func (fakeAuth) Authenticate(r *http.Request) (auth.Principal, error) {
@@ -39,6 +40,9 @@ func (fakeAuth) Authenticate(r *http.Request) (auth.Principal, error) {
 	p := auth.Principal{TenantID: parts[0], AppID: parts[1], Roles: []string{auth.RoleCallsInitiate}}
 	if len(parts) == 3 && parts[2] == "admin" {
 		p.Roles = append(p.Roles, auth.RoleAdmin)
+	}
+	if len(parts) == 3 && parts[2] == "operator" {
+		p.Roles = append(p.Roles, auth.RoleOperator)
 	}
 	return p, nil
 }
@@ -327,6 +331,8 @@ func TestIsolation(t *testing.T) {
 		// Switchboard.Admin does not reach across tenants (issue 9): a
 		// foreign tenant's call is as missing to it as to anyone.
 		{"admin of another tenant", "tenant-2/app-9/admin", 404},
+		// Switchboard.Operator, granted only by the configuration, does.
+		{"operator of another tenant", "tenant-2/app-9/operator", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,10 @@ type Simulation struct {
 	Calls     *calls.Service
 	Directory *sim.Directory
 	// Webhook returns an application's registered incoming-call webhook
-	// ("" when it has none).
+	// ("" when it has none), or an error matching auth.ErrAppNotFound when
+	// tenantID has no application appID. It is required: every incoming
+	// call's target is checked with it, since the server signs the call's
+	// callback tokens for that application and tenant.
 	Webhook func(ctx context.Context, tenantID, appID string) (string, error)
 	// Voice returns the voice of a simulated participant of a call (nil
 	// when it has none, as in an app-hosted call).
@@ -33,7 +36,10 @@ type Simulation struct {
 }
 
 // simRoutes are the simulation control endpoints; all need the
-// Switchboard.Admin role.
+// Switchboard.Admin role, and reach the caller's tenant only (calls of
+// other tenants are 404 itemNotFound, as if missing; naming another tenant
+// is 403), or Switchboard.Operator, which reaches every tenant. Simulated
+// identities (listIdentities, setIdentity) are server-wide.
 func (a *api) simRoutes() []route {
 	p := Prefix + "/simulation"
 	return []route{
@@ -48,11 +54,12 @@ func (a *api) simRoutes() []route {
 	}
 }
 
-// admin authenticates and requires the Switchboard.Admin role, and that the
-// server was built with simulation control.
+// admin authenticates and requires the Switchboard.Admin (or
+// Switchboard.Operator) role, and that the server was built with
+// simulation control.
 func (a *api) admin(h handlerFunc) http.Handler {
 	return a.authed(func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		if !p.Has(auth.RoleAdmin) {
+		if !isAdmin(p) {
 			return graph.NewError(http.StatusForbidden, "Forbidden", "Simulation control needs the application permission Switchboard.Admin.")
 		}
 		if a.cfg.Sim == nil {
@@ -92,6 +99,9 @@ func (a *api) placeIncoming(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if req.To.TenantID == "" {
 		req.To.TenantID = p.TenantID
 	}
+	if !inTenant(p, req.To.TenantID) {
+		return errOtherTenant("to.tenantId")
+	}
 	var b calls.Behaviour
 	for _, f := range []struct {
 		name, v string
@@ -106,11 +116,19 @@ func (a *api) placeIncoming(w http.ResponseWriter, r *http.Request, p auth.Princ
 		}
 		*f.dst = d
 	}
-	if req.CallbackURI == "" && a.cfg.Sim.Webhook != nil {
-		hook, err := a.cfg.Sim.Webhook(r.Context(), req.To.TenantID, req.To.ApplicationID)
-		if err != nil {
-			return graph.BadRequest("to.applicationId", fmt.Sprintf("No application '%s' in tenant '%s'.", req.To.ApplicationID, req.To.TenantID))
-		}
+	// The target must be a registered application of that tenant, whatever
+	// the callbackUri: the server signs the call's callback tokens for it.
+	if a.cfg.Sim.Webhook == nil {
+		return graph.NewError(http.StatusNotImplemented, "notImplemented", "Incoming calls are not available on this server: it cannot look applications up.")
+	}
+	hook, err := a.cfg.Sim.Webhook(r.Context(), req.To.TenantID, req.To.ApplicationID)
+	if errors.Is(err, auth.ErrAppNotFound) {
+		return graph.BadRequest("to.applicationId", fmt.Sprintf("No application '%s' in tenant '%s'.", req.To.ApplicationID, req.To.TenantID))
+	}
+	if err != nil {
+		return err
+	}
+	if req.CallbackURI == "" {
 		req.CallbackURI = hook
 	}
 	if req.CallbackURI == "" {
@@ -144,10 +162,31 @@ type participantView struct {
 	Sharing  bool               `json:"sharing"`
 }
 
-// GET /switchboard/v1/simulation/calls/{id}: the conversation of a call,
-// whoever owns it: every leg and every roster entry, invited ones too.
-func (a *api) showCall(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+// errOtherTenant answers a request that names a tenant the caller may not
+// act in.
+func errOtherTenant(field string) error {
+	e := graph.NewError(http.StatusForbidden, "Forbidden",
+		"Switchboard.Admin acts in its own tenant only; acting in another tenant needs Switchboard.Operator, which only the server's configuration grants.")
+	e.Target = field
+	return e
+}
+
+// conversation returns the conversation of the live call named by the
+// path's {id}, if p may act in its tenant; another tenant's call is
+// errCallNotFound, like a missing one.
+func (a *api) conversation(r *http.Request, p auth.Principal) (*calls.Conversation, error) {
 	conv, err := a.cfg.Sim.Calls.Conversation(r.PathValue("id"))
+	if errors.Is(err, calls.ErrNotFound) || (err == nil && !inTenant(p, conv.TenantID)) {
+		return nil, errCallNotFound
+	}
+	return conv, err
+}
+
+// GET /switchboard/v1/simulation/calls/{id}: the conversation of a call,
+// whichever application of the tenant owns it: every leg and every roster
+// entry, invited ones too.
+func (a *api) showCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	conv, err := a.conversation(r, p)
 	if err != nil {
 		return err
 	}
@@ -167,10 +206,13 @@ func (a *api) showCall(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 }
 
 // POST /switchboard/v1/simulation/calls/{id}/participants/{pid}/{action}
-func (a *api) act(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (a *api) act(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	action, ok := calls.ParseSimAction(r.PathValue("action"))
 	if !ok {
 		return graph.BadRequest("action", fmt.Sprintf("Unknown action '%s'; use answer, reject, hangUp, mute, unmute, shareScreen or stopSharing.", r.PathValue("action")))
+	}
+	if _, err := a.conversation(r, p); err != nil {
+		return err
 	}
 	if err := a.cfg.Sim.Calls.Simulate(r.Context(), r.PathValue("id"), r.PathValue("pid"), action); err != nil {
 		return err
@@ -195,6 +237,9 @@ func (a *api) joinMeeting(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	if req.TenantID == "" {
 		req.TenantID = p.TenantID
+	}
+	if !inTenant(p, req.TenantID) {
+		return errOtherTenant("tenantId")
 	}
 	pid, err := a.cfg.Sim.Calls.JoinMeeting(r.Context(), req.TenantID, model.Call{ChatInfo: req.ChatInfo, MeetingInfo: req.MeetingInfo}, req.Identity)
 	if errors.Is(err, calls.ErrNotFound) {
@@ -251,9 +296,14 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return graph.DecodeJSON(body, v)
 }
 
-func (a *api) voice(r *http.Request) (*media.SimPerson, error) {
+// voice returns the voice of the path's participant {pid} in call {id},
+// if p may act in the call's tenant.
+func (a *api) voice(r *http.Request, p auth.Principal) (*media.SimPerson, error) {
 	if a.cfg.Sim.Voice == nil {
 		return nil, graph.NewError(http.StatusNotImplemented, "notImplemented", "Simulated voices are not available on this server.")
+	}
+	if _, err := a.conversation(r, p); err != nil {
+		return nil, err
 	}
 	v := a.cfg.Sim.Voice(r.PathValue("id"), r.PathValue("pid"))
 	if v == nil {
@@ -264,7 +314,7 @@ func (a *api) voice(r *http.Request) (*media.SimPerson, error) {
 
 // POST .../participants/{pid}/pressTones {"keys":"123#","outOfBand":false}:
 // the participant presses DTMF keys now, in-band (as audio) or out of band.
-func (a *api) pressTones(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (a *api) pressTones(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req struct {
 		Keys      string `json:"keys"`
 		OutOfBand bool   `json:"outOfBand"`
@@ -272,7 +322,7 @@ func (a *api) pressTones(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	v, err := a.voice(r)
+	v, err := a.voice(r, p)
 	if err != nil {
 		return err
 	}
@@ -292,8 +342,8 @@ func (a *api) pressTones(w http.ResponseWriter, r *http.Request, _ auth.Principa
 // GET .../participants/{pid}/heard: what the participant heard, as a WAV
 // (the last minute), with the DTMF keys it recognised in the
 // Switchboard-Heard-Keys header.
-func (a *api) heard(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	v, err := a.voice(r)
+func (a *api) heard(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	v, err := a.voice(r, p)
 	if err != nil {
 		return err
 	}
