@@ -22,7 +22,7 @@ func TestAppRegistryOrder(t *testing.T) {
 	const tenant = "contoso.onmicrosoft.com"
 	cfg := app.Defaults()
 	cfg.Listen, cfg.ListenTLS, cfg.DataDir, cfg.Dev = "127.0.0.1:0", "off", dir, false
-	cfg.Apps = []app.AppConfig{{ClientID: "8d7c6b5a-1111-4222-8333-944455556666", TenantID: tenant, Secret: "from the file", Roles: []string{auth.RoleCallsInitiate}}}
+	cfg.Apps = []app.AppConfig{{ClientID: "8d7c6b5a-1111-4222-8333-944455556666", TenantID: tenant, SecretSHA256: sha256Hex("from the file"), Roles: []string{auth.RoleCallsInitiate}}}
 	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

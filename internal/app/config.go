@@ -115,7 +115,7 @@ type AppConfig struct {
 	TenantID    string `yaml:"tenantId"`
 	DisplayName string `yaml:"displayName"`
 	// SecretSHA256 is the hex SHA-256 of the client secret; Secret, the
-	// secret itself, is accepted for convenience in development files.
+	// secret itself, is accepted for convenience in development mode only.
 	SecretSHA256 string   `yaml:"secretSha256"`
 	Secret       string   `yaml:"secret"`
 	Roles        []string `yaml:"roles"`
@@ -282,6 +282,12 @@ func (c *Config) Validate() error {
 		}
 		if a.Secret == "" && a.SecretSHA256 == "" {
 			return fmt.Errorf("config: apps[%d] (%s): give secretSha256 (or secret)", i, a.ClientID)
+		}
+		// A configuration file is copied, committed and backed up; outside
+		// development mode it holds a secret's hash, never the secret.
+		if a.Secret != "" && !c.Dev {
+			return fmt.Errorf("config: apps[%d] (%s): a plain 'secret' is accepted in development mode only; "+
+				"give secretSha256, the hex SHA-256 of the secret (printf %%s \"$SECRET\" | sha256sum), instead", i, a.ClientID)
 		}
 	}
 	if c.Calls.EndedRetention < 0 {

@@ -4,7 +4,10 @@ package app_test
 // its application's token bucket, whatever it asks for.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +100,32 @@ func TestIdempotencyConfigValidated(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want an error naming idempotency", name, err)
 		}
 	}
+}
+
+// TestPlainSecretRefusedOutsideDevMode: a configured application with a
+// plain secret stops a production server at start, with a message naming
+// the hashed form; development mode still takes it.
+func TestPlainSecretRefusedOutsideDevMode(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Dev = false
+	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", t.TempDir()
+	cfg.Apps = []app.AppConfig{{ClientID: "c", TenantID: "t", Secret: "hunter2"}}
+	_, err := app.New(cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "secretSha256") || !strings.Contains(err.Error(), "development mode") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("New with a plain secret outside dev mode = %v, want a refusal naming secretSha256 (and not the secret)", err)
+	}
+	cfg.Apps[0].Secret, cfg.Apps[0].SecretSHA256 = "", sha256Hex("hunter2")
+	if _, err := app.New(cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("New with the secret's hash: %v", err)
+	}
+	cfg.Dev, cfg.Apps[0].Secret, cfg.Apps[0].SecretSHA256 = true, "hunter2", ""
+	if _, err := app.New(cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("New with a plain secret in dev mode: %v", err)
+	}
+}
+
+// sha256Hex is what secretSha256 holds for secret.
+func sha256Hex(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }

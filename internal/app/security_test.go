@@ -54,6 +54,12 @@ func prodServer(t *testing.T, mod func(*app.Config), opts ...app.Option) string 
 	if mod != nil {
 		mod(&cfg)
 	}
+	// A production configuration holds the secrets' hashes only.
+	for i := range cfg.Apps {
+		if s := cfg.Apps[i].Secret; s != "" && !cfg.Dev {
+			cfg.Apps[i].Secret, cfg.Apps[i].SecretSHA256 = "", sha256Hex(s)
+		}
+	}
 	a, err := app.New(cfg, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ type certFixture struct {
 // newCertFixture registers an application with a certificate (whose key is
 // the second shared key) and no secret, and serves tokens with a fake clock
 // at now.
-func newCertFixture(t testing.TB, now time.Time) *certFixture {
+func newCertFixture(t testing.TB, now time.Time, mods ...func(*Config)) *certFixture {
 	t.Helper()
 	cf := &certFixture{apps: &MemoryAppStore{}, key: privateKey(t, sharedKeys(t)[1])}
 	cf.cert, cf.certPEM = testCertificate(t, cf.key, now.Add(-24*time.Hour), now.Add(365*24*time.Hour))
@@ -78,7 +78,11 @@ func newCertFixture(t testing.TB, now time.Time) *certFixture {
 		t.Fatal(err)
 	}
 	cf.fixture = &fixture{clock: clock.NewFake(now), store: store}
-	svc, err := New(t.Context(), Config{Clock: cf.clock, Keys: store, Apps: ChainApps(testApps(), StoredApps(cf.apps))})
+	cfg := Config{Clock: cf.clock, Keys: store, Apps: ChainApps(testApps(), StoredApps(cf.apps))}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	svc, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -28,7 +29,9 @@ func FuzzTokenRequest(f *testing.F) {
 
 	// The server knows an application with a certificate, so that fuzzed
 	// client assertions reach the certificate lookup and the signature.
-	cf := newCertFixture(f, testStart)
+	// Its failure budget is out of reach, so that every input is looked at
+	// in full rather than refused as one too many.
+	cf := newCertFixture(f, testStart, func(c *Config) { c.TokenFailures = FailureLimit{Attempts: 1 << 30, Period: time.Second} })
 	valid := signAssertion(f, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())
 	f.Add(certTenant, form, "", cf.assertionForm(valid).Encode())
 	f.Add(certTenant, form, "", "grant_type=client_credentials&client_assertion_type="+url.QueryEscape(clientAssertionType)+
@@ -48,7 +51,7 @@ func FuzzTokenRequest(f *testing.F) {
 			if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || resp.AccessToken == "" || resp.TokenType != "Bearer" {
 				t.Fatalf("200 without a token: %s", w.Body)
 			}
-		case http.StatusBadRequest, http.StatusUnauthorized:
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests:
 			var resp struct {
 				Error            string `json:"error"`
 				ErrorDescription string `json:"error_description"`

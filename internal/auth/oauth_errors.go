@@ -3,7 +3,6 @@ package auth
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -115,6 +114,19 @@ func errAssertionReplayed() *oauthError {
 		"The client assertion has been used before: its jti was seen in an earlier request. Sign a new assertion for each request."}
 }
 
+// errTooManyFailures refuses a request from a source, or for a client,
+// that failed too often: Entra answers the client credentials grant it
+// throttles with 429 and Retry-After, which MSAL honours.
+func errTooManyFailures(what string, wait time.Duration) *oauthError {
+	return &oauthError{http.StatusTooManyRequests, "temporarily_unavailable", 0,
+		fmt.Sprintf("Too many failed authentication attempts %s; retry after %d seconds.", what, retryAfterSeconds(wait))}
+}
+
+// retryAfterSeconds is wait in whole seconds, rounded up, at least 1.
+func retryAfterSeconds(wait time.Duration) int64 {
+	return max(int64((wait+time.Second-1)/time.Second), 1)
+}
+
 func errLookupFailed() *oauthError {
 	return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", 0,
 		"Switchboard could not look the application up; try again shortly."}
@@ -194,9 +206,7 @@ func (s *Service) writeOAuthError(w http.ResponseWriter, r *http.Request, e *oau
 	if e.aadsts != 0 {
 		body.ErrorCodes = []int{e.aadsts}
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "auth: token request refused",
-		slog.String("error", e.code), slog.Int("aadsts", e.aadsts), slog.String("path", r.URL.Path),
-		slog.String("correlation_id", correlationID))
+	s.refusals.refused(r, e, sourceOf(r), correlationID)
 	writeJSON(w, e.status, noStore, body)
 }
 

@@ -48,8 +48,14 @@ type Config struct {
 	// half of it.
 	KeyPublicationLead time.Duration
 	// Logger receives token-issuing and key rotation events; nil discards
-	// them.
+	// them. Refused token requests are logged at a bounded rate (10 lines
+	// a minute; the next line counts those left out).
 	Logger *slog.Logger
+	// TokenFailures bounds the failed requests of the token endpoint, per
+	// source address and per client id; beyond, requests are refused with
+	// 429 temporarily_unavailable and Retry-After, before their
+	// credentials are checked. The zero value means DefaultFailureLimit.
+	TokenFailures FailureLimit
 
 	// generateKey replaces NewStoredKey in tests, where RSA key generation
 	// is slow.
@@ -69,6 +75,8 @@ type Service struct {
 	handler        http.Handler
 	verified       *verifiedCache
 	replays        *replayCache
+	failures       *failureLimiter
+	refusals       *refusalLog
 
 	keyStore         KeyStore
 	rot              rotation
@@ -102,6 +110,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.TokenLifetime < 0 || cfg.KeyRotationPeriod < 0 || cfg.KeyPublicationLead < 0 {
 		return nil, errors.New("auth: Config.TokenLifetime, KeyRotationPeriod and KeyPublicationLead must not be negative")
 	}
+	if cfg.TokenFailures == (FailureLimit{}) {
+		cfg.TokenFailures = DefaultFailureLimit
+	}
+	if cfg.TokenFailures.Attempts <= 0 || cfg.TokenFailures.Period <= 0 {
+		return nil, errors.New("auth: Config.TokenFailures needs Attempts and Period above zero")
+	}
 	s := &Service{
 		clock:          cfg.Clock,
 		apps:           cfg.Apps,
@@ -126,6 +140,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.failures = newFailureLimiter(s.clock, cfg.TokenFailures)
+	s.refusals = newRefusalLog(s.log, s.clock, DefaultRefusalLogLimit)
 	if s.generateKey == nil {
 		s.generateKey = NewStoredKey
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,58 +213,82 @@ type tokenResponse struct {
 
 // serveToken implements POST /{tenant}/oauth2/v2.0/token for the client
 // credentials grant.
+//
+// Every refusal spends one of the failure budget of the request's source
+// address, and a refusal of a registered client's credentials (or resource)
+// one of that client's too; a source or client that has spent its budget
+// is refused with 429 temporarily_unavailable and Retry-After before its
+// credentials are looked at (see failureLimiter).
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	src := sourceOf(r)
+	if blocked, wait := s.failures.sourceBlocked(src); blocked {
+		s.writeThrottled(w, r, errTooManyFailures("from this address", wait), wait)
+		return
+	}
+	client := "" // the registered client refusals count against, once known
+	refuse := func(req tokenRequest, e *oauthError) {
+		if e.status < 500 {
+			s.failures.failed(src, client)
+		}
+		s.writeTokenError(w, r, req, e)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequestBody)
 	if err := r.ParseForm(); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			s.writeOAuthError(w, r, errBadBody("it is larger than 64 KiB"))
+			refuse(tokenRequest{}, errBadBody("it is larger than 64 KiB"))
 			return
 		}
-		s.writeOAuthError(w, r, errBadBody("it is not a valid form encoding"))
+		refuse(tokenRequest{}, errBadBody("it is not a valid form encoding"))
 		return
 	}
 	req, oerr := parseTokenRequest(r.PostForm, r.Header)
 	if oerr != nil {
-		s.writeTokenError(w, r, req, oerr)
+		refuse(req, oerr)
 		return
 	}
 	clientID := req.clientID
 	if clientID == "" {
 		if clientID = assertionSubject(req.assertion); clientID == "" {
-			s.writeTokenError(w, r, req, errAssertionMalformed("names no client: there is no client_id parameter and no sub claim"))
+			refuse(req, errAssertionMalformed("names no client: there is no client_id parameter and no sub claim"))
 			return
 		}
 	}
 	app, err := s.apps.App(r.Context(), clientID)
 	switch {
 	case errors.Is(err, ErrAppNotFound) || err == nil && !strings.EqualFold(app.TenantID, tenant):
-		s.writeTokenError(w, r, req, errUnknownApp(clientID, tenant))
+		refuse(req, errUnknownApp(clientID, tenant))
 		return
 	case err != nil:
 		s.log.ErrorContext(r.Context(), "auth: looking up application", slog.Any("err", err),
 			slog.String("tenant", tenant), slog.String("app", clientID))
-		s.writeTokenError(w, r, req, errLookupFailed())
+		refuse(req, errLookupFailed())
+		return
+	}
+	client = strings.ToLower(app.ClientID)
+	if blocked, wait := s.failures.clientBlocked(client, src); blocked {
+		s.writeThrottled(w, r, errTooManyFailures("for this client", wait), wait)
 		return
 	}
 	acr := acrSecret
 	if req.assertion != "" {
 		if oerr := s.verifyAssertion(r, tenant, app, req.assertion); oerr != nil {
-			s.writeTokenError(w, r, req, oerr)
+			refuse(req, oerr)
 			return
 		}
 		acr = acrCertificate
 	} else if ok, expired := matchSecret(app, req.clientSecret, s.clock.Now()); !ok {
-		s.writeTokenError(w, r, req, errBadSecret(clientID))
+		refuse(req, errBadSecret(clientID))
 		return
 	} else if expired {
-		s.writeTokenError(w, r, req, errSecretExpired(app.ClientID))
+		refuse(req, errSecretExpired(app.ClientID))
 		return
 	}
 	aud, ok := canonicalResource(req.resource)
 	if !ok {
-		s.writeTokenError(w, r, req, errUnknownResource(req.resource, tenant))
+		refuse(req, errUnknownResource(req.resource, tenant))
 		return
 	}
+	s.failures.succeeded(client, src)
 	token, err := s.mintAccessToken(app, aud, baseURL(r), acr)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "auth: signing access token", slog.Any("err", err),
@@ -283,6 +308,12 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		ExtExpiresIn: expiresIn,
 		AccessToken:  token,
 	})
+}
+
+// writeThrottled refuses a request with e, a 429, and Retry-After.
+func (s *Service) writeThrottled(w http.ResponseWriter, r *http.Request, e *oauthError, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(wait), 10))
+	s.writeOAuthError(w, r, e)
 }
 
 func (s *Service) writeTokenError(w http.ResponseWriter, r *http.Request, req tokenRequest, e *oauthError) {

@@ -74,6 +74,29 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Peek reports whether Allow(key) would succeed now, and if not how long
+// until it would, without taking a token. A key never seen, or whose bucket
+// has refilled, has its whole burst; Peek does not create its bucket, so
+// peeking at arbitrary keys costs no memory.
+func (l *Limiter) Peek(key string) (bool, time.Duration) {
+	now := l.clock.Now()
+	s := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	tokens := b.tokens
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		tokens = math.Min(l.burst, tokens+el*l.rate)
+	}
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
 // sweepLocked drops buckets that have refilled completely, so idle keys do
 // not accumulate. It runs at most once a minute per shard.
 func (l *Limiter) sweepLocked(s *shard, now time.Time) {

@@ -38,6 +38,44 @@ func TestLimiterBurstThenRecovers(t *testing.T) {
 	}
 }
 
+// TestLimiterPeek checks that Peek answers as Allow would without taking
+// a token: a key is refused by Peek exactly when Allow would refuse it, for
+// as long, and peeking never drains or creates a bucket.
+func TestLimiterPeek(t *testing.T) {
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := New(2, 10*time.Second, c) // one token per 5 s, burst 2
+	for range 5 {
+		if ok, _ := l.Peek("k"); !ok {
+			t.Fatal("Peek refused a fresh key")
+		}
+	}
+	l.Allow("k")
+	l.Allow("k")
+	ok, wait := l.Peek("k")
+	if ok || wait != 5*time.Second {
+		t.Fatalf("Peek of an empty bucket: ok=%v wait=%v, want refused for 5s", ok, wait)
+	}
+	if ok, again := l.Allow("k"); ok || again != wait {
+		t.Fatalf("Allow after Peek: ok=%v wait=%v, want what Peek said", ok, again)
+	}
+	c.Advance(5 * time.Second)
+	if ok, _ := l.Peek("k"); !ok {
+		t.Fatal("Peek refused once a token refilled")
+	}
+	if ok, _ := l.Peek("k"); !ok {
+		t.Fatal("Peek took the token it looked at")
+	}
+	if ok, _ := l.Allow("k"); !ok {
+		t.Fatal("Allow refused the token Peek saw")
+	}
+	for i := range 1000 {
+		l.Peek(string(rune('a' + i%26)))
+	}
+	if n := l.keys(); n != 1 {
+		t.Errorf("the limiter holds %d buckets after peeking at new keys, want 1", n)
+	}
+}
+
 func TestLimiterConcurrentExact(t *testing.T) {
 	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := New(1000, time.Hour, c)
@@ -84,4 +122,15 @@ func BenchmarkAllow(b *testing.B) {
 			l.Allow("tenant/app")
 		}
 	})
+}
+
+// keys counts the buckets l holds.
+func (l *Limiter) keys() int {
+	n := 0
+	for i := range l.shards {
+		l.shards[i].mu.Lock()
+		n += len(l.shards[i].buckets)
+		l.shards[i].mu.Unlock()
+	}
+	return n
 }
