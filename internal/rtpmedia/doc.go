@@ -23,6 +23,10 @@
 //   - calls a function when no RTP came for a while (Config.Timeout, on an
 //     injected clock; Watchdog).
 //
+// Socket is the UDP side: it reads datagrams on a goroutine into a
+// Receiver (the Leg) and is the Leg's Writer. Ports hands out Sockets on the
+// even ports of a configured range, skipping ports in use.
+//
 // What a leg does not do yet: RTCP (the odd port is neither bound nor
 // answered), SRTP, comfort noise (RFC 3389 packets are dropped as an
 // unknown payload type), and codecs other than G.711.
