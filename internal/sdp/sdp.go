@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	// MaxSize bounds the session descriptions Offer's peers may send: a
+	// MaxSize bounds the descriptions Answer and ParseAnswer read: a
 	// longer one fails with ErrMalformed before it is parsed. Real offers
 	// are well under 2 KB.
 	MaxSize = 16 << 10
