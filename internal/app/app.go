@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -62,7 +63,8 @@ type App struct {
 	metrics *telemetry.Metrics
 
 	servers   []*http.Server
-	addrs     map[string]string // "http", "https", "metrics", "pprof" -> bound address
+	addrs     map[string]string        // "http", "https", "metrics", "pprof" -> bound address
+	urls      atomic.Pointer[[]string] // knownURLs, replaced by serve
 	ready     chan struct{}
 	serveErrs chan error
 	wg        sync.WaitGroup
@@ -116,7 +118,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.auth, err = auth.New(ctx, auth.Config{Clock: a.clock, Keys: a.store, Apps: apps, Logger: a.log})
+	a.auth, err = auth.New(ctx, auth.Config{Clock: a.clock, Keys: a.store, Apps: apps, Logger: a.log, PublicURLs: a.knownURLs})
 	if err != nil {
 		return fmt.Errorf("app: token service: %w", err)
 	}
@@ -248,6 +250,7 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 	}
 	a.servers = append(a.servers, srv)
 	a.addrs[scheme] = ln.Addr().String()
+	a.updateKnownURLs()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

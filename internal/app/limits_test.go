@@ -6,8 +6,10 @@ package app_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +130,51 @@ func TestPlainSecretRefusedOutsideDevMode(t *testing.T) {
 func sha256Hex(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestDiscoveryIgnoresForgedHost asks a running server for its discovery
+// documents and a token with a Host header of the client's choosing: the
+// answers name the configured public URL (or, without one, the listener),
+// never the forged host.
+func TestDiscoveryIgnoresForgedHost(t *testing.T) {
+	for _, tc := range []struct {
+		name, public string
+		want         func(base string) string
+	}{
+		{"publicUrl", "https://switchboard.example", func(string) string { return "https://switchboard.example" }},
+		{"listener", "", func(base string) string { return base }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := prodServer(t, func(c *app.Config) { c.PublicURL = tc.public })
+			want := tc.want(base)
+			get := func(path string) map[string]any {
+				t.Helper()
+				req, _ := http.NewRequest("GET", base+path, nil)
+				req.Host = "evil.example"
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var doc map[string]any
+				if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+					t.Fatalf("%s: %d: %v", path, res.StatusCode, err)
+				}
+				return doc
+			}
+			doc := get("/" + tenantA + "/v2.0/.well-known/openid-configuration")
+			for k, v := range map[string]string{
+				"issuer":         want + "/" + tenantA + "/v2.0",
+				"token_endpoint": want + "/" + tenantA + "/oauth2/v2.0/token",
+				"jwks_uri":       want + "/" + tenantA + "/discovery/v2.0/keys",
+			} {
+				if doc[k] != v {
+					t.Errorf("%s = %v, want %s", k, doc[k], v)
+				}
+			}
+			if cb := get("/callbacks/v1/.well-known/OpenIdConfiguration"); cb["jwks_uri"] != want+"/callbacks/v1/keys" {
+				t.Errorf("callback jwks_uri = %v, want under %s", cb["jwks_uri"], want)
+			}
+		})
+	}
 }

@@ -58,8 +58,9 @@ func (k *keyError) Error() string { return k.e.description }
 // a JWT signed with RS256 or PS256 by the key of a certificate registered
 // for app and named by its x5t or x5t#S256 header; valid now, with a
 // minute of leeway on exp and nbf; with iss and sub the client id, aud the
-// token endpoint the request came to, and a jti not seen before while the
-// assertion lives. The signature is checked before any claim, so a forged
+// token endpoint under one of the server's public URLs (never merely the
+// Host the request names), and a jti not seen before while the assertion
+// lives. The signature is checked before any claim, so a forged
 // assertion learns nothing about what else is wrong with it.
 func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw string) *oauthError {
 	if len(raw) > maxAssertionLength {
@@ -85,8 +86,8 @@ func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw s
 	if !strings.EqualFold(claims.Issuer, app.ClientID) || !strings.EqualFold(claims.Subject, app.ClientID) {
 		return errAssertionClient(app.ClientID)
 	}
-	if !tokenEndpointAudience(claims.Audience, r, tenant) {
-		return errAssertionAudience(baseURL(r) + "/" + tenant + "/oauth2/v2.0/token")
+	if !tokenEndpointAudience(claims.Audience, s.audienceHosts(r), tenant) {
+		return errAssertionAudience(s.base(r) + "/" + tenant + "/oauth2/v2.0/token")
 	}
 	if claims.ID == "" {
 		return errAssertionNoJTI()
@@ -197,18 +198,32 @@ func parseRegisteredCertificate(c Certificate) (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
-// tokenEndpointAudience reports whether one of aud names the token
-// endpoint that r came to: http(s)://<host>/<tenant>/oauth2/v2.0/token, or
+// audienceHosts are the hosts a client assertion sent in r may name in its
+// aud: those of the configured public URLs, or, without any, r's Host.
+func (s *Service) audienceHosts(r *http.Request) []string {
+	urls := s.configuredURLs()
+	if len(urls) == 0 {
+		return []string{r.Host}
+	}
+	hosts := make([]string, len(urls))
+	for i, u := range urls {
+		hosts[i] = u.Host
+	}
+	return hosts
+}
+
+// tokenEndpointAudience reports whether one of aud names tenant's token
+// endpoint on one of hosts: http(s)://<host>/<tenant>/oauth2/v2.0/token, or
 // the v1 /oauth2/token that Entra also accepts. The scheme is not compared:
 // behind a TLS-terminating proxy the server sees http where the client used
 // https.
-func tokenEndpointAudience(aud jwt.ClaimStrings, r *http.Request, tenant string) bool {
+func tokenEndpointAudience(aud jwt.ClaimStrings, hosts []string, tenant string) bool {
 	for _, a := range aud {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			continue
 		}
-		if !sameHost(u.Host, r.Host) {
+		if !slices.ContainsFunc(hosts, func(h string) bool { return sameHost(u.Host, h) }) {
 			continue
 		}
 		p := strings.TrimSuffix(u.Path, "/")
@@ -219,8 +234,8 @@ func tokenEndpointAudience(aud jwt.ClaimStrings, r *http.Request, tenant string)
 	return false
 }
 
-// sameHost compares an aud URL's host with the request's Host header,
-// ignoring case and the scheme's default port.
+// sameHost compares two hosts (host[:port]), ignoring case and the
+// scheme's default port.
 func sameHost(audHost, reqHost string) bool {
 	strip := func(h string) string {
 		host, port, err := net.SplitHostPort(h)

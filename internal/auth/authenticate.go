@@ -101,7 +101,7 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 }
 
 func (s *Service) authError(r *http.Request, kind, reason error) error {
-	return &authError{kind: kind, reason: reason, authorizationURI: baseURL(r) + "/common/oauth2/v2.0/authorize"}
+	return &authError{kind: kind, reason: reason, authorizationURI: s.base(r) + "/common/oauth2/v2.0/authorize"}
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header; the

@@ -26,10 +26,12 @@ type openIDConfiguration struct {
 }
 
 // serveDiscovery implements GET /{tenant}/v2.0/.well-known/openid-configuration
-// (and its v1-style alias). The URLs use the scheme and host the client
-// used, because MSAL checks that the issuer has the authority's.
+// (and its v1-style alias). The URLs are under the configured public URL
+// the client used (see Service.base), because MSAL checks that the issuer
+// has the authority's host; a Host header naming anything else gets the
+// canonical URL.
 func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, tenant string) {
-	base := baseURL(r)
+	base := s.base(r)
 	iss := issuer(base, tenant)
 	if tenantIndependent[strings.ToLower(tenant)] {
 		// Entra publishes a template for the multi-tenant endpoints: the
@@ -82,7 +84,7 @@ func (s *Service) serveCallbackDiscovery(w http.ResponseWriter, r *http.Request)
 		Issuer: s.callbackIssuer,
 		// The original names a host that does not exist; nothing calls it.
 		AuthorizationEndpoint:             "https://invalid.botframework.com",
-		JWKSURI:                           baseURL(r) + "/callbacks/v1/keys",
+		JWKSURI:                           s.base(r) + "/callbacks/v1/keys",
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		TokenEndpointAuthMethodsSupported: []string{"private_key_jwt"},
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,16 @@ type Config struct {
 	// them. Refused token requests are logged at a bounded rate (10 lines
 	// a minute; the next line counts those left out).
 	Logger *slog.Logger
+	// PublicURLs returns the base URLs the server is reached at
+	// (scheme://host[:port], no path), the canonical one first. Discovery
+	// documents, the issuer of access tokens and WWW-Authenticate name the
+	// one whose host the request was sent to, else the first: never a host
+	// the client made up. A client assertion's aud must be the token
+	// endpoint under one of them. It is called on each such request and
+	// must be safe for concurrent use. Nil, or an empty list, means the
+	// request's own scheme and Host header, which a client controls: for
+	// tests and embedding only.
+	PublicURLs func() []string
 	// TokenFailures bounds the failed requests of the token endpoint, per
 	// source address and per client id; beyond, requests are refused with
 	// 429 temporarily_unavailable and Retry-After, before their
@@ -75,6 +86,7 @@ type Service struct {
 	handler        http.Handler
 	verified       *verifiedCache
 	replays        *replayCache
+	publicURLs     func() []string
 	failures       *failureLimiter
 	refusals       *refusalLog
 
@@ -121,6 +133,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		apps:           cfg.Apps,
 		lifetime:       cfg.TokenLifetime,
 		callbackIssuer: cfg.CallbackIssuer,
+		publicURLs:     cfg.PublicURLs,
 		log:            cfg.Logger,
 		verified:       newVerifiedCache(verifiedCacheSize),
 		replays:        newReplayCache(maxReplayEntries),
@@ -263,8 +276,43 @@ func validTenant(t string) bool {
 	return true
 }
 
-// baseURL is the scheme and host the client used to reach us, which MSAL
-// requires in the issuer.
+// base is the scheme and host under which the service names itself in its
+// answer to r: the configured public URL whose host r was sent to (MSAL
+// requires the issuer to have its authority's host), else the first one.
+// Without configured URLs it is r's own (baseURL).
+func (s *Service) base(r *http.Request) string {
+	urls := s.configuredURLs()
+	for _, u := range urls {
+		if sameHost(u.Host, r.Host) {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	if len(urls) > 0 {
+		return urls[0].Scheme + "://" + urls[0].Host
+	}
+	return baseURL(r)
+}
+
+// configuredURLs parses Config.PublicURLs, skipping what is not an
+// absolute http(s) URL.
+func (s *Service) configuredURLs() []*url.URL {
+	if s.publicURLs == nil {
+		return nil
+	}
+	var out []*url.URL
+	for _, raw := range s.publicURLs() {
+		u, err := url.Parse(strings.TrimRight(raw, "/"))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		out = append(out, u)
+	}
+	return out
+}
+
+// baseURL is the scheme and Host header of r: what the client says it used
+// to reach us.
 func baseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {

@@ -289,7 +289,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		return
 	}
 	s.failures.succeeded(client, src)
-	token, err := s.mintAccessToken(app, aud, baseURL(r), acr)
+	token, err := s.mintAccessToken(app, aud, s.base(r), acr)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "auth: signing access token", slog.Any("err", err),
 			slog.String("tenant", app.TenantID), slog.String("app", app.ClientID))
