@@ -26,6 +26,13 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // about 5 KiB with an x5c chain.
 const maxAssertionLength = 16 << 10
 
+// maxAssertionLifetime bounds how long a client assertion may be valid,
+// from its nbf (or iat) to its exp, and how far its exp may lie beyond now
+// (plus the clock leeway): MSAL's assertions live 10 minutes, and Entra
+// asks for short-lived ones. It bounds how long a stolen assertion is good
+// for, and how long its jti must be remembered.
+const maxAssertionLifetime = 10 * time.Minute
+
 // maxReplayEntries bounds the assertion ids remembered against replay.
 const maxReplayEntries = 100_000
 
@@ -57,10 +64,10 @@ func (k *keyError) Error() string { return k.e.description }
 // (https://learn.microsoft.com/entra/identity-platform/certificate-credentials):
 // a JWT signed with RS256 or PS256 by the key of a certificate registered
 // for app and named by its x5t or x5t#S256 header; valid now, with a
-// minute of leeway on exp and nbf; with iss and sub the client id, aud the
-// token endpoint under one of the server's public URLs (never merely the
-// Host the request names), and a jti not seen before while the assertion
-// lives. The signature is checked before any claim, so a forged
+// minute of leeway on exp and nbf, and valid for at most 10 minutes; with
+// iss and sub the client id, aud the token endpoint under one of the
+// server's public URLs (never merely the Host the request names), and a jti
+// not seen before while the assertion lives. The signature is checked before any claim, so a forged
 // assertion learns nothing about what else is wrong with it.
 func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw string) *oauthError {
 	if len(raw) > maxAssertionLength {
@@ -89,6 +96,9 @@ func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw s
 	if !tokenEndpointAudience(claims.Audience, s.audienceHosts(r), tenant) {
 		return errAssertionAudience(s.base(r) + "/" + tenant + "/oauth2/v2.0/token")
 	}
+	if oerr := checkAssertionLifetime(&claims, now); oerr != nil {
+		return oerr
+	}
 	if claims.ID == "" {
 		return errAssertionNoJTI()
 	}
@@ -96,6 +106,24 @@ func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw s
 	// leeway); after that the assertion itself is refused.
 	if !s.replays.firstUse(strings.ToLower(app.ClientID)+"\x00"+claims.ID, claims.ExpiresAt.Add(clockLeeway), now) {
 		return errAssertionReplayed()
+	}
+	return nil
+}
+
+// checkAssertionLifetime refuses an assertion valid for longer than
+// maxAssertionLifetime, counted from its nbf, else its iat, else now, or
+// whose exp is further than that (and the leeway) from now.
+func checkAssertionLifetime(c *jwt.RegisteredClaims, now time.Time) *oauthError {
+	exp := c.ExpiresAt.Time
+	start := now
+	switch {
+	case c.NotBefore != nil:
+		start = c.NotBefore.Time
+	case c.IssuedAt != nil:
+		start = c.IssuedAt.Time
+	}
+	if exp.Sub(start) > maxAssertionLifetime || exp.Sub(now) > maxAssertionLifetime+clockLeeway {
+		return errAssertionLifetime(start, exp, maxAssertionLifetime)
 	}
 	return nil
 }

@@ -94,6 +94,13 @@ func errAssertionTime(now, nbf, exp time.Time) *oauthError {
 			now.UTC().Format(layout), from, exp.UTC().Format(layout))}
 }
 
+func errAssertionLifetime(from, exp time.Time, limit time.Duration) *oauthError {
+	const layout = "2006-01-02T15:04:05.0000000Z"
+	return &oauthError{http.StatusUnauthorized, "invalid_client", 0,
+		fmt.Sprintf("Client assertion lifetime is too long: valid from %s to %s; Switchboard accepts assertions valid for at most %v from their nbf (or iat), expiring at most that long from now. Sign a short-lived assertion for each request, as MSAL does.",
+			from.UTC().Format(layout), exp.UTC().Format(layout), limit)}
+}
+
 func errAssertionClient(clientID string) *oauthError {
 	return &oauthError{http.StatusUnauthorized, "invalid_client", 700021,
 		fmt.Sprintf("Client assertion application identifier doesn't match 'client_id' parameter: its iss and sub must both be '%s'.", echo(clientID))}
