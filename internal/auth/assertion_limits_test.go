@@ -19,22 +19,28 @@ func TestClientAssertionLifetimeCapped(t *testing.T) {
 	now := cf.clock.Now()
 	num := func(d time.Duration) json.Number { return json.Number(jsonInt(now.Add(d).Unix())) }
 	for _, tc := range []struct {
-		name   string
-		claims func(jwt.MapClaims)
-		ok     bool
+		name  string
+		noNbf bool
+		set   map[string]time.Duration // claim -> time relative to now
+		ok    bool
 	}{
-		{"MSAL's ten minutes", func(c jwt.MapClaims) {}, true},
-		{"no nbf, exp in ten minutes", func(c jwt.MapClaims) { delete(c, "nbf") }, true},
-		{"iat instead of nbf, nine minutes", func(c jwt.MapClaims) { delete(c, "nbf"); c["iat"] = num(-time.Minute); c["exp"] = num(8 * time.Minute) }, true},
-		{"an hour from nbf", func(c jwt.MapClaims) { c["exp"] = num(time.Hour) }, false},
-		{"a year, no nbf", func(c jwt.MapClaims) { delete(c, "nbf"); c["exp"] = num(365 * 24 * time.Hour) }, false},
-		{"eleven minutes from iat", func(c jwt.MapClaims) { delete(c, "nbf"); c["iat"] = num(-5 * time.Minute); c["exp"] = num(6 * time.Minute) }, false},
-		{"nbf in the past, long span", func(c jwt.MapClaims) { c["nbf"] = num(-30 * time.Minute); c["exp"] = num(5 * time.Minute) }, false},
-		{"nbf in the future within leeway, exp too far", func(c jwt.MapClaims) { c["nbf"] = num(time.Minute); c["exp"] = num(11*time.Minute + time.Second) }, false},
+		{"MSAL's ten minutes", false, nil, true},
+		{"no nbf, exp in ten minutes", true, nil, true},
+		{"iat instead of nbf, nine minutes", true, map[string]time.Duration{"iat": -time.Minute, "exp": 8 * time.Minute}, true},
+		{"an hour from nbf", false, map[string]time.Duration{"exp": time.Hour}, false},
+		{"a year, no nbf", true, map[string]time.Duration{"exp": 365 * 24 * time.Hour}, false},
+		{"eleven minutes from iat", true, map[string]time.Duration{"iat": -5 * time.Minute, "exp": 6 * time.Minute}, false},
+		{"nbf in the past, long span", false, map[string]time.Duration{"nbf": -30 * time.Minute, "exp": 5 * time.Minute}, false},
+		{"nbf in the future within leeway, exp too far", false, map[string]time.Duration{"nbf": time.Minute, "exp": 11*time.Minute + time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cf.msalClaims()
-			tc.claims(c)
+			if tc.noNbf {
+				delete(c, "nbf")
+			}
+			for k, d := range tc.set {
+				c[k] = num(d)
+			}
 			w := cf.postToken(certTenant, cf.assertionForm(signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), c)), nil)
 			if tc.ok {
 				if w.Code != http.StatusOK {
