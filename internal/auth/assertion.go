@@ -7,12 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,9 +32,6 @@ const maxAssertionLength = 16 << 10
 // asks for short-lived ones. It bounds how long a stolen assertion is good
 // for, and how long its jti must be remembered.
 const maxAssertionLifetime = 10 * time.Minute
-
-// maxReplayEntries bounds the assertion ids remembered against replay.
-const maxReplayEntries = 100_000
 
 // assertionMethods are the signature algorithms accepted on assertions:
 // MSAL signs with PS256, and with RS256 for ADFS; other clients use RS256.
@@ -102,9 +99,21 @@ func (s *Service) verifyAssertion(r *http.Request, tenant string, app App, raw s
 	if claims.ID == "" {
 		return errAssertionNoJTI()
 	}
+	if len(claims.ID) > maxAssertionIDLength {
+		return errAssertionMalformed("has a jti longer than 256 bytes")
+	}
 	// The id is remembered until the assertion expires for good (with the
 	// leeway); after that the assertion itself is refused.
-	if !s.replays.firstUse(strings.ToLower(app.ClientID)+"\x00"+claims.ID, claims.ExpiresAt.Add(clockLeeway), now) {
+	first, err := s.assertionIDs.UseAssertionID(r.Context(), strings.ToLower(app.ClientID), claims.ID,
+		claims.ExpiresAt.Add(clockLeeway), now, s.assertionIDsPerClient)
+	switch {
+	case errors.Is(err, ErrAssertionIDQuota):
+		return errTooManyAssertions(app.ClientID)
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "auth: recording a client assertion id", slog.Any("err", err),
+			slog.String("tenant", app.TenantID), slog.String("app", app.ClientID))
+		return errLookupFailed()
+	case !first:
 		return errAssertionReplayed()
 	}
 	return nil
@@ -279,45 +288,4 @@ func sameHost(audHost, reqHost string) bool {
 		return strings.ToLower(h)
 	}
 	return audHost != "" && strip(audHost) == strip(reqHost)
-}
-
-// replayCache remembers the client assertions already used, until they
-// expire. It is safe for concurrent use. It is local to the process: with
-// several nodes, an assertion could be replayed once on each.
-type replayCache struct {
-	max  int
-	mu   sync.Mutex
-	seen map[string]time.Time // key -> when it may be forgotten
-}
-
-func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, seen: make(map[string]time.Time)}
-}
-
-// firstUse records key until until and reports whether it was not already
-// recorded at now. When the cache is full, expired entries go first and
-// then arbitrary ones down to nine tenths of the bound; only a client that
-// holds a registered key can fill it.
-func (c *replayCache) firstUse(key string, until, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.seen[key]; ok && now.Before(t) {
-		return false
-	}
-	if len(c.seen) >= c.max {
-		for k, t := range c.seen {
-			if !now.Before(t) {
-				delete(c.seen, k)
-			}
-		}
-		target := c.max - c.max/10 - 1
-		for k := range c.seen {
-			if len(c.seen) <= target {
-				break
-			}
-			delete(c.seen, k)
-		}
-	}
-	c.seen[key] = until
-	return true
 }

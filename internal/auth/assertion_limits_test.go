@@ -55,3 +55,63 @@ func TestClientAssertionLifetimeCapped(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAssertionReplayRefusedAfterRestart uses an assertion, then
+// replays it to a new Service over the same AssertionIDStore, as after a
+// restart or on another node: the replay is refused.
+func TestClientAssertionReplayRefusedAfterRestart(t *testing.T) {
+	ids := &MemoryAssertionIDs{}
+	cf := newCertFixture(t, testStart, func(c *Config) { c.AssertionIDs = ids })
+	assertion := signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())
+	if w := cf.postToken(certTenant, cf.assertionForm(assertion), nil); w.Code != http.StatusOK {
+		t.Fatalf("first use: %d %s", w.Code, w.Body)
+	}
+	restarted, err := New(t.Context(), Config{Clock: cf.clock, Keys: cf.store, Apps: ChainApps(testApps(), StoredApps(cf.apps)), AssertionIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.Close)
+	cf.svc = restarted
+	w := cf.postToken(certTenant, cf.assertionForm(assertion), nil)
+	checkOAuthError(t, w, 401, "invalid_client", 0)
+	if !strings.Contains(w.Body.String(), "used before") {
+		t.Errorf("replay after a restart: %s", w.Body)
+	}
+}
+
+// TestClientAssertionIDsBudgetedPerClient gives each client room for two
+// assertion ids: a client that uses more is refused with 429 until its ids
+// expire, and another client's ids are never pushed out (its replay is
+// still refused).
+func TestClientAssertionIDsBudgetedPerClient(t *testing.T) {
+	cf := newCertFixture(t, testStart, func(c *Config) { c.AssertionIDsPerClient = 2 })
+	other, _, err := RegisterApp(t.Context(), cf.apps, Registration{
+		TenantID: certTenant, DisplayName: "Second certificate bot", Roles: []string{RoleCallsInitiate}, CertificatePEM: cf.certPEM, NoSecret: true,
+	}, testStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherClaims := cf.msalClaims()
+	otherClaims["iss"], otherClaims["sub"] = other.ClientID, other.ClientID
+	otherAssertion := signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), otherClaims)
+	otherForm := cf.assertionForm(otherAssertion)
+	otherForm.Set("client_id", other.ClientID)
+	if w := cf.postToken(certTenant, otherForm, nil); w.Code != http.StatusOK {
+		t.Fatalf("the other client: %d %s", w.Code, w.Body)
+	}
+	for i := range 2 {
+		if w := cf.postToken(certTenant, cf.assertionForm(signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())), nil); w.Code != http.StatusOK {
+			t.Fatalf("assertion %d within the budget: %d %s", i, w.Code, w.Body)
+		}
+	}
+	w := cf.postToken(certTenant, cf.assertionForm(signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())), nil)
+	checkOAuthError(t, w, 429, "temporarily_unavailable", 0)
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	checkOAuthError(t, cf.postToken(certTenant, otherForm, nil), 401, "invalid_client", 0)
+	cf.clock.Advance(11*time.Minute + time.Second)
+	if w := cf.postToken(certTenant, cf.assertionForm(signAssertion(t, cf.key, jwt.SigningMethodPS256, cf.msalHeader(), cf.msalClaims())), nil); w.Code != http.StatusOK {
+		t.Fatalf("once the ids expired: %d %s", w.Code, w.Body)
+	}
+}

@@ -378,24 +378,6 @@ func TestClientAssertionExpiredCertificate(t *testing.T) {
 	}
 }
 
-func TestReplayCacheBounded(t *testing.T) {
-	c := newReplayCache(10)
-	for i := range 25 {
-		if !c.firstUse(string(rune('a'+i)), testStart.Add(time.Hour), testStart) {
-			t.Fatalf("key %d refused on first use", i)
-		}
-	}
-	if n := len(c.seen); n > 10 {
-		t.Errorf("cache holds %d entries, bound 10", n)
-	}
-	if c.firstUse("y", testStart.Add(time.Hour), testStart) {
-		t.Error("the most recent key was forgotten")
-	}
-	if !c.firstUse("y", testStart.Add(2*time.Hour), testStart.Add(time.Hour)) {
-		t.Error("a key is still refused after it may be forgotten")
-	}
-}
-
 func TestDiscoveryAdvertisesPrivateKeyJWT(t *testing.T) {
 	fx := newFixture(t)
 	var doc struct {

@@ -116,6 +116,11 @@ func errAssertionNoJTI() *oauthError {
 		"The client assertion has no jti claim; Switchboard needs one to refuse a replayed assertion."}
 }
 
+func errTooManyAssertions(clientID string) *oauthError {
+	return &oauthError{http.StatusTooManyRequests, "temporarily_unavailable", 0,
+		fmt.Sprintf("Application '%s' has used more client assertions than Switchboard remembers at once in the last minutes; retry after the interval in Retry-After. A client should keep its token until it nearly expires.", echo(clientID))}
+}
+
 func errAssertionReplayed() *oauthError {
 	return &oauthError{http.StatusUnauthorized, "invalid_client", 0,
 		"The client assertion has been used before: its jti was seen in an earlier request. Sign a new assertion for each request."}

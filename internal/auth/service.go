@@ -62,6 +62,15 @@ type Config struct {
 	// request's own scheme and Host header, which a client controls: for
 	// tests and embedding only.
 	PublicURLs func() []string
+	// AssertionIDs remembers the ids (jti) of the client assertions used,
+	// to refuse a replay; nil means a MemoryAssertionIDs, which forgets
+	// them on restart. The server passes its store, so that a replay is
+	// refused across restarts and nodes.
+	AssertionIDs AssertionIDStore
+	// AssertionIDsPerClient bounds the unexpired assertion ids one client
+	// holds; beyond, its assertions are refused with 429 until some
+	// expire. Zero means DefaultAssertionIDsPerClient.
+	AssertionIDsPerClient int
 	// TokenFailures bounds the failed requests of the token endpoint, per
 	// source address and per client id; beyond, requests are refused with
 	// 429 temporarily_unavailable and Retry-After, before their
@@ -78,17 +87,18 @@ type Config struct {
 // Its signing keys rotate (see Config.KeyRotationPeriod): New checks them
 // at once and then on a timer of the configured clock, until Close.
 type Service struct {
-	clock          clock.Clock
-	apps           Apps
-	lifetime       time.Duration
-	callbackIssuer string
-	log            *slog.Logger
-	handler        http.Handler
-	verified       *verifiedCache
-	replays        *replayCache
-	publicURLs     func() []string
-	failures       *failureLimiter
-	refusals       *refusalLog
+	clock                 clock.Clock
+	apps                  Apps
+	lifetime              time.Duration
+	callbackIssuer        string
+	log                   *slog.Logger
+	handler               http.Handler
+	verified              *verifiedCache
+	assertionIDs          AssertionIDStore
+	assertionIDsPerClient int
+	publicURLs            func() []string
+	failures              *failureLimiter
+	refusals              *refusalLog
 
 	keyStore         KeyStore
 	rot              rotation
@@ -129,17 +139,18 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("auth: Config.TokenFailures needs Attempts and Period above zero")
 	}
 	s := &Service{
-		clock:          cfg.Clock,
-		apps:           cfg.Apps,
-		lifetime:       cfg.TokenLifetime,
-		callbackIssuer: cfg.CallbackIssuer,
-		publicURLs:     cfg.PublicURLs,
-		log:            cfg.Logger,
-		verified:       newVerifiedCache(verifiedCacheSize),
-		replays:        newReplayCache(maxReplayEntries),
-		keyStore:       cfg.Keys,
-		generateKey:    cfg.generateKey,
-		cbTokens:       make(map[callbackKey]callbackToken),
+		clock:                 cfg.Clock,
+		apps:                  cfg.Apps,
+		lifetime:              cfg.TokenLifetime,
+		callbackIssuer:        cfg.CallbackIssuer,
+		publicURLs:            cfg.PublicURLs,
+		log:                   cfg.Logger,
+		verified:              newVerifiedCache(verifiedCacheSize),
+		assertionIDs:          cfg.AssertionIDs,
+		assertionIDsPerClient: cfg.AssertionIDsPerClient,
+		keyStore:              cfg.Keys,
+		generateKey:           cfg.generateKey,
+		cbTokens:              make(map[callbackKey]callbackToken),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -152,6 +163,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.assertionIDs == nil {
+		s.assertionIDs = &MemoryAssertionIDs{}
+	}
+	if s.assertionIDsPerClient <= 0 {
+		s.assertionIDsPerClient = DefaultAssertionIDsPerClient
 	}
 	s.failures = newFailureLimiter(s.clock, cfg.TokenFailures)
 	s.refusals = newRefusalLog(s.log, s.clock, DefaultRefusalLogLimit)

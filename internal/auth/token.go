@@ -230,6 +230,9 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, tenant stri
 		if e.status < 500 {
 			s.failures.failed(src, client)
 		}
+		if e.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "60") // as Entra's throttling answer
+		}
 		s.writeTokenError(w, r, req, e)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequestBody)
