@@ -178,8 +178,8 @@ type ThrottleConfig struct {
 	// (Graph: 50,000 per 15 s); beyond, 429 with Retry-After. 0 disables.
 	Requests int      `yaml:"requests"`
 	Period   Duration `yaml:"period"`
-	// MaxInFlight bounds the Graph requests being served at once; beyond,
-	// 503 with Retry-After. 0 disables.
+	// MaxInFlight bounds the requests of the Graph and extension APIs
+	// being served at once; beyond, 503 with Retry-After. 0 disables.
 	MaxInFlight int `yaml:"maxInFlight"`
 }
 
