@@ -114,7 +114,7 @@ func (s *Service) Create(ctx context.Context, c Caller, spec model.Call) (*Call,
 		if err := build(tx); err != nil {
 			return nil, err
 		}
-		if err := s.commitNew(ctx, conv, tx.outbox); err != nil {
+		if err := s.commitNew(ctx, tx); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +158,15 @@ func (tx *txn) dueTimer(kind TimerKind, refs map[string]bool) (Timer, bool) {
 
 // ring calls a target's endpoint and schedules what it will do; the
 // behaviour stays with the participant for what it does after answering.
+//
+// A target bound to a live endpoint is dialled once the commit is done;
+// only the ring timeout is the domain's to keep.
 func (s *Service) ring(tx *txn, p *Participant, id *model.IdentitySet, ringTimeout time.Duration) {
+	if p.Endpoint = s.bind(tx.conv.TenantID, id); p.Endpoint != EndpointSimulated {
+		tx.dial(s.cfg.Endpoints, p, tx.callerOf(p.InvitedBy))
+		tx.addTimer(TimerRingTimeout, p.ID, tx.now.Add(ringTimeout))
+		return
+	}
 	var b Behaviour
 	if id != nil {
 		b = s.cfg.Directory.Behaviour(*id)

@@ -30,33 +30,47 @@ type IncomingCall struct {
 	// meeting: the incoming notification carries them, as Graph's does.
 	ChatInfo    *model.ChatInfo
 	MeetingInfo *model.MeetingInfo
+	// Endpoint is the caller's endpoint kind: EndpointSimulated, or a live
+	// kind (EndpointSIP) whose endpoint brings its own media and acts by
+	// itself (Behaviour is then ignored).
+	Endpoint string
 }
 
 // PlaceIncoming makes a simulated identity call an application: the
 // application's webhook gets a "created" notification for a call in state
 // incoming, which it must answer, reject or redirect within AnswerWindow.
 func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, error) {
+	leg, _, err := s.Incoming(ctx, in)
+	return leg, err
+}
+
+// Incoming is PlaceIncoming that also returns the caller's participant, for
+// the live endpoint that placed the call.
+func (s *Service) Incoming(ctx context.Context, in IncomingCall) (*Call, EndpointRef, error) {
 	if in.TenantID == "" || in.AppID == "" {
-		return nil, invalid("to", "must name an application and its tenant")
+		return nil, EndpointRef{}, invalid("to", "must name an application and its tenant")
 	}
 	if _, ok := identityKey(&in.From); !ok {
-		return nil, invalid("from", "must name a user, phone or guest with an id")
+		return nil, EndpointRef{}, invalid("from", "must name a user, phone or guest with an id")
 	}
 	if err := s.validateCallback(ctx, in.CallbackURI); err != nil {
-		return nil, err
+		return nil, EndpointRef{}, err
 	}
 	if len(in.Modalities) == 0 {
 		in.Modalities = []model.Modality{model.ModalityAudio}
 	}
 	c := Caller{TenantID: in.TenantID, AppID: in.AppID}
 	if err := s.reserve(c); err != nil {
-		return nil, err
+		return nil, EndpointRef{}, err
 	}
 	now := s.cfg.Clock.Now().UTC()
 	from := in.From
 	// The caller behaves as its directory rule says (its script, say),
 	// with the request's after-answer actions on top.
-	b := s.cfg.Directory.Behaviour(from)
+	var b Behaviour
+	if in.Endpoint == EndpointSimulated {
+		b = s.cfg.Directory.Behaviour(from)
+	}
 	if in.Behaviour.HangUpAfter > 0 {
 		b.HangUpAfter = in.Behaviour.HangUpAfter
 	}
@@ -66,7 +80,7 @@ func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, er
 	if in.Behaviour.ShareAfter > 0 {
 		b.ShareAfter = in.Behaviour.ShareAfter
 	}
-	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: b}
+	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: b, Endpoint: in.Endpoint}
 	appID := in.AppID
 	leg := &Call{
 		ID: newID(), AppID: in.AppID, TenantID: in.TenantID, ParticipantID: newID(), ChainID: newID(),
@@ -87,23 +101,25 @@ func (s *Service) PlaceIncoming(ctx context.Context, in IncomingCall) (*Call, er
 	next, err := Transition(StateUnknown, InputIncoming)
 	if err != nil {
 		s.release(c)
-		return nil, err
+		return nil, EndpointRef{}, err
 	}
 	leg.State = next
 	// The incoming call notification: changeType created, the whole call.
 	res := leg.Resource()
 	tx.notify(leg, model.ChangeTypeCreated, callPath(leg.ID), res)
 	tx.addTimer(TimerAnswerWindow, leg.ID, now.Add(AnswerWindow))
-	if err := s.commitNew(ctx, conv, tx.outbox); err != nil {
+	if err := s.commitNew(ctx, tx); err != nil {
 		s.release(c)
-		return nil, err
+		return nil, EndpointRef{}, err
 	}
 	s.log.Info("calls: incoming call placed", "call_id", leg.ID, "tenant", in.TenantID, "app", in.AppID)
-	return leg, nil
+	return leg, EndpointRef{Conversation: conv.ID, Participant: caller.ID}, nil
 }
 
-// commitNew commits a new conversation and makes it live.
-func (s *Service) commitNew(ctx context.Context, conv *Conversation, outbox []OutboxEntry) error {
+// commitNew commits a new conversation, tx's working copy, and makes it
+// live.
+func (s *Service) commitNew(ctx context.Context, tx *txn) error {
+	conv := tx.conv
 	e := &entry{conv: &Conversation{ID: conv.ID}, timers: make(map[Timer]clock.Timer)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -113,12 +129,11 @@ func (s *Service) commitNew(ctx context.Context, conv *Conversation, outbox []Ou
 	if closed {
 		return ErrUnavailable
 	}
-	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, outbox); err != nil {
+	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
 		s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	s.install(e, conv)
-	s.cfg.Dispatcher.Enqueue(outbox...)
+	s.settle(e, tx)
 	return nil
 }
 
@@ -172,10 +187,7 @@ func (s *Service) Reject(ctx context.Context, c Caller, callID string, req model
 		if leg.State == StateIncoming && req.CallbackURI != "" {
 			leg.CallbackURI = req.CallbackURI
 		}
-		r := ResultRejected
-		if req.Reason != "" {
-			r.Message = "The call was rejected by the bot: " + string(req.Reason) + "."
-		}
+		r := rejected(req.Reason)
 		if err := tx.transition(leg, InputReject, &r); err != nil {
 			return err
 		}
@@ -184,6 +196,15 @@ func (s *Service) Reject(ctx context.Context, c Caller, callID string, req model
 		tx.afterLegLeft()
 		return nil
 	})
+}
+
+// rejected is the result of an incoming call rejected for the reason.
+func rejected(reason model.RejectReason) ResultInfo {
+	r := ResultRejected
+	if reason != "" {
+		r.Message = "The call was rejected by the bot: " + string(reason) + "."
+	}
+	return r
 }
 
 // Redirect sends an incoming call on to other targets (202), ringing them

@@ -210,13 +210,13 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 	oldVoiced := make(map[string]bool, len(old.Roster))
 	if roomLive(old) {
 		for _, p := range old.Roster {
-			oldVoiced[p.ID] = p.CallID == "" && p.State == ParticipantJoined
+			oldVoiced[p.ID] = p.CallID == "" && p.Endpoint == EndpointSimulated && p.State == ParticipantJoined
 		}
 	}
 	live := roomLive(cur)
 	for _, p := range cur.Roster {
-		if p.CallID != "" {
-			continue
+		if p.CallID != "" || p.Endpoint != EndpointSimulated {
+			continue // live endpoints bring their own media
 		}
 		is := live && p.State == ParticipantJoined
 		switch {

@@ -114,7 +114,9 @@ func (tx *txn) seal() {
 // lets the effects it deferred happen and hands its notifications over.
 // Called with e.mu held.
 func (s *Service) settle(e *entry, tx *txn) {
+	old := e.conv
 	s.install(e, tx.conv)
+	s.syncEndpoints(old, tx.conv, tx.reporter)
 	for _, f := range tx.after {
 		f()
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	MaxOpenCalls int
 	// Observer, when set, hears about every call a commit changes.
 	Observer Observer
+	// Endpoints, when set, reaches identities bound to live endpoints (SIP
+	// phones and trunks); every other identity is simulated.
+	Endpoints Endpoints
 }
 
 // DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.
@@ -198,6 +201,9 @@ type txn struct {
 	outbox []OutboxEntry
 	dirty  bool
 	after  []func() // run once committed, still under the conversation's lock
+	// reporter is the live endpoint whose own Signal this command applies:
+	// what it did is not echoed back to it.
+	reporter string
 }
 
 // afterCommit runs f once the transaction is committed and installed, while

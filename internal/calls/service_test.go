@@ -29,13 +29,21 @@ type fixture struct {
 // newFixture runs a Service over in-memory fakes. Run it inside a synctest
 // bubble: the service's timers then run on the bubble's fake time.
 func newFixture(t *testing.T, store *callstest.Store, rules ...sim.Rule) *fixture {
+	return newFixtureWith(t, store, func(*calls.Config) {}, rules...)
+}
+
+// newFixtureWith is newFixture with the service's configuration changed
+// by configure first.
+func newFixtureWith(t *testing.T, store *callstest.Store, configure func(*calls.Config), rules ...sim.Rule) *fixture {
 	t.Helper()
 	dir, err := sim.NewDirectory(time.Second, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{store: store, disp: &callstest.Dispatcher{}}
-	f.svc = calls.New(calls.Config{Store: store, Dispatcher: f.disp, Directory: dir, AllowLoopbackHTTP: true, RingTimeout: 30 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	cfg := calls.Config{Store: store, Dispatcher: f.disp, Directory: dir, AllowLoopbackHTTP: true, RingTimeout: 30 * time.Second, Logger: slog.New(slog.DiscardHandler)}
+	configure(&cfg)
+	f.svc = calls.New(cfg)
 	if err := f.svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

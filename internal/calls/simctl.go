@@ -58,40 +58,39 @@ func (s *Service) Simulate(ctx context.Context, callID, participantID string, ac
 		if p.CallID != "" {
 			return invalid("participantId", "is an application's leg; applications act through the Graph API")
 		}
+		if p.Endpoint != EndpointSimulated {
+			return invalid("participantId", "is a live %s endpoint; it acts by itself", p.Endpoint)
+		}
 		tx.dirty = true
+		var sig Signal
 		switch action {
 		case SimAnswer, SimReject:
 			if p.State != ParticipantInvited {
 				return &ValidationError{Field: "participantId", Reason: "is not being called"}
 			}
-			kind := TimerAnswer
-			if action == SimReject {
-				kind = TimerReject
-			}
 			tx.removeTimers(p.ID)
-			return s.onTimer(tx, Timer{Kind: kind, Ref: p.ID, Due: tx.now})
+			sig = Signal{Kind: SignalAnswered}
+			if action == SimReject {
+				sig = Signal{Kind: SignalFailed, Result: ResultBusy}
+			}
+			return tx.signal(p, sig)
+		case SimHangUp:
+			sig = Signal{Kind: SignalLeft}
+		case SimMute:
+			sig = Signal{Kind: SignalMuted}
+		case SimUnmute:
+			sig = Signal{Kind: SignalUnmuted}
+		case SimShare:
+			sig = Signal{Kind: SignalSharing}
+		case SimStopShare:
+			sig = Signal{Kind: SignalStopSharing}
+		default:
+			return invalid("action", "unknown action %q", action)
 		}
 		if p.State != ParticipantJoined {
 			return &ValidationError{Field: "participantId", Reason: "is not in the call"}
 		}
-		switch action {
-		case SimHangUp:
-			return tx.participantLeft(p)
-		case SimMute, SimUnmute:
-			if p.Muted != (action == SimMute) {
-				p.Muted = action == SimMute
-				tx.touch(p)
-				tx.notifyRoster()
-			}
-		case SimShare:
-			tx.startShare(p)
-		case SimStopShare:
-			tx.stopShare(p.ID)
-			tx.notifyRoster()
-		default:
-			return invalid("action", "unknown action %q", action)
-		}
-		return nil
+		return tx.signal(p, sig)
 	})
 }
 
@@ -99,33 +98,44 @@ func (s *Service) Simulate(ctx context.Context, callID, participantID string, ac
 // named by spec's meetingInfo/chatInfo (as a create request names it), and
 // returns its participant id.
 func (s *Service) JoinMeeting(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet) (string, error) {
+	ref, err := s.JoinMeetingAs(ctx, tenantID, spec, who, EndpointSimulated)
+	return ref.Participant, err
+}
+
+// JoinMeetingAs is JoinMeeting for an identity reached through an endpoint
+// of the given kind: a live one (a phone dialling in) brings its own media
+// and acts by itself.
+func (s *Service) JoinMeetingAs(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet, endpoint string) (EndpointRef, error) {
 	key, passcode, err := MeetingKey(&spec)
 	if err != nil {
-		return "", err
+		return EndpointRef{}, err
 	}
 	if _, ok := identityKey(&who); !ok {
-		return "", invalid("identity", "must name a user, phone or guest with an id")
+		return EndpointRef{}, invalid("identity", "must name a user, phone or guest with an id")
 	}
 	s.mu.RLock()
 	e := s.meetings[strings.ToLower(tenantID)+"|"+key]
 	s.mu.RUnlock()
 	if e == nil {
-		return "", ErrNotFound
+		return EndpointRef{}, ErrNotFound
 	}
-	var pid string
+	var ref EndpointRef
 	err = s.update(ctx, e, func(tx *txn) error {
 		if tx.conv.Passcode != "" && tx.conv.Passcode != passcode {
 			return invalid("meetingInfo.passcode", "does not match the meeting's passcode")
 		}
 		p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &who}, State: ParticipantInvited,
-			Modalities: []model.Modality{model.ModalityAudio}, Behaviour: s.cfg.Directory.Behaviour(who)}
+			Modalities: []model.Modality{model.ModalityAudio}, Endpoint: endpoint}
+		if endpoint == EndpointSimulated {
+			p.Behaviour = s.cfg.Directory.Behaviour(who)
+		}
 		tx.conv.Roster = append(tx.conv.Roster, p)
-		pid = p.ID
+		ref = EndpointRef{Conversation: tx.conv.ID, Participant: p.ID}
 		tx.joined(&tx.conv.Roster[len(tx.conv.Roster)-1])
 		tx.notifyRoster()
 		return nil
 	})
-	return pid, err
+	return ref, err
 }
 
 // Conversation returns the conversation of a live call, whoever owns it:

@@ -5,6 +5,27 @@ import (
 	"strings"
 )
 
+// simulated applies what a simulated person's behaviour does now: the same
+// signal a live endpoint would send. A behaviour step whose moment passed
+// (the person already left, or already answered) does nothing.
+func (tx *txn) simulated(pid string, sig Signal) error {
+	p := tx.participant(pid)
+	if p == nil {
+		return nil
+	}
+	switch sig.Kind {
+	case SignalAnswered, SignalFailed:
+		if p.State != ParticipantInvited {
+			return nil
+		}
+	default:
+		if p.State != ParticipantJoined {
+			return nil
+		}
+	}
+	return tx.signal(p, sig)
+}
+
 // onTimer handles a timer that fell due. Called inside update, on the
 // conversation's working copy.
 func (s *Service) onTimer(tx *txn, t Timer) error {
@@ -21,38 +42,16 @@ func (s *Service) onTimer(tx *txn, t Timer) error {
 		tx.setParticipant(leg.ParticipantID, ParticipantJoined)
 		tx.notifyRoster()
 	case TimerAnswer:
-		p := tx.participant(t.Ref)
-		if p == nil || p.State != ParticipantInvited {
-			return nil
-		}
-		tx.joined(p)
-		if leg := tx.transferFor(p.ID); leg != nil {
-			return tx.completeTransfer(leg)
-		}
-		if conv.Kind == KindPeerToPeer {
-			return tx.legsConnected()
-		}
-		tx.notifyRoster()
-		tx.inviteSettled(p.InviteOp, p.InvitedBy)
-	case TimerUnreachable, TimerRingTimeout, TimerReject:
-		p := tx.participant(t.Ref)
-		if p == nil || p.State != ParticipantInvited {
-			return nil
-		}
-		tx.removeTimers(p.ID)
-		tx.setParticipant(p.ID, ParticipantLeft)
-		if leg := tx.transferFor(p.ID); leg != nil {
-			return tx.failTransfer(leg)
-		}
-		if conv.Kind != KindPeerToPeer {
-			tx.inviteSettled(p.InviteOp, p.InvitedBy)
-			return nil // an invitation that failed leaves the group call as it was
-		}
-		r := map[TimerKind]ResultInfo{TimerUnreachable: ResultUnreachable, TimerRingTimeout: ResultNoAnswer, TimerReject: ResultBusy}[t.Kind]
-		for _, leg := range conv.Legs {
-			if err := tx.endLeg(leg, r); err != nil {
-				return err
-			}
+		return tx.simulated(t.Ref, Signal{Kind: SignalAnswered})
+	case TimerUnreachable:
+		return tx.simulated(t.Ref, Signal{Kind: SignalFailed, Result: ResultUnreachable})
+	case TimerReject:
+		return tx.simulated(t.Ref, Signal{Kind: SignalFailed, Result: ResultBusy})
+	case TimerRingTimeout:
+		// The domain's own deadline, for simulated and live endpoints
+		// alike: a live one is then told to stop ringing (CANCEL).
+		if p := tx.participant(t.Ref); p != nil && p.State == ParticipantInvited {
+			return tx.signal(p, Signal{Kind: SignalFailed, Result: ResultNoAnswer})
 		}
 	case TimerAnswerWindow:
 		if leg := conv.Leg(t.Ref); leg != nil && leg.State == StateIncoming {
@@ -67,19 +66,11 @@ func (s *Service) onTimer(tx *txn, t Timer) error {
 			return tx.endLeg(leg, ResultRedirected)
 		}
 	case TimerHangUp:
-		if p := tx.participant(t.Ref); p != nil && p.State == ParticipantJoined {
-			return tx.participantLeft(p)
-		}
+		return tx.simulated(t.Ref, Signal{Kind: SignalLeft})
 	case TimerMute:
-		if p := tx.participant(t.Ref); p != nil && p.State == ParticipantJoined && !p.Muted {
-			p.Muted = true
-			tx.touch(p)
-			tx.notifyRoster()
-		}
+		return tx.simulated(t.Ref, Signal{Kind: SignalMuted})
 	case TimerShare:
-		if p := tx.participant(t.Ref); p != nil && p.State == ParticipantJoined {
-			tx.startShare(p)
-		}
+		return tx.simulated(t.Ref, Signal{Kind: SignalSharing})
 	case TimerOperation:
 		legID, opID, _ := strings.Cut(t.Ref, "/")
 		if leg := conv.Leg(legID); leg != nil {

@@ -168,6 +168,10 @@ type Participant struct {
 	Muted      bool                  `json:"muted"`
 	Modalities []model.Modality      `json:"modalities,omitempty"`
 	Seq        int64                 `json:"seq"` // roster sequence number of its last change
+	// Endpoint is how the participant is reached when it is not an
+	// application: EndpointSimulated (its Behaviour) or a live kind
+	// (EndpointSIP), fixed when it was called or joined.
+	Endpoint string `json:"endpoint,omitempty"`
 	// Behaviour is what a simulated endpoint does, fixed when it was called.
 	Behaviour Behaviour `json:"behaviour,omitempty"`
 	OnHold    bool      `json:"onHold,omitempty"`
