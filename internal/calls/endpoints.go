@@ -76,7 +76,7 @@ type SignalKind string
 const (
 	SignalAnswered    SignalKind = "answered"    // a called participant answered
 	SignalFailed      SignalKind = "failed"      // a called participant cannot be reached, is busy or declined (Signal.Result)
-	SignalLeft        SignalKind = "left"        // a participant hung up
+	SignalLeft        SignalKind = "left"        // a participant hung up, or its media was lost (Signal.Result)
 	SignalMuted       SignalKind = "muted"       // it muted itself
 	SignalUnmuted     SignalKind = "unmuted"     // it unmuted itself
 	SignalSharing     SignalKind = "sharing"     // it started sharing its screen
@@ -87,7 +87,9 @@ const (
 type Signal struct {
 	Kind SignalKind
 	// Result is why a SignalFailed call failed: ResultBusy,
-	// ResultUnreachable, ResultNoAnswer or another code.
+	// ResultUnreachable, ResultNoAnswer or another code. With SignalLeft
+	// it is optional: why a peer-to-peer call ends (ResultMediaTimeout),
+	// instead of the other participant's plain hang-up.
 	Result ResultInfo
 }
 
@@ -160,7 +162,7 @@ func (tx *txn) signal(p *Participant, sig Signal) error {
 		if p.State == ParticipantInvited {
 			return tx.signal(p, Signal{Kind: SignalFailed, Result: ResultNoAnswer})
 		}
-		return tx.participantLeft(p)
+		return tx.participantLeft(p, sig.Result)
 	case SignalMuted, SignalUnmuted:
 		muted := sig.Kind == SignalMuted
 		if p.State == ParticipantJoined && p.Muted != muted {

@@ -34,6 +34,10 @@ type IncomingCall struct {
 	// kind (EndpointSIP) whose endpoint brings its own media and acts by
 	// itself (Behaviour is then ignored).
 	Endpoint string
+	// ParticipantID, when set, is the caller's participant id: a live
+	// endpoint chooses it so that it is ready for the domain's calls
+	// before the call exists. It must be unique; empty means a new one.
+	ParticipantID string
 }
 
 // PlaceIncoming makes a simulated identity call an application: the
@@ -80,7 +84,10 @@ func (s *Service) Incoming(ctx context.Context, in IncomingCall) (*Call, Endpoin
 	if in.Behaviour.ShareAfter > 0 {
 		b.ShareAfter = in.Behaviour.ShareAfter
 	}
-	caller := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: b, Endpoint: in.Endpoint}
+	if in.ParticipantID == "" {
+		in.ParticipantID = newID()
+	}
+	caller := Participant{ID: in.ParticipantID, Info: model.ParticipantInfo{Identity: &from}, State: ParticipantJoined, Modalities: in.Modalities, Behaviour: b, Endpoint: in.Endpoint}
 	appID := in.AppID
 	leg := &Call{
 		ID: newID(), AppID: in.AppID, TenantID: in.TenantID, ParticipantID: newID(), ChainID: newID(),

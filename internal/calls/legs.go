@@ -82,14 +82,21 @@ func (tx *txn) afterLegLeft() {
 // participantLeft handles a simulated participant leaving: in a
 // peer-to-peer call the application's legs end ("Call ended by the other
 // participant in peer-to-peer call"); in a group call the roster changes.
-func (tx *txn) participantLeft(p *Participant) error {
+//
+// why, when set, is the result the application's legs end with instead of
+// the plain one.
+func (tx *txn) participantLeft(p *Participant, why ResultInfo) error {
 	tx.setParticipant(p.ID, ParticipantLeft)
 	tx.removeTimers(p.ID)
 	tx.stopShare(p.ID)
 	if tx.conv.Kind == KindPeerToPeer {
 		for _, leg := range tx.conv.Legs {
 			if !leg.State.Ended() && leg.State != StateIncoming {
-				if err := tx.endLeg(leg, ResultRemoteEnded); err != nil {
+				r := ResultRemoteEnded
+				if why.Code != 0 {
+					r = why
+				}
+				if err := tx.endLeg(leg, r); err != nil {
 					return err
 				}
 			} else if leg.State == StateIncoming {

@@ -24,6 +24,8 @@ var (
 	ResultInviteNoAnswer        = ResultInfo{Code: 408, Subcode: 10057, Message: "None of the invited participants answered."}
 	ResultUnreachable           = ResultInfo{Code: 480, Subcode: 10037, Message: "No callee endpoints were found."}
 	ResultBusy                  = ResultInfo{Code: 486, Subcode: 0, Message: "The callee is busy and declined the call."}
+	ResultDeclined              = ResultInfo{Code: 603, Subcode: 0, Message: "The callee declined the call."}
+	ResultMediaTimeout          = ResultInfo{Code: 410, Subcode: 301005, Message: "Media connectivity failure: no audio reached the server for too long."}
 	ResultTransferFailed        = ResultInfo{Code: 500, Subcode: 7000, Message: "The transfer target could not be reached; the call continues."}
 	ResultConsultTransferFailed = ResultInfo{Code: 500, Subcode: 7700, Message: "The consultative transfer failed; the call continues."}
 )
@@ -52,8 +54,10 @@ var Results = []ResultCode{
 	{&ResultKeepAlive, "call terminated (deleted)", "No keepAlive request for 45 minutes.", true},
 	{&ResultNoAnswer, "call terminated (deleted)", "The callee of a peer-to-peer call did not answer within the ring timeout (calls.ringTimeout, or beta ringingTimeoutInSeconds); a simulated identity with behaviour noAnswer never answers.", true},
 	{&ResultInviteNoAnswer, "invite operation failed (operations/{id}, deleted)", "None of the participants of an invite answered in time, or all declined.", false},
-	{&ResultUnreachable, "call terminated (deleted)", "The callee cannot be reached (a simulated identity with behaviour unreachable).", true},
-	{&ResultBusy, "call terminated (deleted)", "The callee declined as busy (a simulated identity with behaviour busy, or the control API's reject).", false},
+	{&ResultUnreachable, "call terminated (deleted)", "The callee cannot be reached (a simulated identity with behaviour unreachable, or a phone that is not registered or answers SIP 404, 410, 480 or 604).", true},
+	{&ResultBusy, "call terminated (deleted)", "The callee declined as busy (a simulated identity with behaviour busy, the control API's reject, or a phone's SIP 486 or 600).", false},
+	{&ResultDeclined, "call terminated (deleted)", "A phone declined the call (SIP 603).", false},
+	{&ResultMediaTimeout, "call terminated (deleted)", "No RTP came from a phone for sip.rtpTimeout; its media is considered lost.", true},
 	{&ResultTransferFailed, "call updated, back to established", "The transfer target did not answer, was busy or unreachable; the call goes on.", true},
 	{&ResultConsultTransferFailed, "call updated, back to established", "A consultative transfer failed; the call goes on.", true},
 }

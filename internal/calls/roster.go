@@ -214,7 +214,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, callID, pid s
 			tx.inviteSettled(p.InviteOp, p.InvitedBy)
 			return nil
 		}
-		return tx.participantLeft(p)
+		return tx.participantLeft(p, ResultInfo{})
 	})
 	if err == nil && other != "" {
 		s.log.Info("calls: application leg removed by another participant", append(otherAttrs, "by", callID)...)

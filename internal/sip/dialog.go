@@ -1,0 +1,243 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
+	"github.com/switchboard-dev/switchboard/internal/sdp"
+)
+
+// dialog is one phone's call: its SIP dialog, its RTP socket and, once
+// connected, its leg in the conversation's room.
+type dialog struct {
+	ref    calls.EndpointRef
+	callID string
+	srv    *sipgo.DialogServerSession // a call the phone placed
+	cli    *sipgo.DialogClientSession // a call Switchboard placed
+	sock   *rtpmedia.Socket
+	local  sdp.Local
+
+	// decided carries the domain's answer to an incoming call: accept
+	// (nil) or the release that declines it. Buffered: written once.
+	decided chan *calls.Release
+	// cancel stops an outgoing call that is still ringing (CANCEL).
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	leg       *rtpmedia.Leg
+	ep        *phone
+	byUs      bool // Switchboard ended it: nothing to report back
+	connected bool      // established: hang up with BYE
+	once      sync.Once // decided is written once
+}
+
+// phone is a connected leg as the media engine sees it: an rtpmedia.Leg
+// whose voice the domain can mute.
+type phone struct {
+	*rtpmedia.Leg
+	muted atomic.Bool
+}
+
+// Speak plays the leg's next frame, or nothing while muted (the jitter
+// buffer still drains, and key presses still count).
+func (p *phone) Speak(f *media.Frame) (bool, rune) {
+	voiced, key := p.Leg.Speak(f)
+	if p.muted.Load() {
+		voiced = false
+	}
+	return voiced, key
+}
+
+// Bind says whether the tenant's identity is reached over SIP.
+func (s *Server) Bind(tenantID string, id model.IdentitySet) string {
+	if _, bound := s.cfg.Directory.Route(tenantID, id); bound {
+		return calls.EndpointSIP
+	}
+	return calls.EndpointSimulated
+}
+
+func (s *Server) register(d *dialog) {
+	s.mu.Lock()
+	s.byRef[d.ref.Participant] = d
+	if d.callID != "" {
+		s.byCall[d.callID] = d
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) forget(d *dialog) {
+	s.mu.Lock()
+	if s.byRef[d.ref.Participant] == d {
+		delete(s.byRef, d.ref.Participant)
+	}
+	if s.byCall[d.callID] == d {
+		delete(s.byCall, d.callID)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) dialogOf(ref calls.EndpointRef) *dialog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byRef[ref.Participant]
+}
+
+// Accept answers the phone whose call an application answered.
+func (s *Server) Accept(ref calls.EndpointRef) {
+	if d := s.dialogOf(ref); d != nil && d.decided != nil {
+		d.once.Do(func() { d.decided <- nil })
+	}
+}
+
+// End releases the phone: declines its unanswered call, cancels an
+// outgoing call still ringing, or hangs up.
+func (s *Server) End(ref calls.EndpointRef, why calls.Release) {
+	if d := s.dialogOf(ref); d != nil {
+		s.end(d, why)
+	}
+}
+
+func (s *Server) end(d *dialog, why calls.Release) {
+	d.mu.Lock()
+	d.byUs = true
+	connected := d.connected
+	d.mu.Unlock()
+	if connected {
+		s.goBye(d)
+		return
+	}
+	if d.decided != nil {
+		d.once.Do(func() { d.decided <- &why })
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
+	// A call being answered right now is hung up once it is (see
+	// established).
+}
+
+// established marks the dialog connected, once its 200 OK went out or
+// came in and was acknowledged; if the domain ended it meanwhile, it is
+// hung up at once.
+func (s *Server) established(d *dialog) {
+	d.mu.Lock()
+	d.connected = true
+	byUs := d.byUs
+	d.mu.Unlock()
+	if byUs {
+		s.goBye(d)
+	}
+}
+
+// goBye hangs up a connected dialog in the background.
+func (s *Server) goBye(d *dialog) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, byeTimeout)
+		defer cancel()
+		var err error
+		if d.srv != nil {
+			err = d.srv.Bye(ctx)
+		} else if d.cli != nil {
+			err = d.cli.Bye(ctx)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Debug("sip: BYE failed", "call_id", d.callID, "err", err)
+		}
+	}()
+}
+
+// Mute mutes or unmutes the phone's voice in the mix.
+func (s *Server) Mute(ref calls.EndpointRef, muted bool) {
+	if d := s.dialogOf(ref); d != nil {
+		d.mu.Lock()
+		ep := d.ep
+		d.mu.Unlock()
+		if ep != nil {
+			ep.muted.Store(muted)
+		}
+	}
+}
+
+// connect starts the dialog's media: the RTP leg joins the room.
+func (s *Server) connect(d *dialog, m sdp.Media) error {
+	leg, err := rtpmedia.New(rtpmedia.Config{
+		ID: d.ref.Participant, Media: m, Latch: true, Writer: d.sock,
+		Timeout: s.cfg.RTPTimeout, Clock: s.cfg.Clock,
+		OnTimeout: func() { s.mediaLost(d) },
+	})
+	if err != nil {
+		return err
+	}
+	ep := &phone{Leg: leg}
+	d.sock.Start(leg)
+	if err := s.cfg.Rooms.AddEndpoint(d.ref.Conversation, ep); err != nil {
+		leg.Close()
+		return err
+	}
+	d.mu.Lock()
+	d.leg, d.ep = leg, ep
+	d.mu.Unlock()
+	return nil
+}
+
+// mediaLost ends a call whose phone stopped sending RTP.
+func (s *Server) mediaLost(d *dialog) {
+	s.log.Warn("sip: no RTP from the phone; ending its call", "call_id", d.callID, "timeout", s.cfg.RTPTimeout)
+	d.mu.Lock()
+	d.byUs = true
+	d.mu.Unlock()
+	s.signal(d, calls.Signal{Kind: calls.SignalLeft, Result: calls.ResultMediaTimeout})
+	s.goBye(d)
+}
+
+// release frees what the dialog holds, once it is over.
+func (s *Server) release(d *dialog) {
+	s.forget(d)
+	d.mu.Lock()
+	leg := d.leg
+	d.mu.Unlock()
+	if leg != nil {
+		_ = s.cfg.Rooms.RemoveEndpoint(d.ref.Conversation, d.ref.Participant) // the room may be gone already
+		leg.Close()
+	}
+	d.sock.Close()
+}
+
+// hungUp reports that the phone ended the call, unless Switchboard did.
+func (s *Server) hungUp(d *dialog) {
+	d.mu.Lock()
+	byUs := d.byUs
+	d.mu.Unlock()
+	if !byUs {
+		s.signal(d, calls.Signal{Kind: calls.SignalLeft})
+	}
+}
+
+func (s *Server) signal(d *dialog, sig calls.Signal) {
+	if err := s.cfg.Calls.Signal(context.WithoutCancel(s.ctx), d.ref, sig); err != nil {
+		s.log.Error("sip: reporting to the call failed", "call_id", d.callID, "signal", sig.Kind, "err", err)
+	}
+}
+
+// newLocal returns Switchboard's side of a new dialog's SDP, on sock.
+func (s *Server) newLocal(sock *rtpmedia.Socket) sdp.Local {
+	return sdp.Local{Addr: s.cfg.PublicAddr, Port: int(sock.LocalAddr().Port()), SessionID: randomSession()}
+}
+
+// userPart is the user of a URI, with visual separators of a phone
+// number removed.
+func userPart(u sip.Uri) string {
+	return strings.TrimSpace(u.User)
+}

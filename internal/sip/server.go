@@ -1,0 +1,324 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
+)
+
+// Calls is the calls domain as the SIP server drives it
+// (*calls.Service).
+type Calls interface {
+	Incoming(ctx context.Context, in calls.IncomingCall) (*calls.Call, calls.EndpointRef, error)
+	JoinMeetingAs(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet, endpoint string) (calls.EndpointRef, error)
+	Signal(ctx context.Context, ref calls.EndpointRef, sig calls.Signal) error
+}
+
+// Rooms is the media engine's membership (*media.Engine): a connected
+// phone's RTP leg is an endpoint of its conversation's room.
+type Rooms interface {
+	AddEndpoint(room string, ep media.Endpoint) error
+	RemoveEndpoint(room, id string) error
+}
+
+// Directory says where identities are reached over SIP and who a caller
+// is. Implementations must be safe for concurrent use.
+type Directory interface {
+	// Route returns where to send an INVITE for the tenant's identity.
+	// bound reports whether the identity is a SIP one at all; a bound
+	// identity with no Route (a phone that is not registered now) is
+	// unreachable.
+	Route(tenantID string, id model.IdentitySet) (r Route, bound bool)
+	// Caller is the Graph identity of whoever sent an INVITE: the user a
+	// registered account is bound to, or a phone identity for a number.
+	Caller(from *sip.FromHeader) model.IdentitySet
+}
+
+// Route is where an identity is dialled.
+type Route struct {
+	URI       sip.Uri
+	Transport string // "udp" (default) or "tcp"
+	// Username and Password answer a digest challenge (a trunk's
+	// credentials).
+	Username, Password string
+}
+
+// Applications resolves the user part of a request URI.
+type Applications interface {
+	// Application returns the application an INVITE to user reaches: its
+	// client id, or a number or alias assigned to it.
+	Application(ctx context.Context, user string) (App, bool)
+}
+
+// App is an application that takes calls.
+type App struct {
+	TenantID string
+	AppID    string
+	Webhook  string // its incoming-call notification URL
+}
+
+// Config configures a Server.
+type Config struct {
+	// Listen is the address SIP is served on, over UDP and TCP.
+	Listen string
+	// MediaAddr is the address RTP sockets bind to; default Listen's host.
+	MediaAddr netip.Addr
+	// PublicAddr is the address written into SDP and Contact headers, for
+	// a server behind NAT; default MediaAddr.
+	PublicAddr netip.Addr
+	// RTPPortMin and RTPPortMax bound the RTP ports (one per call); zero
+	// means any free port.
+	RTPPortMin, RTPPortMax int
+	// RTPTimeout is how long a connected phone may send no RTP before the
+	// call ends with 410/301005; zero means DefaultRTPTimeout.
+	RTPTimeout time.Duration
+	// TenantID is the tenant of meetings phones dial into by join id.
+	TenantID string
+
+	Calls        Calls
+	Rooms        Rooms
+	Directory    Directory
+	Applications Applications
+	Clock        clock.Clock  // default clock.Real
+	Logger       *slog.Logger // default slog.Default()
+}
+
+// DefaultRTPTimeout is Config.RTPTimeout's default.
+const DefaultRTPTimeout = 30 * time.Second
+
+// Server is a SIP user agent that connects phones to calls. Create it with
+// New, then Start; Close ends every dialog.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+	ports  *rtpmedia.Ports // nil: any free port
+	host   string
+	port   int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // dialogs' goroutines
+
+	mu      sync.Mutex
+	byRef   map[string]*dialog // by participant id
+	byCall  map[string]*dialog // by Call-ID
+	udp     net.PacketConn
+	tcp     net.Listener
+	started bool
+}
+
+// New checks cfg and returns a Server that is not listening yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Calls == nil || cfg.Rooms == nil || cfg.Directory == nil || cfg.Applications == nil {
+		return nil, errors.New("sip: Calls, Rooms, Directory and Applications are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RTPTimeout <= 0 {
+		cfg.RTPTimeout = DefaultRTPTimeout
+	}
+	ap, err := netip.ParseAddrPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen address %q: want an IP address and port, such as 127.0.0.1:5060", cfg.Listen)
+	}
+	if !cfg.MediaAddr.IsValid() {
+		cfg.MediaAddr = ap.Addr()
+	}
+	if !cfg.PublicAddr.IsValid() {
+		cfg.PublicAddr = cfg.MediaAddr
+	}
+	if cfg.PublicAddr.IsUnspecified() {
+		return nil, errors.New("sip: the public address (written into SDP) must not be unspecified: set it when listening on 0.0.0.0 or ::")
+	}
+	var ports *rtpmedia.Ports
+	if cfg.RTPPortMin != 0 || cfg.RTPPortMax != 0 {
+		if ports, err = rtpmedia.NewPorts(cfg.MediaAddr, cfg.RTPPortMin, cfg.RTPPortMax); err != nil {
+			return nil, fmt.Errorf("sip: RTP ports: %w", err)
+		}
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, ports: ports,
+		byRef: make(map[string]*dialog), byCall: make(map[string]*dialog)}, nil
+}
+
+// Start listens on cfg.Listen over UDP and TCP (on the same port, chosen by
+// the system when it is 0) and serves until Close.
+func (s *Server) Start(ctx context.Context) error {
+	ap := netip.MustParseAddrPort(s.cfg.Listen)
+	udp, err := net.ListenPacket("udp", ap.String())
+	if err != nil {
+		return fmt.Errorf("sip: listen udp: %w", err)
+	}
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	tcp, err := net.Listen("tcp", netip.AddrPortFrom(ap.Addr(), uint16(port)).String())
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("sip: listen tcp: %w", err)
+	}
+	s.host, s.port = s.cfg.PublicAddr.String(), port
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(s.host))
+	if err == nil {
+		s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	}
+	if err == nil {
+		s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientPort(port), sipgo.WithClientLogger(s.log))
+	}
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return fmt.Errorf("sip: %w", err)
+	}
+	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact()}
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnOptions(s.onOptions)
+	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		// A CANCEL that matched an INVITE was answered by the transaction
+		// layer; this one matched nothing.
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	})
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	s.udp, s.tcp, s.started = udp, tcp, true
+	s.mu.Unlock()
+	go s.serve("udp", func() error { return s.srv.ServeUDP(udp) })
+	go s.serve("tcp", func() error { return s.srv.ServeTCP(tcp) })
+	s.log.Info("sip: listening", "addr", net.JoinHostPort(ap.Addr().String(), strconv.Itoa(port)), "transports", "udp,tcp", "public_addr", s.host)
+	return nil
+}
+
+func (s *Server) serve(network string, run func() error) {
+	if err := run(); err != nil && s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+		s.log.Error("sip: listener failed", "network", network, "err", err)
+	}
+}
+
+// Addr is the address SIP is served on (UDP and TCP), once started.
+func (s *Server) Addr() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.udp == nil {
+		return netip.AddrPort{}
+	}
+	return s.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Close hangs up every call, stops listening and waits for the dialogs'
+// goroutines, or for ctx to end.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return nil
+	}
+	dialogs := make([]*dialog, 0, len(s.byRef))
+	for _, d := range s.byRef {
+		dialogs = append(dialogs, d)
+	}
+	s.mu.Unlock()
+	for _, d := range dialogs {
+		s.end(d, calls.Release{Result: calls.ResultInfo{Code: 503, Message: "The server is shutting down."}})
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	// Dialogs end on their own once told to; the listeners go last so
+	// that their BYEs and final responses still leave.
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.cancel()
+	s.srv.Close()
+	s.client.Close()
+	s.ua.Close()
+	s.udp.Close()
+	s.tcp.Close()
+	return err
+}
+
+// listenRTP opens a call's RTP socket: in the configured port range, or
+// on any free port.
+func (s *Server) listenRTP() (*rtpmedia.Socket, error) {
+	if s.ports == nil {
+		return rtpmedia.Listen(netip.AddrPortFrom(s.cfg.MediaAddr, 0))
+	}
+	return s.ports.Listen()
+}
+
+// contact is the Contact header of Switchboard's requests and responses.
+func (s *Server) contact() sip.ContactHeader {
+	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: s.host, Port: s.port}}
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	_ = tx.Respond(res) // the peer retransmits, or gives up, if this is lost
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+		sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if d := s.byCallID(req); d != nil && d.srv != nil {
+		_ = d.srv.ReadAck(req, tx) // a stray ACK changes nothing
+	}
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	d := s.byCallID(req)
+	if d == nil {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if d.srv != nil {
+		err = d.srv.ReadBye(req, tx)
+	} else if d.cli != nil {
+		err = d.cli.ReadBye(req, tx)
+	}
+	if err != nil {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	// The dialog's goroutine sees its context end and reports the hang-up.
+}
+
+func (s *Server) byCallID(req *sip.Request) *dialog {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byCall[id.Value()]
+}
