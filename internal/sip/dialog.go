@@ -36,7 +36,7 @@ type dialog struct {
 	mu        sync.Mutex
 	leg       *rtpmedia.Leg
 	ep        *phone
-	byUs      bool // Switchboard ended it: nothing to report back
+	byUs      bool      // Switchboard ended it: nothing to report back
 	connected bool      // established: hang up with BYE
 	once      sync.Once // decided is written once
 }

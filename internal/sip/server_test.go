@@ -22,8 +22,8 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
 	"github.com/switchboard-dev/switchboard/internal/sdp"
-	sbsip "github.com/switchboard-dev/switchboard/internal/sip"
 	"github.com/switchboard-dev/switchboard/internal/sim"
+	sbsip "github.com/switchboard-dev/switchboard/internal/sip"
 )
 
 // wait bounds every wait for something the network brings: generous, as
@@ -558,4 +558,6 @@ func errorsAs(err error, target **sipgo.ErrDialogResponse) bool {
 }
 
 // codes is a result without its message, as events carry it.
-func codes(r calls.ResultInfo) calls.ResultInfo { return calls.ResultInfo{Code: r.Code, Subcode: r.Subcode} }
+func codes(r calls.ResultInfo) calls.ResultInfo {
+	return calls.ResultInfo{Code: r.Code, Subcode: r.Subcode}
+}
