@@ -89,6 +89,7 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.LogFormat, "log-format", "log format: text (key=value) or json (one object a line)")
 	str(&cfg.MetricsListen, "metrics-listen", "address serving Prometheus metrics at /metrics, without authentication, such as 127.0.0.1:8081; \"off\" disables it")
 	str(&cfg.PprofListen, "pprof-listen", "loopback address serving net/http/pprof at /debug/pprof/, such as 127.0.0.1:6060; \"off\" disables it")
+	str(&cfg.SIP.Listen, "sip-listen", "SIP address (UDP and TCP) for phones, PBXs and trunks, such as 127.0.0.1:5060; empty: 127.0.0.1:5060 in dev mode (any free port when --listen's port is 0), off otherwise; \"off\" disables it")
 	fs.BoolVar(&cfg.Dev, "dev", envBool("dev", cfg.Dev), "development mode: well-known dev credentials, http:// callbacks to loopback, dev TLS certificate (env SWITCHBOARD_DEV)")
 	fs.BoolVar(&cfg.DevAllowRemote, "dev-allow-remote", envBool("dev-allow-remote", cfg.DevAllowRemote), "let a development server listen on non-loopback addresses, exposing its well-known credentials, which hold every role, to whoever reaches it; logged at WARN (env SWITCHBOARD_DEV_ALLOW_REMOTE)")
 	fs.Var(&cfg.Calls.EndedRetention, "ended-call-retention", "how long an ended call and its notification log stay in the store before a sweep deletes them, such as 24h or 168h; 0 keeps them forever (env "+envName("ended-call-retention")+")")

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/notify"
 	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/sim"
+	"github.com/switchboard-dev/switchboard/internal/sip"
 	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
 	"github.com/switchboard-dev/switchboard/internal/telemetry"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
@@ -51,6 +52,8 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	recordings  *recordings.Store
+	sip         *sip.Server    // nil when SIP is off
+	phones      sip.Directory // where SIP identities are reached
 	devCA       []byte
 
 	sweepMu      sync.Mutex
@@ -165,11 +168,20 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.engine = media.New(a.clock, a.bridge)
 	}
 	a.bridge.Attach(a.engine)
+	// Phones: the SIP server is the calls domain's live endpoints.
+	a.phones = newPhoneDirectory(a.cfg.SIP)
+	if a.sip, err = a.newSIP(); err != nil {
+		return err
+	}
+	var endpoints calls.Endpoints
+	if a.sip != nil {
+		endpoints = a.sip
+	}
 	a.calls = calls.New(calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
-		Media: a.bridge, Recordings: a.recordings, Observer: a.callObserver(),
+		Media: a.bridge, Recordings: a.recordings, Observer: a.callObserver(), Endpoints: endpoints,
 	})
 	a.bridge.SetSink(a.calls)
 	if err := a.engine.Start(ctx); err != nil {
@@ -184,6 +196,13 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if err := a.calls.Start(ctx); err != nil {
 		return err
+	}
+	if a.sip != nil {
+		a.sip.Attach(a.calls)
+		if err := a.sip.Start(ctx); err != nil {
+			return fmt.Errorf("app: --sip-listen: %w", err)
+		}
+		a.addrs["sip"] = a.sip.Addr().String()
 	}
 	return a.listen()
 }
@@ -319,7 +338,8 @@ func (a *App) Ready() <-chan struct{} { return a.ready }
 // Errors delivers a listener's failure after Start.
 func (a *App) Errors() <-chan error { return a.serveErrs }
 
-// Addr returns the bound address of the "http" or "https" listener, or "".
+// Addr returns the bound address of the "http", "https", "metrics", "pprof"
+// or "sip" listener, or "".
 func (a *App) Addr(scheme string) string { return a.addrs[scheme] }
 
 // DevCA returns the PEM of the development CA when the HTTPS listener uses
@@ -339,6 +359,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	// Phones hear a BYE before the calls domain stops.
+	if a.sip != nil {
+		if err := a.sip.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sip: %w", err))
+		}
+	}
 	if a.calls != nil {
 		if err := a.calls.Shutdown(ctx); err != nil {
 			errs = append(errs, err)

@@ -57,6 +57,8 @@ type Config struct {
 	Idempotency IdempotencyConfig `yaml:"idempotency"`
 	// Media tunes service-hosted media.
 	Media MediaConfig `yaml:"media"`
+	// SIP serves phones, PBXs and trunks.
+	SIP SIPConfig `yaml:"sip"`
 	// PublicURL is the base URL clients reach this server at, used in links
 	// it hands out (recording locations). Default: the HTTP listener.
 	PublicURL string `yaml:"publicUrl"`
@@ -289,6 +291,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config: apps[%d] (%s): a plain 'secret' is accepted in development mode only; "+
 				"give secretSha256, the hex SHA-256 of the secret (printf %%s \"$SECRET\" | sha256sum), instead", i, a.ClientID)
 		}
+	}
+	if err := c.SIP.validate(c.sipListen()); err != nil {
+		return err
 	}
 	if c.Calls.EndedRetention < 0 {
 		return errors.New("config: calls.endedRetention (--ended-call-retention) must not be negative; 0 keeps ended calls forever")

@@ -13,7 +13,7 @@ type listenerFlag struct{ flag, addr string }
 // listeners returns every listener setting that is not off.
 func (c *Config) listeners() []listenerFlag {
 	var out []listenerFlag
-	for _, l := range []listenerFlag{{"--listen", c.Listen}, {"--listen-tls", c.ListenTLS}, {"--metrics-listen", c.MetricsListen}, {"--pprof-listen", c.PprofListen}} {
+	for _, l := range []listenerFlag{{"--listen", c.Listen}, {"--listen-tls", c.ListenTLS}, {"--metrics-listen", c.MetricsListen}, {"--pprof-listen", c.PprofListen}, {"--sip-listen", c.sipListen()}} {
 		if !off(l.addr) {
 			out = append(out, l)
 		}
