@@ -52,7 +52,7 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	recordings  *recordings.Store
-	sip         *sip.Server    // nil when SIP is off
+	sip         *sip.Server   // nil when SIP is off
 	phones      sip.Directory // where SIP identities are reached
 	devCA       []byte
 
