@@ -90,6 +90,8 @@ type Config struct {
 	// TenantID is the tenant of meetings phones dial into by join id.
 	TenantID string
 
+	// Calls is the calls domain; it may be set with Attach instead, as
+	// the domain needs the Server too (as its Endpoints).
 	Calls        Calls
 	Rooms        Rooms
 	Directory    Directory
@@ -128,8 +130,8 @@ type Server struct {
 
 // New checks cfg and returns a Server that is not listening yet.
 func New(cfg Config) (*Server, error) {
-	if cfg.Calls == nil || cfg.Rooms == nil || cfg.Directory == nil || cfg.Applications == nil {
-		return nil, errors.New("sip: Calls, Rooms, Directory and Applications are required")
+	if cfg.Rooms == nil || cfg.Directory == nil || cfg.Applications == nil {
+		return nil, errors.New("sip: Rooms, Directory and Applications are required")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -163,9 +165,15 @@ func New(cfg Config) (*Server, error) {
 		byRef: make(map[string]*dialog), byCall: make(map[string]*dialog)}, nil
 }
 
+// Attach sets the calls domain, before Start.
+func (s *Server) Attach(c Calls) { s.cfg.Calls = c }
+
 // Start listens on cfg.Listen over UDP and TCP (on the same port, chosen by
 // the system when it is 0) and serves until Close.
 func (s *Server) Start(ctx context.Context) error {
+	if s.cfg.Calls == nil {
+		return errors.New("sip: no calls domain attached")
+	}
 	ap := netip.MustParseAddrPort(s.cfg.Listen)
 	udp, err := net.ListenPacket("udp", ap.String())
 	if err != nil {

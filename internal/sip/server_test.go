@@ -156,15 +156,14 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	var lazy lazyCalls
-	f.srv, err = sbsip.New(sbsip.Config{Listen: "127.0.0.1:0", Calls: &lazy, Rooms: f.rooms, Directory: directory{f.phoneURI},
+	f.srv, err = sbsip.New(sbsip.Config{Listen: "127.0.0.1:0", Rooms: f.rooms, Directory: directory{f.phoneURI},
 		Applications: apps{}, Clock: f.clk, Logger: log, RTPTimeout: 5 * time.Second, TenantID: bot.TenantID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = calls.New(calls.Config{Store: callstest.NewStore(), Dispatcher: f.events, Directory: dir, Clock: f.clk,
 		AllowLoopbackHTTP: true, RingTimeout: 30 * time.Second, Logger: log, Endpoints: f.srv})
-	lazy.Calls = f.svc
+	f.srv.Attach(f.svc)
 	if err := f.svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +178,6 @@ func newFixture(t *testing.T) *fixture {
 	})
 	return f
 }
-
-// lazyCalls breaks the loop between the service (which needs the SIP
-// server as its Endpoints) and the server (which needs the service).
-type lazyCalls struct{ sbsip.Calls }
 
 // startPhone runs the test's phone: a SIP user agent on loopback UDP that
 // hands each INVITE to the test.
