@@ -14,6 +14,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/switchboard-dev/switchboard/internal/app"
+	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 )
@@ -311,8 +312,13 @@ func TestSDKIVRDialogue(t *testing.T) {
 		if ti.GetTone() == nil || *ti.GetTone() != want {
 			t.Errorf("tone notification %s: %s, want %s: %s", n, describeTone(ti), want, n.Body)
 		}
-		if got := additional(ti, "participantId"); got != callerID {
-			t.Errorf("tone notification %s: toneInfo.participantId %q, want the caller %s", n, got, callerID)
+		// toneInfo is a closed type: who pressed the key is an instance
+		// annotation on the call, beside it.
+		if got := additional(n.Call, calls.ToneParticipantAnnotation); got != callerID {
+			t.Errorf("tone notification %s: %s %q, want the caller %s", n, calls.ToneParticipantAnnotation, got, callerID)
+		}
+		if extra := ti.GetAdditionalData(); len(extra) != 0 {
+			t.Errorf("tone notification %s: toneInfo carries properties Graph's schema does not have: %v", n, extra)
 		}
 	}
 

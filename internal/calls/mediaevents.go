@@ -101,30 +101,39 @@ func (s *Service) MediaTonesSent(room, legID, opID string, canceled bool) {
 
 // MediaToneDetected tells a subscribed leg that a DTMF key was pressed: an
 // "updated" call notification with toneInfo (reference §3.5), and, as a
-// Switchboard extension, toneInfo.participantId naming who pressed it.
+// Switchboard extension, who pressed it: the participant id in the OData
+// instance annotation toneInfo@switchboard.participantId. toneInfo is a
+// closed type in Graph's schema, so the extension stays outside it.
 func (s *Service) MediaToneDetected(room, legID string, key rune, from string) {
 	s.mediaUpdate(room, legID, func(tx *txn, leg *Call) {
 		leg.ToneSeq++
 		tx.dirty = true
-		info := toneInfo{ODataType: model.TypeToneInfo, SequenceID: leg.ToneSeq, Tone: keyTone(key), ParticipantID: from}
-		data := toneCall{ODataType: model.TypeCall, ODataID: callPath(leg.ID), ID: leg.ID, State: model.CallState(leg.State.String()), ToneInfo: info}
+		info := toneInfo{ODataType: model.TypeToneInfo, SequenceID: leg.ToneSeq, Tone: keyTone(key)}
+		data := toneCall{ODataType: model.TypeCall, ODataID: callPath(leg.ID), ID: leg.ID, State: model.CallState(leg.State.String()), PressedBy: from, ToneInfo: info}
 		tx.notify(leg, model.ChangeTypeUpdated, callPath(leg.ID), data)
 	})
 }
 
 type toneInfo struct {
-	ODataType     string     `json:"@odata.type"`
-	SequenceID    int64      `json:"sequenceId"`
-	Tone          model.Tone `json:"tone"`
-	ParticipantID string     `json:"participantId,omitempty"`
+	ODataType  string     `json:"@odata.type"`
+	SequenceID int64      `json:"sequenceId"`
+	Tone       model.Tone `json:"tone"`
 }
+
+// ToneParticipantAnnotation is the instance annotation, on a tone
+// notification's toneInfo property, that names the participant who pressed
+// the key.
+const ToneParticipantAnnotation = "toneInfo@switchboard.participantId"
 
 type toneCall struct {
 	ODataType string          `json:"@odata.type"`
 	ODataID   string          `json:"@odata.id"`
 	ID        string          `json:"id"`
 	State     model.CallState `json:"state"`
-	ToneInfo  toneInfo        `json:"toneInfo"`
+	// PressedBy annotates ToneInfo (ToneParticipantAnnotation); OData
+	// puts a property's annotations just before it.
+	PressedBy string   `json:"toneInfo@switchboard.participantId,omitempty"`
+	ToneInfo  toneInfo `json:"toneInfo"`
 }
 
 // legOf finds a live leg by conversation and call id.
