@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
@@ -271,4 +272,30 @@ func (tx *txn) callerOf(legID string) model.IdentitySet {
 		return *src.Identity
 	}
 	return model.IdentitySet{Application: &model.Identity{ID: leg.AppID}}
+}
+
+// dropLostEndpoints ends, at start, the live endpoints a conversation had
+// when the server stopped: their calls (SIP dialogs, RTP) died with the
+// process. A phone that was in the call left it with its media lost; one
+// that was still ringing was not reached.
+func (s *Service) dropLostEndpoints(e *entry) {
+	err := s.update(context.Background(), e, func(tx *txn) error {
+		for i := range tx.conv.Roster {
+			p := &tx.conv.Roster[i]
+			if p.Endpoint == EndpointSimulated || p.State == ParticipantLeft {
+				continue
+			}
+			sig := Signal{Kind: SignalLeft, Result: ResultMediaTimeout}
+			if p.State == ParticipantInvited {
+				sig = Signal{Kind: SignalFailed, Result: ResultUnreachable}
+			}
+			if err := tx.signal(p, sig); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Error("calls: ending endpoints lost in a restart", append(convAttrs(e.view.Load()), "err", err)...)
+	}
 }

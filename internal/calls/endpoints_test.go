@@ -1,6 +1,7 @@
 package calls_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -245,4 +246,53 @@ func TestSimulateRefusesLiveEndpoints(t *testing.T) {
 			t.Fatalf("Simulate on a phone = %v; want a validation error naming the live endpoint", err)
 		}
 	})
+}
+
+func TestRestartEndsLostLiveEndpoints(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer bool
+		want   calls.ResultInfo
+	}{
+		{"connected phone lost its media", true, calls.ResultMediaTimeout},
+		{"ringing phone was not reached", false, calls.ResultUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := callstest.NewStore()
+				eps := &phones{}
+				f := newFixtureWith(t, store, func(c *calls.Config) { c.Endpoints = eps })
+				leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				if tc.answer {
+					if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-bob"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := f.svc.Shutdown(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				g := newFixtureWith(t, store, func(c *calls.Config) { c.Endpoints = &phones{} })
+				synctest.Wait()
+				if _, err := g.svc.Get(t.Context(), alice, leg.ID); err == nil {
+					t.Fatal("the call is still live after a restart lost its phone")
+				}
+				ns := g.disp.For(leg.ID)
+				if len(ns) == 0 {
+					t.Fatal("no notification after the restart")
+				}
+				var env model.CommsNotifications
+				var last model.Call
+				if err := json.Unmarshal(ns[len(ns)-1].Body, &env); err != nil || json.Unmarshal(env.Value[0].ResourceData, &last) != nil {
+					t.Fatalf("bad notification %s", ns[len(ns)-1].Body)
+				}
+				if last.State != "terminated" || last.ResultInfo == nil || last.ResultInfo.Code != tc.want.Code || last.ResultInfo.Subcode != tc.want.Subcode {
+					t.Fatalf("after restart: %s; want terminated with %+v", ns[len(ns)-1].Body, tc.want)
+				}
+			})
+		})
+	}
 }

@@ -129,6 +129,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
 		e.mu.Unlock()
 		s.failInterruptedMedia(e)
+		s.dropLostEndpoints(e)
 	}
 	s.log.Info("calls: resumed live conversations", "count", len(convs))
 	return nil
