@@ -6,4 +6,15 @@
 // Every file that imports the SDK is a _test.go file of this package, so
 // only `go test ./e2e/` (and go vet) pay for compiling the SDK; `go build
 // ./...` does not. The package must not be imported.
+//
+// The phone tests (phones_test.go) call the server from real SIP phones:
+// baresip (a softphone that speaks a WAV and records what it hears) and
+// sipp (scripted calls, RFC 4733 and in-band DTMF), with test audio made
+// by espeak-ng and sox. They run in real time against the server's SIP
+// listener and media engine, each peer a child process in a temporary
+// directory under `timeout -k`, killed when the test ends and its output
+// printed when the test fails (sippeers_test.go). Without the programs
+// they skip, unless SWITCHBOARD_SIP_PEERS=1 (scripts/test installs them
+// with apt-get and sets it), which makes a missing one a failure naming
+// its Debian package.
 package e2e

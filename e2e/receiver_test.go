@@ -35,6 +35,10 @@ type receiver struct {
 	calls   map[string][]notification // accepted notifications by call id, in sequence order
 	dups    int
 	faults  []string // protocol violations, reported when the test ends
+
+	// timeout bounds each wait; zero means waitTimeout. Tests of real
+	// phones, whose calls last as long as their audio, set it longer.
+	timeout time.Duration
 }
 
 // post is one HTTP request the receiver got, whatever it answered.
@@ -295,11 +299,15 @@ func (r *receiver) broadcast() {
 }
 
 // waitUntil waits until cond, called with r.mu held, is true; it fails the
-// test after waitTimeout or as soon as the receiver saw a protocol
-// violation.
+// test after r.timeout (default waitTimeout) or as soon as the receiver saw
+// a protocol violation.
 func (r *receiver) waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
+	limit := r.timeout
+	if limit == 0 {
+		limit = waitTimeout
+	}
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
@@ -318,7 +326,7 @@ func (r *receiver) waitUntil(t *testing.T, what string, cond func() bool) {
 		select {
 		case <-changed:
 		case <-deadline.C:
-			t.Fatalf("receiver: no %s after %v; got so far:\n%s", what, waitTimeout, r.dump())
+			t.Fatalf("receiver: no %s after %v; got so far:\n%s", what, limit, r.dump())
 		}
 	}
 }
