@@ -261,17 +261,26 @@ func baresipModules(t *testing.T) string {
 	return ""
 }
 
+// baresipPhone is a running baresip.
+type baresipPhone struct {
+	*peer
+	// URI is where it takes calls, such as sip:15550100@127.0.0.1:40000:
+	// the SIP URI a static contact binds an identity to.
+	URI string
+}
+
 // startBaresip runs baresip as the phone user@127.0.0.1 in dir, for at
 // most limit: it speaks source (an 8 kHz mono WAV; the call hangs up when
 // it ends, so pad it), writes what it hears to dump-*-dec.wav in dir, and
 // runs the commands (such as "/dial sip:...") once it is ready. It answers
 // calls to it at once, over PCMU.
-func startBaresip(t *testing.T, dir, user, source string, limit time.Duration, commands ...string) *peer {
+func startBaresip(t *testing.T, dir, user, source string, limit time.Duration, commands ...string) *baresipPhone {
 	t.Helper()
+	port := freePort(t)
 	config := strings.Join([]string{
 		"module_path " + baresipModules(t),
 		"poll_method epoll",
-		fmt.Sprintf("sip_listen 127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("sip_listen 127.0.0.1:%d", port),
 		"net_interface 127.0.0.1", // the name lo fails
 		"audio_source aufile," + source,
 		"audio_player aubridge,out", // no sound card: what it hears goes to sndfile
@@ -295,7 +304,7 @@ func startBaresip(t *testing.T, dir, user, source string, limit time.Duration, c
 	for _, c := range commands {
 		args = append(args, "-e", c)
 	}
-	return startPeer(t, "baresip", dir, limit, args...)
+	return &baresipPhone{peer: startPeer(t, "baresip", dir, limit, args...), URI: fmt.Sprintf("sip:%s@127.0.0.1:%d", user, port)}
 }
 
 // baresipHeard returns what baresip heard in its calls: its sndfile
