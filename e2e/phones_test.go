@@ -286,22 +286,27 @@ func TestPhoneDTMF(t *testing.T) {
 }
 
 // TestPhoneHangUp: either side of an answered call hangs up. When the
-// phone does (BYE), the call ends with 200/4521; when the bot does
-// (DELETE), the phone gets a BYE.
+// phone does (BYE), the call ends with 200/4521, over UDP and TCP alike;
+// when the bot does (DELETE), the phone gets a BYE.
 func TestPhoneHangUp(t *testing.T) {
-	t.Run("phone first", func(t *testing.T) {
-		l := newPhoneLab(t, "sipp")
-		t.Parallel()
-		l.warmUp(t)
-		phone := startSipp(t, t.TempDir(), sippCall("15550102", 101, false)+sippAnswered+sippPause(500*time.Millisecond)+sippHangUp,
-			l.sip, phoneBotApp.clientID, 30*time.Second)
-		id, _ := l.incoming(t, "15550102")
-		l.answer(t, id)
-		l.terminated(t, id, 200, 4521)
-		if code := phone.wait(t, phoneWait); code != 0 {
-			t.Fatalf("sipp exited with %d: its BYE was not answered with 200", code)
-		}
-	})
+	for _, tc := range []struct {
+		transport string
+		options   []string
+	}{{"UDP", nil}, {"TCP", []string{"-t", "t1"}}} {
+		t.Run("phone first over "+tc.transport, func(t *testing.T) {
+			l := newPhoneLab(t, "sipp")
+			t.Parallel()
+			l.warmUp(t)
+			phone := startSipp(t, t.TempDir(), sippCall("15550102", 101, false)+sippAnswered+sippPause(500*time.Millisecond)+sippHangUp,
+				l.sip, phoneBotApp.clientID, 30*time.Second, tc.options...)
+			id, _ := l.incoming(t, "15550102")
+			l.answer(t, id)
+			l.terminated(t, id, 200, 4521)
+			if code := phone.wait(t, phoneWait); code != 0 {
+				t.Fatalf("sipp exited with %d: its BYE was not answered with 200", code)
+			}
+		})
+	}
 	t.Run("bot first", func(t *testing.T) {
 		l := newPhoneLab(t, "sipp")
 		t.Parallel()

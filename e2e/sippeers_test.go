@@ -481,16 +481,18 @@ func sippExec(action string) string {
 }
 
 // startSipp runs the sipp scenario (XML) for one call to the bot's client
-// id at the SIP address server, in dir, for at most limit.
-func startSipp(t *testing.T, dir, scenario, server, clientID string, limit time.Duration) *peer {
+// id at the SIP address server, in dir, for at most limit, over UDP unless
+// the options say otherwise (such as "-t", "t1": TCP).
+func startSipp(t *testing.T, dir, scenario, server, clientID string, limit time.Duration, options ...string) *peer {
 	t.Helper()
 	path := filepath.Join(dir, "phone.xml")
 	if err := os.WriteFile(path, []byte(scenario), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startPeer(t, "sipp", dir, limit, "sipp", "-sf", path, server, "-s", clientID,
+	args := []string{"sipp", "-sf", path, server, "-s", clientID,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeRTPPort(t)),
-		"-m", "1", "-timeout", strconv.Itoa(int(limit/time.Second))+"s", "-trace_err", "-trace_msg")
+		"-m", "1", "-timeout", strconv.Itoa(int(limit/time.Second)) + "s", "-trace_err", "-trace_msg"}
+	p := startPeer(t, "sipp", dir, limit, append(args, options...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(dir, "*_messages.log"))
