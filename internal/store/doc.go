@@ -1,6 +1,6 @@
 // Package store holds the implementations of the ports that internal/calls,
 // internal/notify and internal/auth declare (calls.Store, notify.Outbox,
-// auth.KeyStore, auth.AppStore): SQLite now, in store/sqlite, for one node;
+// auth.KeyStore, auth.AppStore, and phones.Accounts for SIP accounts): SQLite now, in store/sqlite, for one node;
 // PostgreSQL later, for several. Both are held to one contract, the suite in store/storetest,
 // so that the domain never learns which one it runs on.
 //
