@@ -26,6 +26,7 @@ Usage:
   switchboard serve [flags]     run the server (development mode by default)
   switchboard dev-cert [flags]  print the development CA certificate (PEM)
   switchboard apps <command>    register applications: create, list, rotate-secret, ...
+  switchboard sip-accounts <command>  SIP accounts of phones that register: create, list, delete
   switchboard sim <command>     drive simulated people and phones on a running server
   switchboard version           print the version
   switchboard help [command]    show help
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return devCert(rest, stdout, stderr)
 	case "apps":
 		return appsCmd(rest, stdout, stderr)
+	case "sip-accounts":
+		return sipAccountsCmd(rest, stdout, stderr)
 	case "sim":
 		return simCommand(rest, stdout, stderr)
 	case "version", "--version":
