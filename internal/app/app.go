@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/notify"
+	"github.com/switchboard-dev/switchboard/internal/phones"
 	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 	"github.com/switchboard-dev/switchboard/internal/sip"
@@ -52,8 +53,8 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	recordings  *recordings.Store
-	sip         *sip.Server   // nil when SIP is off
-	phones      sip.Directory // where SIP identities are reached
+	sip         *sip.Server       // nil when SIP is off
+	phones      *phones.Directory // SIP accounts, registrations, contacts, trunks
 	devCA       []byte
 
 	sweepMu      sync.Mutex
@@ -169,7 +170,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.bridge.Attach(a.engine)
 	// Phones: the SIP server is the calls domain's live endpoints.
-	a.phones = newPhoneDirectory(a.cfg.SIP)
+	if a.phones, err = a.newPhones(); err != nil {
+		return err
+	}
 	if a.sip, err = a.newSIP(); err != nil {
 		return err
 	}

@@ -295,6 +295,9 @@ func (c *Config) Validate() error {
 	if err := c.SIP.validate(c.sipListen()); err != nil {
 		return err
 	}
+	if err := c.SIP.validatePhones(c.Dev); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	if c.Calls.EndedRetention < 0 {
 		return errors.New("config: calls.endedRetention (--ended-call-retention) must not be negative; 0 keeps ended calls forever")
 	}

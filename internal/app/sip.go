@@ -10,10 +10,8 @@ import (
 	"strings"
 	"time"
 
-	sipmsg "github.com/emiago/sipgo/sip"
-
 	"github.com/switchboard-dev/switchboard/internal/auth"
-	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/phones"
 	"github.com/switchboard-dev/switchboard/internal/sip"
 )
 
@@ -38,6 +36,9 @@ type SIPConfig struct {
 	// development mode; without it, outside development mode, phones
 	// cannot dial into meetings.
 	Tenant string `yaml:"tenant"`
+	// Accounts, static contacts, trunks, the digest realm and the INVITE
+	// rate limits (docs/sip.md).
+	phones.Config `yaml:",inline"`
 }
 
 // defaultSIPPort is SIP's well-known port.
@@ -83,6 +84,13 @@ func (s SIPConfig) validate(listen string) error {
 		return errors.New("config: sip.rtpTimeout must not be negative")
 	}
 	return nil
+}
+
+// validatePhones checks accounts, contacts and trunks (on a copy: the
+// directory hashes plain development passwords itself).
+func (s SIPConfig) validatePhones(dev bool) error {
+	_, err := phones.New(s.Config, phones.Options{Dev: dev})
+	return err
 }
 
 // rtpPorts parses RTPPorts: 0, 0 for any free port.
@@ -135,7 +143,7 @@ func (a *App) newSIP() (*sip.Server, error) {
 	return sip.New(sip.Config{
 		Listen: listen, PublicAddr: public, RTPPortMin: first, RTPPortMax: last,
 		RTPTimeout: time.Duration(a.cfg.SIP.RTPTimeout), TenantID: a.sipTenant(),
-		Rooms: a.engine, Directory: a.phones, Applications: sipApplications{a},
+		Rooms: a.engine, Phones: a.phones, Applications: sipApplications{a}, AllowAnonymous: a.cfg.Dev,
 		Clock: a.clock, Logger: a.log.With("component", "sip"),
 	})
 }
@@ -148,14 +156,12 @@ func (a *App) sipTenant() string {
 	return a.cfg.SIP.Tenant
 }
 
-// newPhoneDirectory says where SIP identities are reached.
-// TODO(issue 10): accounts, static contacts and trunks (internal/phones).
-func newPhoneDirectory(SIPConfig) sip.Directory { return noPhones{} }
-
-// noPhones binds no identity to SIP; callers are phones by their number.
-type noPhones struct{}
-
-func (noPhones) Route(string, model.IdentitySet) (sip.Route, bool) { return sip.Route{}, false }
-func (noPhones) Caller(from *sipmsg.FromHeader) model.IdentitySet {
-	return model.IdentitySet{Phone: &model.Identity{ID: from.Address.User}}
+// newPhones returns the directory of SIP accounts (configured, then
+// stored), static contacts and trunks.
+func (a *App) newPhones() (*phones.Directory, error) {
+	d, err := phones.New(a.cfg.SIP.Config, phones.Options{Accounts: a.store, Clock: a.clock, Dev: a.cfg.Dev})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return d, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
-	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
 	"github.com/switchboard-dev/switchboard/internal/sdp"
@@ -56,14 +55,6 @@ func (p *phone) Speak(f *media.Frame) (bool, rune) {
 		voiced = false
 	}
 	return voiced, key
-}
-
-// Bind says whether the tenant's identity is reached over SIP.
-func (s *Server) Bind(tenantID string, id model.IdentitySet) string {
-	if _, bound := s.cfg.Directory.Route(tenantID, id); bound {
-		return calls.EndpointSIP
-	}
-	return calls.EndpointSimulated
 }
 
 func (s *Server) register(d *dialog) {

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/phones"
 )
 
 // fuzzTx is a server transaction that ends as soon as it gets a response of
@@ -90,16 +91,6 @@ func (anyApp) Application(_ context.Context, user string) (App, bool) {
 	return App{TenantID: "t", AppID: user, Webhook: "http://127.0.0.1:9/cb"}, user == "bot"
 }
 
-type callerIsPhone struct{}
-
-func (callerIsPhone) Route(string, model.IdentitySet) (Route, bool) { return Route{}, false }
-func (callerIsPhone) Caller(from *sip.FromHeader) model.IdentitySet {
-	if from == nil {
-		return model.IdentitySet{}
-	}
-	return model.IdentitySet{Phone: &model.Identity{ID: from.Address.User}}
-}
-
 func fuzzInvite(user, body string) string {
 	return fmt.Sprintf("INVITE sip:%s@127.0.0.1:5060 SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK776asdhds\r\n"+
@@ -124,8 +115,14 @@ func FuzzRequest(f *testing.F) {
 	f.Add([]byte(fuzzInvite("12345678", fuzzOffer)))
 	f.Add([]byte(fuzzInvite("bot", "v=0\r\nm=audio 0 RTP/AVP 18\r\n")))
 	f.Add([]byte(fuzzInvite("nobody", "")))
+	f.Add([]byte("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>\r\nContact: <sip:alice@127.0.0.1:5062>;expires=120\r\nAuthorization: Digest username=\"alice\", realm=\"switchboard\", nonce=\"x\", uri=\"sip:127.0.0.1\", response=\"0\", qop=auth, nc=00000001, cnonce=\"c\"\r\nContent-Length: 0\r\n\r\n"))
 	f.Add([]byte("BYE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: a84b4c76e66710@pc33\r\nCSeq: 2 BYE\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>;tag=2\r\nContent-Length: 0\r\n\r\n"))
-	s, err := New(Config{Listen: "127.0.0.1:0", Rooms: nullRooms{}, Directory: callerIsPhone{}, Applications: anyApp{},
+	dir, err := phones.New(phones.Config{Accounts: []phones.Account{{Username: "alice", User: "u-alice", Password: "secret"}}},
+		phones.Options{Dev: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := New(Config{Listen: "127.0.0.1:0", Rooms: nullRooms{}, Phones: dir, Applications: anyApp{}, AllowAnonymous: true,
 		Calls: refusingCalls{}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.Fatal(err)
@@ -154,6 +151,8 @@ func FuzzRequest(f *testing.F) {
 			s.onAck(req, tx)
 		case sip.OPTIONS:
 			s.onOptions(req, tx)
+		case sip.REGISTER:
+			s.onRegister(req, tx)
 		}
 		tx.mu.Lock()
 		final := req.Method != sip.INVITE || len(tx.responses) > 0 && tx.responses[len(tx.responses)-1] >= 300

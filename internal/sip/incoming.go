@@ -28,6 +28,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.wg.Add(1)
 	defer s.wg.Done()
+	// Who calls, before anything else: a flood is refused cheaply, and
+	// an unauthenticated peer learns nothing about who is here.
+	from, releaseSlot, ok := s.admit(req, tx)
+	if !ok {
+		return
+	}
+	defer releaseSlot()
 	user := userPart(req.Recipient)
 	app, isApp := s.cfg.Applications.Application(s.ctx, user)
 	if !isApp && !isJoinID(user) {
@@ -63,7 +70,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer dlg.Close()
-	from := s.cfg.Directory.Caller(req.From())
 	d := &dialog{callID: req.CallID().Value(), srv: dlg, sock: sock, local: local}
 	if !isApp {
 		s.joinMeeting(d, req, user, from, answer, m)

@@ -23,7 +23,7 @@ func (d *dialog) setRef(ref calls.EndpointRef) {
 // Dial calls the phone an identity is routed to, in the background: the
 // phone's final response comes back as a signal.
 func (s *Server) Dial(ref calls.EndpointRef, call calls.Dial) {
-	route, _ := s.cfg.Directory.Route(call.TenantID, call.Target)
+	r, _ := s.routeTo(call.TenantID, call.Target)
 	ctx, cancel := context.WithCancel(s.ctx)
 	d := &dialog{ref: ref, cancel: cancel}
 	s.register(d)
@@ -31,11 +31,11 @@ func (s *Server) Dial(ref calls.EndpointRef, call calls.Dial) {
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
-		s.dial(ctx, d, route, call)
+		s.dial(ctx, d, r, call)
 	}()
 }
 
-func (s *Server) dial(ctx context.Context, d *dialog, route Route, call calls.Dial) {
+func (s *Server) dial(ctx context.Context, d *dialog, route route, call calls.Dial) {
 	fail := func(r calls.ResultInfo) {
 		s.forget(d)
 		if ctx.Err() == nil { // not cancelled by the domain

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/phones"
 	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
 )
 
@@ -34,28 +35,6 @@ type Calls interface {
 type Rooms interface {
 	AddEndpoint(room string, ep media.Endpoint) error
 	RemoveEndpoint(room, id string) error
-}
-
-// Directory says where identities are reached over SIP and who a caller
-// is. Implementations must be safe for concurrent use.
-type Directory interface {
-	// Route returns where to send an INVITE for the tenant's identity.
-	// bound reports whether the identity is a SIP one at all; a bound
-	// identity with no Route (a phone that is not registered now) is
-	// unreachable.
-	Route(tenantID string, id model.IdentitySet) (r Route, bound bool)
-	// Caller is the Graph identity of whoever sent an INVITE: the user a
-	// registered account is bound to, or a phone identity for a number.
-	Caller(from *sip.FromHeader) model.IdentitySet
-}
-
-// Route is where an identity is dialled.
-type Route struct {
-	URI       sip.Uri
-	Transport string // "udp" (default) or "tcp"
-	// Username and Password answer a digest challenge (a trunk's
-	// credentials).
-	Username, Password string
 }
 
 // Applications resolves the user part of a request URI.
@@ -94,10 +73,17 @@ type Config struct {
 	// the domain needs the Server too (as its Endpoints).
 	Calls        Calls
 	Rooms        Rooms
-	Directory    Directory
 	Applications Applications
-	Clock        clock.Clock  // default clock.Real
-	Logger       *slog.Logger // default slog.Default()
+	// Phones says where identities are reached (static contacts,
+	// registrations, trunks), authenticates phones and admits sources.
+	Phones *phones.Directory
+	// AllowAnonymous takes an INVITE without credentials from a source
+	// that is neither a trunk nor a registered phone's address as from
+	// the phone number in its From header (development mode). Otherwise
+	// such an INVITE is challenged (407) and needs an account.
+	AllowAnonymous bool
+	Clock          clock.Clock  // default clock.Real
+	Logger         *slog.Logger // default slog.Default()
 }
 
 // DefaultRTPTimeout is Config.RTPTimeout's default.
@@ -130,8 +116,8 @@ type Server struct {
 
 // New checks cfg and returns a Server that is not listening yet.
 func New(cfg Config) (*Server, error) {
-	if cfg.Rooms == nil || cfg.Directory == nil || cfg.Applications == nil {
-		return nil, errors.New("sip: Rooms, Directory and Applications are required")
+	if cfg.Rooms == nil || cfg.Phones == nil || cfg.Applications == nil {
+		return nil, errors.New("sip: Rooms, Phones and Applications are required")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -203,6 +189,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
 	s.srv.OnOptions(s.onOptions)
+	s.srv.OnRegister(s.onRegister)
 	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL that matched an INVITE was answered by the transaction
 		// layer; this one matched nothing.
@@ -292,7 +279,7 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+	respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"),
 		sip.NewHeader("Accept", "application/sdp"))
 }
 

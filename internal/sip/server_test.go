@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/media"
+	"github.com/switchboard-dev/switchboard/internal/phones"
 	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
 	"github.com/switchboard-dev/switchboard/internal/sdp"
 	"github.com/switchboard-dev/switchboard/internal/sim"
@@ -89,23 +89,6 @@ func (r *rooms) count() int {
 	return len(r.eps)
 }
 
-// directory routes "phone-*" users to the test's phone.
-type directory struct{ phone sip.Uri }
-
-func (d directory) Route(_ string, id model.IdentitySet) (sbsip.Route, bool) {
-	if id.User == nil || !strings.HasPrefix(id.User.ID, "phone-") {
-		return sbsip.Route{}, false
-	}
-	if id.User.ID == "phone-offline" {
-		return sbsip.Route{}, true
-	}
-	return sbsip.Route{URI: d.phone}, true
-}
-
-func (directory) Caller(from *sip.FromHeader) model.IdentitySet {
-	return model.IdentitySet{Phone: &model.Identity{ID: from.Address.User}}
-}
-
 type apps struct{}
 
 func (apps) Application(_ context.Context, user string) (sbsip.App, bool) {
@@ -146,7 +129,11 @@ type phoneInvite struct {
 	done   chan string // "cancel" or "bye"
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, true) }
+
+// newFixtureWith is newFixture where anonymous says whether a phone may
+// call without credentials (development mode).
+func newFixtureWith(t *testing.T, anonymous bool) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clk: clock.NewFake(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)), events: make(feed, 64),
 		rooms: &rooms{eps: make(map[string]media.Endpoint)}, invites: make(chan *phoneInvite, 4)}
@@ -156,7 +143,17 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	f.srv, err = sbsip.New(sbsip.Config{Listen: "127.0.0.1:0", Rooms: f.rooms, Directory: directory{f.phoneURI},
+	// phone-bob rings the test's phone; phone-offline has an account but
+	// is not registered.
+	phoneDir, err := phones.New(phones.Config{
+		Contacts: []phones.Contact{{User: "phone-bob", URI: f.phoneURI.String()}},
+		Accounts: []phones.Account{{Username: "offline", User: "phone-offline", Password: "secret"},
+			{Username: "alice", User: "phone-alice", DisplayName: "Alice", Password: "secret"}},
+	}, phones.Options{Dev: true, Clock: f.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv, err = sbsip.New(sbsip.Config{Listen: "127.0.0.1:0", Rooms: f.rooms, Phones: phoneDir, AllowAnonymous: anonymous,
 		Applications: apps{}, Clock: f.clk, Logger: log, RTPTimeout: 5 * time.Second, TenantID: bot.TenantID})
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +307,9 @@ func (f *fixture) call(ctx context.Context, user string) *sipgo.DialogClientSess
 	}
 	addr := f.srv.Addr()
 	to := sip.Uri{Scheme: "sip", User: user, Host: addr.Addr().String(), Port: int(addr.Port())}
-	from := &sip.FromHeader{Address: f.phoneURI, Params: sip.NewParams()}
+	me := f.phoneURI
+	me.User = "+15550100"
+	from := &sip.FromHeader{Address: me, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	d, err := f.phoneDUA.Invite(ctx, to, offer, sip.NewHeader("Content-Type", "application/sdp"), from)
 	if err != nil {
@@ -352,7 +351,7 @@ func TestPhoneCallsApplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src := conv.Legs[0].Spec.Source; src == nil || src.Identity.Phone == nil || src.Identity.Phone.ID != "bob" {
+	if src := conv.Legs[0].Spec.Source; src == nil || src.Identity.Phone == nil || src.Identity.Phone.ID != "+15550100" {
 		t.Fatalf("source = %+v; want the phone bob", src)
 	}
 	if err := d.Bye(ctx); err != nil {
@@ -555,4 +554,76 @@ func errorsAs(err error, target **sipgo.ErrDialogResponse) bool {
 // codes is a result without its message, as events carry it.
 func codes(r calls.ResultInfo) calls.ResultInfo {
 	return calls.ResultInfo{Code: r.Code, Subcode: r.Subcode}
+}
+
+func TestRegisteredPhoneIsCalledWhereItIs(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if _, err := f.svc.Create(ctx, bot, p2pTo("phone-alice")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := f.until("terminated"); ev.result != codes(calls.ResultUnreachable) {
+		t.Fatalf("calling alice before she registered ended with %+v; want unreachable", ev.result)
+	}
+	addr := f.srv.Addr()
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: addr.Addr().String(), Port: int(addr.Port())})
+	aor := sip.Uri{Scheme: "sip", User: "alice", Host: addr.Addr().String()}
+	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: aor})
+	req.AppendHeader(&sip.ContactHeader{Address: f.phoneURI})
+	req.AppendHeader(sip.NewHeader("Expires", "600"))
+	res, err := f.phoneCli.Do(ctx, req)
+	if err != nil || res.StatusCode != sip.StatusUnauthorized {
+		t.Fatalf("REGISTER without credentials: %v, %v; want 401", res, err)
+	}
+	res, err = f.phoneCli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "alice", Password: "secret"})
+	if err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("REGISTER with credentials: %v, %v; want 200", res, err)
+	}
+	leg, err := f.svc.Create(ctx, bot, p2pTo("phone-alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := f.invite()
+	inv.answer <- sip.StatusOK
+	if ev := f.until("established"); ev.callID != leg.ID {
+		t.Fatalf("established %+v", ev)
+	}
+}
+
+func TestPhonesAuthenticateOutsideDevelopmentMode(t *testing.T) {
+	f := newFixtureWith(t, false)
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	// Without credentials: challenged, and nothing rings.
+	d := f.call(ctx, bot.AppID)
+	var got *sipgo.ErrDialogResponse
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); !errorsAs(err, &got) || got.Res.StatusCode != sip.StatusProxyAuthRequired {
+		t.Fatalf("INVITE without credentials: %v; want 407", err)
+	}
+	// With a wrong password: refused.
+	d = f.call(ctx, bot.AppID)
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "alice", Password: "wrong"}); !errorsAs(err, &got) || got.Res.StatusCode != sip.StatusForbidden {
+		t.Fatalf("INVITE with a wrong password: %v; want 403", err)
+	}
+	// With the account's credentials: the caller is the user it is bound to.
+	d = f.call(ctx, bot.AppID)
+	answered := make(chan error, 1)
+	go func() { answered <- d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "alice", Password: "secret"}) }()
+	in := f.until("incoming")
+	conv, err := f.svc.Conversation(in.callID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := conv.Legs[0].Spec.Source
+	if src == nil || src.Identity.User == nil || src.Identity.User.ID != "phone-alice" || src.Identity.User.DisplayName == nil || *src.Identity.User.DisplayName != "Alice" {
+		t.Fatalf("source = %+v; want the user alice's account is bound to", src)
+	}
+	if err := f.svc.Reject(ctx, bot, in.callID, model.RejectRequest{Reason: model.RejectReasonBusy}); err != nil {
+		t.Fatal(err)
+	}
+	<-answered
 }
