@@ -38,6 +38,22 @@ type dialog struct {
 	byUs      bool      // Switchboard ended it: nothing to report back
 	connected bool      // established: hang up with BYE
 	once      sync.Once // decided is written once
+
+	// byed is closed once Switchboard's BYE got its answer or gave up:
+	// the dialog is over even if sipgo did not see it end.
+	byed     chan struct{}
+	byedOnce sync.Once
+}
+
+func newDialog() *dialog { return &dialog{byed: make(chan struct{})} }
+
+// waitEnd returns when the dialog is over: the phone hung up (ctx, the
+// sipgo dialog's context, ends) or Switchboard's BYE is done.
+func (d *dialog) waitEnd(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-d.byed:
+	}
 }
 
 // phone is a connected leg as the media engine sees it: an rtpmedia.Leg
@@ -146,6 +162,7 @@ func (s *Server) goBye(d *dialog) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Debug("sip: BYE failed", "call_id", d.callID, "err", err)
 		}
+		d.byedOnce.Do(func() { close(d.byed) })
 	}()
 }
 

@@ -14,8 +14,9 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/sdp"
 )
 
-// byeTimeout bounds how long a BYE waits for its response.
-const byeTimeout = 10 * time.Second
+// byeTimeout bounds how long a BYE waits for its response: over UDP it is
+// sent three times meanwhile. A phone that never answers is gone anyway.
+const byeTimeout = 4 * time.Second
 
 // onInvite takes a phone's call: to an application, or into a meeting.
 // It returns once the call is over (sipgo runs each request's handler on
@@ -70,7 +71,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer dlg.Close()
-	d := &dialog{callID: req.CallID().Value(), srv: dlg, sock: sock, local: local}
+	d := newDialog()
+	d.callID, d.srv, d.sock, d.local = req.CallID().Value(), dlg, sock, local
 	if !isApp {
 		s.joinMeeting(d, req, user, from, answer, m)
 		return
@@ -113,7 +115,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.established(d)
-	<-dlg.Context().Done()
+	d.waitEnd(dlg.Context())
 	s.hungUp(d)
 }
 
@@ -142,7 +144,7 @@ func (s *Server) joinMeeting(d *dialog, req *sip.Request, joinID string, from mo
 		return
 	}
 	s.established(d)
-	<-d.srv.Context().Done()
+	d.waitEnd(d.srv.Context())
 	s.hungUp(d)
 }
 

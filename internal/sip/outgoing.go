@@ -25,7 +25,8 @@ func (d *dialog) setRef(ref calls.EndpointRef) {
 func (s *Server) Dial(ref calls.EndpointRef, call calls.Dial) {
 	r, _ := s.routeTo(call.TenantID, call.Target)
 	ctx, cancel := context.WithCancel(s.ctx)
-	d := &dialog{ref: ref, cancel: cancel}
+	d := newDialog()
+	d.ref, d.cancel = ref, cancel
 	s.register(d)
 	s.wg.Add(1)
 	go func() {
@@ -113,7 +114,7 @@ func (s *Server) dial(ctx context.Context, d *dialog, route route, call calls.Di
 	}
 	s.signal(d, calls.Signal{Kind: calls.SignalAnswered})
 	s.established(d)
-	<-cli.Context().Done()
+	d.waitEnd(cli.Context())
 	s.hungUp(d)
 }
 
