@@ -187,10 +187,10 @@ func declineFor(why calls.Release) (int, string) {
 	switch {
 	case why.Busy:
 		return sip.StatusBusyHere, "Busy Here"
-	case why.Result == calls.ResultAnswerTimeout:
+	case why.Result == calls.ResultAnswerTimeout, why.Result == calls.ResultRedirected:
+		// A redirect's targets are not connected to a phone yet: to the
+		// phone it is as if nobody took the call.
 		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
-	case why.Result == calls.ResultRedirected:
-		return sip.StatusMovedTemporarily, "Moved Temporarily"
 	case why.Result.Code == 503:
 		return sip.StatusServiceUnavailable, "Service Unavailable"
 	default:
