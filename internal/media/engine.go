@@ -31,6 +31,15 @@ type Endpoint interface {
 	Hear(f *Frame)
 }
 
+// DigitSender is an Endpoint that can send DTMF out of band, such as a
+// phone's RTP leg with RFC 4733 negotiated. SendDigits queues the keys and
+// returns at once, or returns an error (none negotiated, too many waiting),
+// and the keys then reach the endpoint in band. It is called from the
+// engine's tick and must not call the engine.
+type DigitSender interface {
+	SendDigits(keys string) error
+}
+
 // SleepForever is what Sleeper.Sleep returns when the endpoint has nothing
 // to send until it calls its wake function.
 const SleepForever = math.MaxInt
@@ -751,7 +760,8 @@ func (e *Engine) Record(room, leg, opID string, opts RecordOptions) error {
 
 // SendTones sends keys as in-band DTMF in the leg's outgoing audio (see
 // DTMF for the timing; gap <= 0 means DefaultToneGap), pausing its prompt
-// meanwhile. Several SendTones on one leg run one after the other;
+// meanwhile. A member of the room that is a DigitSender and takes the keys
+// gets them out of band instead, and does not hear the tones' audio. Several SendTones on one leg run one after the other;
 // TonesSent reports each. Keys that are not DTMF keys fail with ErrInvalid.
 func (e *Engine) SendTones(room, leg, opID, keys string, gap time.Duration) error {
 	a, err := DTMF(keys, 0, gap)
@@ -767,7 +777,7 @@ func (e *Engine) SendTones(room, leg, opID, keys string, gap time.Duration) erro
 	if err := l.checkOpID(opID); err != nil {
 		return err
 	}
-	l.sends = append(l.sends, &toneSend{id: opID, audio: a})
+	l.sends = append(l.sends, &toneSend{id: opID, keys: keys, audio: a})
 	e.wakeRoomLocked(r)
 	return nil
 }

@@ -54,8 +54,12 @@ type mediaOp struct {
 
 type toneSend struct {
 	id    string
+	keys  string
 	audio Audio
 	pos   int
+	// oob holds the room's members that took the keys out of band
+	// (DigitSender) when the send began: they do not hear its audio.
+	oob map[string]bool
 }
 
 // beep is generated once and shared by every recording.
@@ -143,15 +147,19 @@ func (l *appLeg) listening() bool {
 }
 
 // speak fills f with the leg's outgoing audio and reports whether there is
-// any. It finishes the operations whose audio is exhausted.
-func (l *appLeg) speak(e *Engine, f *Frame) bool {
+// any, and the tone send it comes from, if any. It finishes the operations
+// whose audio is exhausted. r is the leg's room.
+func (l *appLeg) speak(e *Engine, r *roomState, f *Frame) (bool, *toneSend) {
 	for len(l.sends) > 0 {
 		s := l.sends[0]
+		if s.pos == 0 && s.oob == nil {
+			s.oob = r.sendDigits(l.id, s.keys)
+		}
 		if s.pos < len(s.audio.Samples) {
 			n := copy(f[:], s.audio.Samples[s.pos:])
 			clear(f[n:])
 			s.pos += n
-			return true
+			return true, s
 		}
 		l.sends = l.sends[1:]
 		e.emit(event{kind: evTones, room: l.room, leg: l.id, op: s.id})
@@ -159,10 +167,10 @@ func (l *appLeg) speak(e *Engine, f *Frame) bool {
 	for len(l.queue) > 0 {
 		op := l.queue[0]
 		if op.reserved || op.kind == OpRecord && op.phase == phaseListen {
-			return false
+			return false, nil
 		}
 		if op.fill(f) {
-			return true
+			return true, nil
 		}
 		switch {
 		case op.kind == OpPlay:
@@ -174,7 +182,7 @@ func (l *appLeg) speak(e *Engine, f *Frame) bool {
 			op.phase, op.clips = phaseListen, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // fill copies the op's next frame of audio into f, zero-padding the last

@@ -107,7 +107,7 @@ func (r *roomState) slept(n int) {
 func (r *roomState) tick(e *Engine) {
 	s := &e.scratch
 	s.grow(len(r.members))
-	s.in, s.out, s.keys = s.in[:0], s.out[:0], s.keys[:0]
+	s.in, s.out, s.keys, s.tones = s.in[:0], s.out[:0], s.keys[:0], s.tones[:0]
 	listeners := r.listeners()
 	for i, m := range r.members {
 		say := &s.say[i]
@@ -115,7 +115,11 @@ func (r *roomState) tick(e *Engine) {
 		var voiced bool
 		var key rune
 		if m.leg != nil {
-			voiced = m.leg.speak(e, say)
+			var ts *toneSend
+			voiced, ts = m.leg.speak(e, r, say)
+			if voiced && len(ts.oobOrNil()) > 0 {
+				s.tones = append(s.tones, toneFrame{from: i, oob: ts.oob})
+			}
 		} else {
 			voiced, key = m.ep.Speak(say)
 		}
@@ -140,6 +144,14 @@ func (r *roomState) tick(e *Engine) {
 		s.out = append(s.out, &s.ear[i])
 	}
 	s.mixer.Mix(s.in, s.out)
+	// Members that took a leg's keys out of band do not hear them too.
+	for _, tf := range s.tones {
+		for j, m := range r.members {
+			if j != tf.from && tf.oob[m.id] {
+				unmix(&s.ear[j], &s.say[tf.from])
+			}
+		}
+	}
 	for i, m := range r.members {
 		if m.leg != nil {
 			m.leg.hear(e, &s.ear[i])
@@ -164,7 +176,44 @@ type scratch struct {
 	say, ear []Frame
 	in, out  []*Frame
 	keys     []heardKey
+	tones    []toneFrame
 	mixer    Mixer
+}
+
+// toneFrame is a member's frame of in-band DTMF that some members took out
+// of band.
+type toneFrame struct {
+	from int
+	oob  map[string]bool
+}
+
+func (s *toneSend) oobOrNil() map[string]bool {
+	if s == nil {
+		return nil
+	}
+	return s.oob
+}
+
+// unmix takes part out of mix, saturating.
+func unmix(mix, part *Frame) {
+	for k := range mix {
+		mix[k] = sat16(int32(mix[k]) - int32(part[k]))
+	}
+}
+
+// sendDigits gives keys, sent by the member from, to every other member
+// that takes them out of band, and returns those that did (never nil).
+func (r *roomState) sendDigits(from, keys string) map[string]bool {
+	oob := make(map[string]bool)
+	for _, m := range r.members {
+		if m.id == from || m.ep == nil {
+			continue
+		}
+		if d, ok := m.ep.(DigitSender); ok && d.SendDigits(keys) == nil {
+			oob[m.id] = true
+		}
+	}
+	return oob
 }
 
 func (s *scratch) grow(n int) {
