@@ -86,6 +86,11 @@ type Config struct {
 	Logger         *slog.Logger // default slog.Default()
 }
 
+// MaxMessageSize bounds a SIP message, headers and body: a longer one is
+// dropped unread (and a TCP connection carrying one is closed). Real
+// INVITEs are well under 4 KiB; SDP bodies are bounded by sdp.MaxSize.
+const MaxMessageSize = 32 << 10
+
 // DefaultRTPTimeout is Config.RTPTimeout's default.
 const DefaultRTPTimeout = 30 * time.Second
 
@@ -172,7 +177,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: listen tcp: %w", err)
 	}
 	s.host, s.port = s.cfg.PublicAddr.String(), port
-	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(s.host))
+	parser := sip.NewParser()
+	parser.MaxMessageLength = MaxMessageSize
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(s.host), sipgo.WithUserAgentParser(parser))
 	if err == nil {
 		s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
 	}
