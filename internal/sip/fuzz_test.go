@@ -117,20 +117,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add([]byte(fuzzInvite("nobody", "")))
 	f.Add([]byte("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>\r\nContact: <sip:alice@127.0.0.1:5062>;expires=120\r\nAuthorization: Digest username=\"alice\", realm=\"switchboard\", nonce=\"x\", uri=\"sip:127.0.0.1\", response=\"0\", qop=auth, nc=00000001, cnonce=\"c\"\r\nContent-Length: 0\r\n\r\n"))
 	f.Add([]byte("BYE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: a84b4c76e66710@pc33\r\nCSeq: 2 BYE\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>;tag=2\r\nContent-Length: 0\r\n\r\n"))
-	dir, err := phones.New(phones.Config{Accounts: []phones.Account{{Username: "alice", User: "u-alice", Password: "secret"}}},
-		phones.Options{Dev: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Rooms: nullRooms{}, Phones: dir, Applications: anyApp{}, AllowAnonymous: true,
-		Calls: refusingCalls{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.Close(context.Background()) })
+	s := startRefusing(f)
 	parser := sip.NewParser()
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		m, err := parser.ParseSIP(msg)
@@ -167,4 +154,26 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("%d dialogs left behind by\n%s", left, msg)
 		}
 	})
+}
+
+// startRefusing starts a Server on loopback whose calls domain refuses
+// every call, with one account (alice, secret) and development mode's
+// anonymous callers.
+func startRefusing(tb testing.TB) *Server {
+	tb.Helper()
+	dir, err := phones.New(phones.Config{Accounts: []phones.Account{{Username: "alice", User: "u-alice", Password: "secret"}}},
+		phones.Options{Dev: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(Config{Listen: "127.0.0.1:0", Rooms: nullRooms{}, Phones: dir, Applications: anyApp{}, AllowAnonymous: true,
+		Calls: refusingCalls{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close(context.Background()) })
+	return s
 }

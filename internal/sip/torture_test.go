@@ -2,8 +2,6 @@ package sip
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,8 +12,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-dev/switchboard/internal/phones"
 )
 
 // tortureDir finds RFC 4475's torture messages, which the sipgo module
@@ -42,19 +38,7 @@ func TestTortureMessages(t *testing.T) {
 	if err != nil || len(files) < 40 {
 		t.Fatalf("found %d torture messages (%v); want RFC 4475's", len(files), err)
 	}
-	pd, err := phones.New(phones.Config{}, phones.Options{Dev: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Rooms: nullRooms{}, Phones: pd, Applications: anyApp{}, AllowAnonymous: true,
-		Calls: refusingCalls{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
+	s := startRefusing(t)
 	addr := s.Addr().String()
 	udp, err := net.Dial("udp", addr)
 	if err != nil {
