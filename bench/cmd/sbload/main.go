@@ -3,6 +3,7 @@
 //
 //	sbload -mode get -target http://127.0.0.1:8080 -c 16 -d 10s
 //	sbload -mode idle -n 10000 -server-pid 1234 -metrics http://127.0.0.1:8081/metrics
+//	sbload -mode sip-out -callee <user bound to a SIP peer> -rate 100 -n 1000 -server-pid 1234 -peer-pid 1235
 //	sbload -report results.jsonl
 //
 // Each run prints a human summary on standard error and one JSON line on
@@ -37,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg := load.Defaults()
 	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle or media")
+	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle, media or sip-out")
 	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL")
 	fs.StringVar(&cfg.Token, "token", "", "bearer token; empty fetches one with the client credentials, \"none\" sends no Authorization header")
 	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant of the token request")
@@ -47,17 +48,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "measured duration")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured load before the measured duration")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of each request")
-	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia)))
-	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers)")
+	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode, %d in sip-out mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia), load.DefaultCalls(load.ModeSIPOut)))
+	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers); sip-out mode: the calls placed per second (required)")
+	fs.StringVar(&cfg.Callee, "callee", "", "sip-out mode: the user id the calls go to, bound to a SIP peer that answers and echoes RTP (or a simulated user, for the baseline)")
+	fs.BoolVar(&cfg.NoMedia, "no-media", false, "sip-out mode: start no recordResponse on the calls")
+	fs.IntVar(&cfg.PeerPID, "peer-pid", 0, "the SIP peer's process id (sipp), to report its CPU apart from other processes' (Linux)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "established mode: how long to wait for outstanding callbacks")
-	fs.DurationVar(&cfg.EstablishWait, "establish-wait", cfg.EstablishWait, "idle and media mode: how long to wait for the calls' \"established\" callbacks")
-	fs.DurationVar(&cfg.Prompt, "prompt", 0, "media mode: length of the prompt played before each recorder (0: -warmup plus half of -d)")
-	fs.StringVar(&cfg.MetricsURL, "metrics", "", "idle and media mode: the server's Prometheus /metrics URL, for the media engine's figures")
+	fs.DurationVar(&cfg.EstablishWait, "establish-wait", cfg.EstablishWait, "idle, media and sip-out mode: how long to wait for the calls' \"established\" callbacks")
+	fs.DurationVar(&cfg.Prompt, "prompt", 0, "media and sip-out mode: length of the prompt played before each recorder (0: -warmup plus half of -d)")
+	fs.StringVar(&cfg.MetricsURL, "metrics", "", "idle, media and sip-out mode: the server's Prometheus /metrics URL, for the media engine's figures")
 	fs.StringVar(&cfg.ListQuery, "query", "", "list mode: query string, e.g. '$top=100'")
 	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
 	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the results (default: the mode)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use, and its memory in idle and media mode (Linux; required in those modes)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use, and its memory in idle, media and sip-out mode (Linux; required in those modes)")
 	quiet := fs.Bool("q", false, "print only the JSON line")
 	report := fs.String("report", "", "print a table of the JSON lines in this file ('-': standard input) instead of running")
 	fs.Usage = func() {

@@ -133,12 +133,17 @@ func (c *client) do(ctx context.Context, method, u string, body []byte, keep boo
 	return x
 }
 
+// defaultCallee is the user calls go to unless Config.Callee says
+// otherwise: a simulated person, who answers after the server's configured
+// delay.
+const defaultCallee = "alice"
+
 // createBody is the POST /communications/calls body: a peer-to-peer call to
-// a simulated user who answers after the server's configured delay.
-func createBody(callbackURI string) []byte {
+// the user callee, with service-hosted media.
+func createBody(callbackURI, callee string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"callbackUri":         callbackURI,
-		"targets":             []any{map[string]any{"identity": map[string]any{"user": map[string]any{"id": "alice"}}}},
+		"targets":             []any{map[string]any{"identity": map[string]any{"user": map[string]any{"id": callee}}}},
 		"requestedModalities": []string{"audio"},
 		"mediaConfig":         map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
 	})

@@ -29,20 +29,30 @@ const (
 	// long prompt on each, and measures the server's CPU and whether its
 	// media engine kept real time while they play and then record.
 	ModeMedia Mode = "media"
+	// ModeSIPOut places Config.Calls calls at Config.Rate per second to
+	// Config.Callee, a user bound to a SIP peer that answers and echoes RTP
+	// (or a simulated user, for the baseline), times each from create to
+	// "established", starts a recordResponse on each (unless
+	// Config.NoMedia), and then measures the server like media mode, with
+	// the machine's UDP traffic and losses besides.
+	ModeSIPOut Mode = "sip-out"
 )
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(s)); m {
-	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia:
+	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut:
 		return m, nil
 	}
-	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle or media", s)
+	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle, media or sip-out", s)
 }
 
 // holds reports whether m is one of the modes that hold calls open and
 // measure the server while it is left alone with them.
-func (m Mode) holds() bool { return m == ModeIdle || m == ModeMedia }
+func (m Mode) holds() bool { return m == ModeIdle || m == ModeMedia || m == ModeSIPOut }
+
+// media reports whether a run of c starts a recordResponse on each call.
+func (c *Config) media() bool { return c.Mode == ModeMedia || (c.Mode == ModeSIPOut && !c.NoMedia) }
 
 // DefaultCalls is the default of Config.Calls in mode m: the number of
 // calls the targets of docs/performance.md are stated for in idle and media
@@ -54,6 +64,8 @@ func DefaultCalls(m Mode) int {
 		return TargetIdleCalls
 	case ModeMedia:
 		return TargetMediaCalls
+	case ModeSIPOut:
+		return TargetSIPLegs
 	case ModeList:
 		return 0
 	}
@@ -111,6 +123,16 @@ type Config struct {
 	// figures; empty reports CPU and memory only.
 	MetricsURL string
 
+	// Callee, in sip-out mode, is the user id the calls are placed to: one
+	// bound to a SIP peer (a static contact), or a simulated user for the
+	// baseline. NoMedia leaves the calls without an operation: the legs
+	// then carry the silence the server sends, echoed back.
+	Callee  string
+	NoMedia bool
+	// PeerPID, when positive, is the process id of the SIP peer (sipp), so
+	// that its CPU is reported apart from other processes'.
+	PeerPID int
+
 	// CallbackURI is the callbackUri of created calls. Empty starts a
 	// receiver on CallbackListen and uses it; established mode needs that
 	// receiver.
@@ -161,11 +183,17 @@ func (c *Config) validate() error {
 		return fmt.Errorf("load: %s mode measures the server's CPU and memory: give its process id (-server-pid)", c.Mode)
 	case c.Prompt < 0:
 		return errors.New("load: prompt length must not be negative")
+	case c.Mode == ModeSIPOut && c.Rate <= 0:
+		return errors.New("load: sip-out mode places calls at a fixed rate: give it (-rate)")
+	case c.Mode == ModeSIPOut && strings.TrimSpace(c.Callee) == "":
+		return errors.New("load: sip-out mode needs the user the calls go to (-callee)")
+	case c.Mode != ModeSIPOut && c.Callee != "":
+		return fmt.Errorf("load: %s mode calls the simulated user %q; -callee is for sip-out mode", c.Mode, defaultCallee)
 	}
 	if c.EstablishWait <= 0 {
 		c.EstablishWait = time.Minute
 	}
-	if c.Mode == ModeMedia && c.Prompt == 0 {
+	if c.media() && c.Prompt == 0 {
 		c.Prompt = (c.Warmup + c.Duration/2 + time.Second - 1).Truncate(time.Second)
 	}
 	if c.Timeout <= 0 {

@@ -14,26 +14,29 @@ import (
 // shared machine, someone else's work, which the throughput figures then
 // understate.
 type CPUUsage struct {
-	Cores      int     `json:"cores"`
-	Busy       float64 `json:"busy_pct"`
-	Server     float64 `json:"server_pct,omitempty"`
+	Cores  int     `json:"cores"`
+	Busy   float64 `json:"busy_pct"`
+	Server float64 `json:"server_pct,omitempty"`
+	// Peer is the SIP peer's (sipp's), when its process id was given.
+	Peer       float64 `json:"peer_pct,omitempty"`
 	Loadgen    float64 `json:"loadgen_pct"`
 	Interrupts float64 `json:"interrupts_pct"`
 	Other      float64 `json:"other_pct"`
 }
 
 // cpuSample is a reading of /proc: the machine's busy and total ticks, and
-// the ticks used by sbload and by the server.
+// the ticks used by sbload, by the server and by the SIP peer.
 type cpuSample struct {
-	busy, total     int64
-	irq             int64
-	self, server    int64
-	ok, serverKnown bool
+	busy, total                int64
+	irq                        int64
+	self, server, peer         int64
+	ok, serverKnown, peerKnown bool
 }
 
 // sampleCPU reads /proc/stat and /proc/{self,pid}/stat; on systems without
-// them the sample is not ok and no usage is reported.
-func sampleCPU(serverPID int) cpuSample {
+// them the sample is not ok and no usage is reported. A pid of 0 is not
+// read.
+func sampleCPU(serverPID, peerPID int) cpuSample {
 	var s cpuSample
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -65,6 +68,9 @@ func sampleCPU(serverPID int) cpuSample {
 	}
 	if serverPID > 0 {
 		s.server, s.serverKnown = procTicks(strconv.Itoa(serverPID))
+	}
+	if peerPID > 0 {
+		s.peer, s.peerKnown = procTicks(strconv.Itoa(peerPID))
 	}
 	s.ok = true
 	return s
@@ -103,6 +109,9 @@ func usage(a, b cpuSample, cores int) *CPUUsage {
 	if a.serverKnown && b.serverKnown {
 		u.Server = pct(b.server - a.server)
 	}
-	u.Other = round3(max(0, u.Busy-u.Server-u.Loadgen-u.Interrupts))
+	if a.peerKnown && b.peerKnown {
+		u.Peer = pct(b.peer - a.peer)
+	}
+	u.Other = round3(max(0, u.Busy-u.Server-u.Peer-u.Loadgen-u.Interrupts))
 	return u
 }

@@ -27,23 +27,50 @@ const operationName = "recordResponse"
 // them to be established, in media mode starts a recordResponse on each,
 // lets the server settle for cfg.Warmup, and then measures the server's CPU,
 // memory and media engine over cfg.Duration, sending nothing at all.
+//
+// In sip-out mode the calls are placed at cfg.Rate instead (placeCalls),
+// each timed to its "established" callback, and the window also measures
+// the machine's UDP traffic and losses, and counts the calls that ended.
 func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []byte, res *Result) error {
 	start := time.Now()
-	ids, err := precreate(ctx, c, cfg, body)
-	if err != nil {
-		return err
-	}
-	h := &Held{Calls: len(ids)}
+	var ids []string
+	var est map[string]time.Time
+	h := &Held{}
 	res.Held = h
-	wctx, cancel := context.WithTimeout(ctx, cfg.EstablishWait)
-	h.Established = rcv.waitCount(wctx, len(ids))
-	cancel()
+	if cfg.Mode == ModeSIPOut {
+		ids, est, h.Placement = placeCalls(ctx, c, cfg, rcv, body)
+		h.Calls, h.Established = cfg.Calls, h.Placement.Established
+		if h.Placement.Created == 0 && ctx.Err() == nil {
+			return fmt.Errorf("load: the server created no call to %s (%s)", cfg.Callee, formatErrors(h.Placement.CreateErrors))
+		}
+	} else {
+		var err error
+		if ids, err = precreate(ctx, c, cfg, body); err != nil {
+			return err
+		}
+		h.Calls = len(ids)
+		wctx, cancel := context.WithTimeout(ctx, cfg.EstablishWait)
+		h.Established = rcv.waitCount(wctx, len(ids))
+		cancel()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if cfg.Mode == ModeMedia {
+	if cfg.media() {
 		h.Operation, h.Prompt = operationName, cfg.Prompt.Seconds()
-		h.Started, res.Errors = startMedia(ctx, c, cfg, rcv, ids)
+		up := ids
+		if est != nil {
+			up = make([]string, 0, len(est))
+			for _, id := range ids {
+				if _, ok := est[id]; ok {
+					up = append(up, id)
+				}
+			}
+		}
+		if len(up) == 0 {
+			return fmt.Errorf("load: none of the %d calls was established", len(ids))
+		}
+		h.Started, res.Errors = startMedia(ctx, c, cfg, rcv, up)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -73,14 +100,35 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 	if err != nil {
 		return fmt.Errorf("load: the server's memory: %w", err)
 	}
+	endedBefore, firstEnd := rcv.ended()
+	if p := h.Placement; p != nil {
+		p.settle(cfg.Calls, ids, est, endedBefore, firstEnd)
+	}
+	var udpBefore, udpAfter udpCounters
+	var udpErr error
+	if cfg.Mode == ModeSIPOut {
+		udpBefore, udpErr = readUDP()
+	}
 	cbBefore := rcv.callbacks.Load()
 	from := time.Now()
-	before := sampleCPU(cfg.ServerPID)
+	before := sampleCPU(cfg.ServerPID, cfg.PeerPID)
 	if !pause(ctx, cfg.Duration) {
 		return ctx.Err()
 	}
-	after := sampleCPU(cfg.ServerPID)
+	after := sampleCPU(cfg.ServerPID, cfg.PeerPID)
 	to := time.Now()
+	if cfg.Mode == ModeSIPOut {
+		if udpErr == nil {
+			udpAfter, udpErr = readUDP()
+		}
+		if udpErr == nil {
+			h.UDP = udpTraffic(udpBefore, udpAfter, to.Sub(from).Seconds())
+		} else {
+			h.UDPNote = udpErr.Error()
+		}
+		endedAfter, _ := rcv.ended()
+		h.EndedInWindow = len(endedAfter) - len(endedBefore)
+	}
 	h.CallbacksInWindow = rcv.callbacks.Load() - cbBefore
 	h.Ended, h.Failed, h.Failure = rcv.opsEnded.Load(), rcv.opsFailed.Load(), rcv.failure()
 	h.PromptFetches = rcv.promptFetches.Load()
@@ -223,6 +271,9 @@ func (h *Held) writeSummary(w io.Writer) {
 // details describes h in a few lines, for the summary and the report.
 func (h *Held) details() []string {
 	lines := []string{fmt.Sprintf("calls:      %d/%d established; %d callbacks during the window", h.Established, h.Calls, h.CallbacksInWindow)}
+	if p := h.Placement; p != nil {
+		lines = append(lines, p.details(h.Calls)...)
+	}
 	if h.Operation != "" {
 		line := fmt.Sprintf("media:      %d/%d %s started (a %.0f s prompt, then a recorder of up to %d s); %d ended by the end of the window",
 			h.Started, h.Calls, h.Operation, h.Prompt, recordSeconds, h.Ended)
@@ -234,6 +285,14 @@ func (h *Held) details() []string {
 	if m := h.Memory; m != nil {
 		lines = append(lines, fmt.Sprintf("memory:     server RSS %.1f MB at the end of the window (%+.1f MB during it), peak %.1f MB (MB = 10⁶ bytes)",
 			m.RSS, m.RSS-m.RSSStart, m.Peak))
+	}
+	if h.UDP != nil {
+		lines = append(lines, "udp:        "+h.UDP.String())
+	} else if h.UDPNote != "" {
+		lines = append(lines, "udp:        no figures: "+h.UDPNote)
+	}
+	if h.Placement != nil {
+		lines = append(lines, fmt.Sprintf("ended:      %d calls terminated during the window", h.EndedInWindow))
 	}
 	if e := h.Engine; e != nil {
 		lines = append(lines, "engine:     "+e.String())

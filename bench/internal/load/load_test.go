@@ -43,7 +43,7 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia} {
+	for _, m := range []Mode{ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut} {
 		if got, err := ParseMode(strings.ToUpper(string(m))); err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %q, %v", m, got, err)
 		}
@@ -112,10 +112,14 @@ func TestErrorsCountedByStatus(t *testing.T) {
 	}
 }
 
+// flakyCallee is a user to whom fakeGraph fails every fifth call.
+const flakyCallee = "flaky"
+
 // fakeGraph answers creates with 201 and then posts "establishing" and
 // "established" notifications to the call's callbackUri, like a zero-delay
 // Switchboard. It answers a recordResponse once it has fetched the prompt,
-// and serves media engine metrics at /metrics.
+// and serves media engine metrics at /metrics. Every fifth call to
+// flakyCallee is notified as terminated instead of established.
 func fakeGraph(t *testing.T) *httptest.Server {
 	t.Helper()
 	var n atomic.Int64
@@ -160,19 +164,35 @@ func fakeGraph(t *testing.T) *httptest.Server {
 		}
 		var spec struct {
 			CallbackURI string `json:"callbackUri"`
+			Targets     []struct {
+				Identity struct {
+					User struct {
+						ID string `json:"id"`
+					} `json:"user"`
+				} `json:"identity"`
+			} `json:"targets"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil || spec.CallbackURI == "" {
 			t.Errorf("create body: %v, callbackUri %q", err, spec.CallbackURI)
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		id := fmt.Sprintf("call-%d", n.Add(1))
+		seq := n.Add(1)
+		id := fmt.Sprintf("call-%d", seq)
+		states := []string{"establishing", "established"}
+		if len(spec.Targets) == 1 && spec.Targets[0].Identity.User.ID == flakyCallee && seq%5 == 0 {
+			// Every fifth call to the flaky callee fails, as a busy phone's.
+			states = []string{"establishing", "terminated"}
+		}
 		w.Header().Set("Location", "http://"+r.Host+"/v1.0/communications/calls/"+id)
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"id":%q,"state":"establishing"}`, id)
 		go func() {
-			for _, state := range []string{"establishing", "established"} {
+			for _, state := range states {
 				body := fmt.Sprintf(`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/%s","resourceData":{"id":%q,"state":%q}}]}`, id, id, state)
+				if state == "terminated" {
+					body = fmt.Sprintf(`{"value":[{"changeType":"deleted","resourceUrl":"/communications/calls/%s","resourceData":{"id":%q,"state":"terminated","resultInfo":{"code":486,"subcode":0,"message":"busy"}}}]}`, id, id)
+				}
 				resp, err := http.Post(spec.CallbackURI, "application/json", strings.NewReader(body))
 				if err != nil {
 					return // the run is over
@@ -235,10 +255,16 @@ func TestUsage(t *testing.T) {
 	if got := usage(a, b, 2); got == nil || *got != want {
 		t.Errorf("usage = %+v, want %+v", got, want)
 	}
+	// The SIP peer's 15 ticks come out of "other".
+	a.peer, a.peerKnown, b.peer, b.peerKnown = 5, true, 20, true
+	want.Peer, want.Other = 15, 5
+	if got := usage(a, b, 2); got == nil || *got != want {
+		t.Errorf("usage with a peer = %+v, want %+v", got, want)
+	}
 	if got := usage(cpuSample{}, b, 2); got != nil {
 		t.Errorf("usage without a first sample = %+v, want nil", got)
 	}
-	if s := sampleCPU(os.Getpid()); s.ok && (!s.serverKnown || s.total <= 0) {
+	if s := sampleCPU(os.Getpid(), os.Getpid()); s.ok && (!s.serverKnown || !s.peerKnown || s.total <= 0) {
 		t.Errorf("sampleCPU(self) = %+v", s)
 	}
 }

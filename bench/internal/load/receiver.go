@@ -40,6 +40,8 @@ type receiver struct {
 	established map[string]time.Time
 	changed     chan struct{} // closed and replaced when established grows
 	firstFail   string        // the resultInfo of the first failed operation
+	terminated  map[string]bool
+	firstEnd    string // the resultInfo of the first call terminated
 	done        chan struct{}
 }
 
@@ -56,7 +58,7 @@ func startReceiver(addr string, parse bool, prompt []byte) (*receiver, error) {
 	}
 	base := "http://" + ln.Addr().String()
 	r := &receiver{ln: ln, uri: base + "/callback", promptURI: base + promptPath, parse: parse, prompt: prompt,
-		established: make(map[string]time.Time), changed: make(chan struct{}), fetched: make(chan struct{}), done: make(chan struct{})}
+		established: make(map[string]time.Time), terminated: make(map[string]bool), changed: make(chan struct{}), fetched: make(chan struct{}), done: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		defer close(r.done)
@@ -126,12 +128,26 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 			continue
 		}
-		if !strings.EqualFold(v.ResourceData.State, "established") {
-			continue
-		}
 		id := v.ResourceData.ID
 		if id == "" {
 			id = v.ResourceURL[strings.LastIndexByte(v.ResourceURL, '/')+1:]
+		}
+		if strings.EqualFold(v.ResourceData.State, "terminated") {
+			r.mu.Lock()
+			if !r.terminated[id] {
+				r.terminated[id] = true
+				if r.firstEnd == "" {
+					r.firstEnd = "terminated"
+					if ri := v.ResourceData.ResultInfo; ri != nil {
+						r.firstEnd += fmt.Sprintf(": %d/%d %s", ri.Code, ri.Subcode, ri.Message)
+					}
+				}
+			}
+			r.mu.Unlock()
+			continue
+		}
+		if !strings.EqualFold(v.ResourceData.State, "established") {
+			continue
 		}
 		r.mu.Lock()
 		if _, seen := r.established[id]; !seen {
@@ -186,6 +202,18 @@ func (r *receiver) failure() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.firstFail
+}
+
+// ended returns the calls notified as terminated so far, and the
+// resultInfo of the first.
+func (r *receiver) ended() (map[string]bool, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]bool, len(r.terminated))
+	for id := range r.terminated {
+		out[id] = true
+	}
+	return out, r.firstEnd
 }
 
 // waitFor returns when every id in ids has been established or ctx ends,

@@ -34,6 +34,13 @@ const (
 	// TargetMediaCPU percent of one core.
 	TargetMediaCalls = 1000
 	TargetMediaCPU   = 100.0
+	// TargetSIPLegs SIP legs, each with a prompt playing and then a
+	// recorder running, are held with less than TargetSIPLossPct percent
+	// of the RTP lost and the media engine in real time, after being set
+	// up at TargetSIPCallsPerSec or more.
+	TargetSIPLegs        = 1000
+	TargetSIPCallsPerSec = 100.0
+	TargetSIPLossPct     = 1.0
 )
 
 // ReadResults reads the JSON lines that Run's results were printed as;
@@ -135,6 +142,8 @@ func Report(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "idle calls (%s): %s\n", r.Label, idleVerdict(r))
 		case r.Mode == ModeMedia && r.Held != nil:
 			fmt.Fprintf(w, "media load (%s): %s\n", r.Label, mediaVerdict(r))
+		case r.Mode == ModeSIPOut && r.Held != nil && r.Held.Placement != nil:
+			fmt.Fprintf(w, "calls out (%s, to %s): %s\n", r.Label, r.Held.Placement.Callee, sipVerdict(r))
 		}
 	}
 }
@@ -203,6 +212,53 @@ func mediaVerdict(r *Result) string {
 		loaded = h.Established
 	}
 	return strings.Join(figures, ", ") + ": " + heldVerdict(loaded, TargetMediaCalls, missed, unknown)
+}
+
+// sipVerdict judges a sip-out run against the SIP targets: the calls set
+// up per second, and the legs held with a media operation running, in real
+// time and with less than TargetSIPLossPct of the datagrams lost.
+func sipVerdict(r *Result) string {
+	h, p := r.Held, r.Held.Placement
+	var figures, missed, unknown []string
+	up := h.Calls - p.Failed - h.EndedInWindow
+	figures = append(figures, fmt.Sprintf("%d calls up through the window", up))
+	if p.Failed > 0 || h.EndedInWindow > 0 {
+		figures = append(figures, fmt.Sprintf("%d failed and %d ended during it", p.Failed, h.EndedInWindow))
+	}
+	figures = append(figures, fmt.Sprintf("%.1f calls/s set up (target ≥ %.0f), setup p99 %.1f ms", p.CallsPerSec, TargetSIPCallsPerSec, p.FromSend.P99))
+	if p.CallsPerSec < TargetSIPCallsPerSec {
+		missed = append(missed, "calls/s")
+	}
+	loaded := up
+	if h.Operation != "" {
+		loaded = min(up, h.Started-int(h.Ended))
+		figures = append(figures, fmt.Sprintf("%d with a %s running", h.Started-int(h.Ended), h.Operation))
+		if h.Ended > 0 {
+			unknown = append(unknown, fmt.Sprintf("%d operations ended before the window closed", h.Ended))
+		}
+	} else {
+		unknown = append(unknown, "no prompt or recorder ran (-no-media)")
+	}
+	if e := h.Engine; e != nil && e.SkippedFrames != nil {
+		figures = append(figures, fmt.Sprintf("%.0f skipped frames (target 0)", *e.SkippedFrames))
+		if *e.SkippedFrames > 0 {
+			missed = append(missed, "real time")
+		}
+	} else {
+		unknown = append(unknown, "no engine metrics")
+	}
+	if u := h.UDP; u != nil {
+		figures = append(figures, fmt.Sprintf("%.3f%% of UDP datagrams lost (target < %.0f%%)", u.LossPct, TargetSIPLossPct))
+		if u.LossPct >= TargetSIPLossPct {
+			missed = append(missed, "loss")
+		}
+	} else {
+		unknown = append(unknown, "no UDP counters")
+	}
+	if c := r.CPU; c != nil {
+		figures = append(figures, fmt.Sprintf("server %.0f%%, SIP peer %.0f%% of a core", c.Server, c.Peer))
+	}
+	return strings.Join(figures, ", ") + ": " + heldVerdict(loaded, TargetSIPLegs, missed, unknown)
 }
 
 // heldVerdict judges a run that held n calls against a target stated for

@@ -28,7 +28,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	needsCalls := cfg.Mode != ModeList || cfg.Calls > 0
 	if needsCalls && cfg.CallbackURI == "" {
 		var prompt []byte
-		if cfg.Mode == ModeMedia {
+		if cfg.media() {
 			prompt = toneWAV(cfg.Prompt)
 		}
 		var err error
@@ -47,7 +47,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Warmup: cfg.Warmup.Seconds(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		NumCPU: runtime.NumCPU(), Start: time.Now().UTC(),
 	}
-	body := createBody(cfg.CallbackURI)
+	callee := defaultCallee
+	if cfg.Mode == ModeSIPOut {
+		callee = cfg.Callee
+	}
+	body := createBody(cfg.CallbackURI, callee)
 	var err error
 	switch cfg.Mode {
 	case ModeCreate:
@@ -95,7 +99,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, errNoReceiver
 		}
 		err = runEstablished(ctx, c, &cfg, rcv, body, res)
-	case ModeIdle, ModeMedia:
+	case ModeIdle, ModeMedia, ModeSIPOut:
 		err = runHold(ctx, c, &cfg, rcv, body, res)
 	}
 	if rcv != nil && err == nil {
@@ -208,7 +212,7 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 		case <-t.C:
 		case <-ctx.Done():
 		}
-		before = sampleCPU(cfg.ServerPID)
+		before = sampleCPU(cfg.ServerPID, cfg.PeerPID)
 	}()
 	per := make([]*tally, cfg.Concurrency)
 	lastEnd := make([]time.Time, cfg.Concurrency)
@@ -253,7 +257,7 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 		})
 	}
 	wg.Wait()
-	after := sampleCPU(cfg.ServerPID)
+	after := sampleCPU(cfg.ServerPID, cfg.PeerPID)
 	<-sampled
 	all := &tally{errs: make(map[string]int64), cpu: usage(before, after, runtime.NumCPU())}
 	last := from

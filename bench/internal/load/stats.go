@@ -142,6 +142,14 @@ type Held struct {
 	Failed        int64   `json:"media_failed,omitempty"`
 	Failure       string  `json:"media_failure,omitempty"`
 	PromptFetches int64   `json:"prompt_fetches,omitempty"`
+
+	// Placement, in sip-out mode, is how the calls were set up; UDP the
+	// machine's UDP traffic in the window (or UDPNote why there is none);
+	// EndedInWindow the calls notified as terminated during it.
+	Placement     *Placement  `json:"placement,omitempty"`
+	UDP           *UDPTraffic `json:"udp,omitempty"`
+	UDPNote       string      `json:"udp_note,omitempty"`
+	EndedInWindow int         `json:"ended_in_window,omitempty"`
 }
 
 // WriteSummary writes the human summary of r.
