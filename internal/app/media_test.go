@@ -259,6 +259,7 @@ func TestRestartDuringRecordResponse(t *testing.T) {
 	stop(t, first)
 
 	cfg.Listen = first.Addr("http") // the same address, so the recording's location still works
+	cfg.SIP.Listen = "127.0.0.1:0"  // and SIP on a free port, as --listen host:0 gave it
 	second := start2(t, cfg)
 	_ = second
 	failed := h.waitFor(t, "failing the interrupted recording", has(running.ID, `"status":"Failed"`))

@@ -100,7 +100,23 @@ func (a *App) newMetrics() *telemetry.Metrics {
 				Lag: s.Lag, LagSum: s.LagSum,
 			}
 		},
+		SIP: a.sipStats(),
 	}})
+}
+
+// sipStats reports the SIP server's figures, or nil when SIP is off. The
+// server starts after the metrics are made: before that it reports zeros.
+func (a *App) sipStats() func() telemetry.SIPStats {
+	if a.cfg.sipListen() == "" {
+		return nil
+	}
+	return func() telemetry.SIPStats {
+		if a.sip == nil {
+			return telemetry.SIPStats{}
+		}
+		s := a.sip.Stats()
+		return telemetry.SIPStats{Dialogs: s.Dialogs, RTPReceived: s.RTPReceived, RTPSent: s.RTPSent, RTPLost: s.RTPLost, RTPKeys: s.RTPKeys}
+	}
 }
 
 // batchObserver feeds the store's write transactions to the metrics.

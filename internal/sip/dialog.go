@@ -219,6 +219,7 @@ func (s *Server) release(d *dialog) {
 	if leg != nil {
 		_ = s.cfg.Rooms.RemoveEndpoint(d.ref.Conversation, d.ref.Participant) // the room may be gone already
 		leg.Close()
+		s.ended.add(leg.Stats())
 	}
 	d.sock.Close()
 }

@@ -111,6 +111,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // dialogs' goroutines
 
+	ended rtpTotals // RTP figures of the legs that are gone
+
 	mu      sync.Mutex
 	byRef   map[string]*dialog // by participant id
 	byCall  map[string]*dialog // by Call-ID
@@ -323,4 +325,53 @@ func (s *Server) byCallID(req *sip.Request) *dialog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byCall[id.Value()]
+}
+
+// Stats are the server's figures: the dialogs in progress, and the RTP of
+// every phone leg since the server started.
+type Stats struct {
+	Dialogs                                int
+	RTPReceived, RTPSent, RTPLost, RTPKeys uint64
+}
+
+// rtpTotals adds up the RTP figures of legs that are gone.
+type rtpTotals struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func (t *rtpTotals) add(st rtpmedia.Stats) {
+	t.mu.Lock()
+	t.s.RTPReceived += st.Received
+	t.s.RTPSent += st.Sent
+	t.s.RTPLost += st.Lost
+	t.s.RTPKeys += st.Keys
+	t.mu.Unlock()
+}
+
+// Stats returns the server's figures now.
+func (s *Server) Stats() Stats {
+	s.ended.mu.Lock()
+	out := s.ended.s
+	s.ended.mu.Unlock()
+	s.mu.Lock()
+	dialogs := make([]*dialog, 0, len(s.byRef))
+	for _, d := range s.byRef {
+		dialogs = append(dialogs, d)
+	}
+	s.mu.Unlock()
+	out.Dialogs = len(dialogs)
+	for _, d := range dialogs {
+		d.mu.Lock()
+		leg := d.leg
+		d.mu.Unlock()
+		if leg != nil {
+			st := leg.Stats()
+			out.RTPReceived += st.Received
+			out.RTPSent += st.Sent
+			out.RTPLost += st.Lost
+			out.RTPKeys += st.Keys
+		}
+	}
+	return out
 }

@@ -32,6 +32,17 @@ type Sources struct {
 	OutboxDepth func() int
 	// Media returns the media engine's figures.
 	Media func() MediaStats
+	// SIP returns the SIP server's figures; nil when SIP is off.
+	SIP func() SIPStats
+}
+
+// SIPStats is what the SIP server reports at a scrape.
+type SIPStats struct {
+	Dialogs int // calls with a phone in progress: ringing or connected
+	// RTP packets received from and sent to phones, packets lost on the
+	// way in (concealed with silence), and RFC 4733 key presses received,
+	// since the server started.
+	RTPReceived, RTPSent, RTPLost, RTPKeys uint64
 }
 
 // MediaStats is what the media engine reports at a scrape.
@@ -219,6 +230,7 @@ type sourceCollector struct {
 	calls, outbox                                  *prometheus.Desc
 	rooms, awake, legs, frames, roomTicks, skipped *prometheus.Desc
 	lag, lagSum                                    *prometheus.Desc
+	dialogs, rtpIn, rtpOut, rtpLost, rtpKeys       *prometheus.Desc
 }
 
 func newSourceCollector(src Sources) *sourceCollector {
@@ -237,6 +249,11 @@ func newSourceCollector(src Sources) *sourceCollector {
 		skipped:   desc("switchboard_media_skipped_frames_total", "20 ms frames the media engine skipped because it fell too far behind real time."),
 		lag:       desc("switchboard_media_tick_lag_seconds", "How late the media engine computed its last frame, after the frame's due time."),
 		lagSum:    desc("switchboard_media_tick_lag_seconds_total", "Tick lag summed over every frame computed; divided by the rate of frames it gives the mean lag."),
+		dialogs:   desc("switchboard_sip_dialogs", "Calls with a SIP phone in progress, ringing or connected."),
+		rtpIn:     desc("switchboard_sip_rtp_packets_received_total", "RTP packets received from phones."),
+		rtpOut:    desc("switchboard_sip_rtp_packets_sent_total", "RTP packets sent to phones."),
+		rtpLost:   desc("switchboard_sip_rtp_packets_lost_total", "RTP packets from phones that never came, concealed with silence."),
+		rtpKeys:   desc("switchboard_sip_rtp_keys_total", "RFC 4733 key presses received from phones."),
 	}
 }
 
@@ -249,6 +266,11 @@ func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.src.Media != nil {
 		for _, d := range []*prometheus.Desc{c.rooms, c.awake, c.legs, c.frames, c.roomTicks, c.skipped, c.lag, c.lagSum} {
+			ch <- d
+		}
+	}
+	if c.src.SIP != nil {
+		for _, d := range []*prometheus.Desc{c.dialogs, c.rtpIn, c.rtpOut, c.rtpLost, c.rtpKeys} {
 			ch <- d
 		}
 	}
@@ -277,5 +299,12 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.skipped, float64(s.SkippedFrames))
 		gauge(c.lag, s.Lag.Seconds())
 		counter(c.lagSum, s.LagSum.Seconds())
+	}
+	if c.src.SIP != nil {
+		s := c.src.SIP()
+		ch <- prometheus.MustNewConstMetric(c.dialogs, prometheus.GaugeValue, float64(s.Dialogs))
+		for d, v := range map[*prometheus.Desc]uint64{c.rtpIn: s.RTPReceived, c.rtpOut: s.RTPSent, c.rtpLost: s.RTPLost, c.rtpKeys: s.RTPKeys} {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+		}
 	}
 }

@@ -68,6 +68,9 @@ func TestFamiliesAndValues(t *testing.T) {
 				Rooms: 2, AwakeRooms: 1, Legs: 5, Frames: 100, RoomTicks: 60, SkippedFrames: 4, Lag: 30 * time.Millisecond, LagSum: 2 * time.Second,
 			}
 		},
+		SIP: func() telemetry.SIPStats {
+			return telemetry.SIPStats{Dialogs: 3, RTPReceived: 500, RTPSent: 490, RTPLost: 2, RTPKeys: 4}
+		},
 	}})
 	m.CallCreated("outgoing")
 	m.CallCreated("outgoing")
@@ -119,6 +122,11 @@ func TestFamiliesAndValues(t *testing.T) {
 		{"switchboard_media_skipped_frames_total", nil, counter, 4},
 		{"switchboard_media_tick_lag_seconds", nil, gauge, 0.03},
 		{"switchboard_media_tick_lag_seconds_total", nil, counter, 2},
+		{"switchboard_sip_dialogs", nil, gauge, 3},
+		{"switchboard_sip_rtp_packets_received_total", nil, counter, 500},
+		{"switchboard_sip_rtp_packets_sent_total", nil, counter, 490},
+		{"switchboard_sip_rtp_packets_lost_total", nil, counter, 2},
+		{"switchboard_sip_rtp_keys_total", nil, counter, 4},
 		{"switchboard_build_info", map[string]string{"version": "9.9.9"}, gauge, 1},
 	} {
 		if got := c.got(c.name, c.labels); got != c.want {
