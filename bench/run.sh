@@ -17,6 +17,15 @@
 #                    (a prompt of WARMUP + DURATION/2, then a recorder); the
 #                    server's CPU and its media engine's skipped frames
 #
+# and, with SIP=1 (or only these, with --sip; they need sipp):
+#
+#   sip-out-simulated  sbload sip-out to a simulated user: the most calls of
+#                    SIP_CALLS, placed at SIP_RATE/s, a recordResponse on
+#                    each; the baseline: the same requests and media, no SIP
+#   sip-out-N        for each N in SIP_CALLS: the same to a user bound to a
+#                    fresh "sipp -sn uas -rtp_echo" (a static contact), so
+#                    that every call is a SIP leg whose RTP sipp echoes back
+#
 # and prints a table, the GET/baseline ratio and the verdict on each target.
 # The idle and media servers also serve Prometheus metrics on another free
 # loopback port (--metrics-listen), which sbload reads at both ends of the
@@ -35,6 +44,10 @@
 #   OUT [unset]      also copy the JSON lines to this file
 #   SB_REV [unset]   build Switchboard from this git revision (git archive)
 #                    instead of the working tree
+#   SIP [unset]      1: the SIP runs too, after the others
+#   SIP_CALLS ["250 500 1000"] sip-out: the calls of each SIP run
+#   SIP_RATE [100]   sip-out: calls placed per second   SIP_C [64] most creates in flight
+#   SIP_RTP_PORTS [20000-29999] the servers' sip.rtpPorts (one port a call)
 #
 # bench/run.sh --sweep instead runs GET (both servers) at each of SWEEP_C
 # [1 4 16 64] workers and create at each of SWEEP_CREATE_C [16 64 128 256],
@@ -52,6 +65,17 @@ EST_C=${EST_C:-16}
 REPEAT=${REPEAT:-1}
 IDLE_CALLS=${IDLE_CALLS:-10000}
 MEDIA_CALLS=${MEDIA_CALLS:-1000}
+SIP_CALLS=${SIP_CALLS:-250 500 1000}
+SIP_RATE=${SIP_RATE:-100}
+SIP_C=${SIP_C:-64}
+SIP_RTP_PORTS=${SIP_RTP_PORTS:-20000-29999}
+# The user the SIP runs call, bound to sipp by a static contact.
+SIP_CALLEE=5b0e0000-0000-4000-8000-00000000e001
+sip_only=""
+[[ ${1:-} == --sip ]] && sip_only=yes
+if [[ -n $sip_only || ${SIP:-} == 1 ]]; then
+	command -v sipp >/dev/null || { printf 'the SIP runs need sipp (Debian: sip-tester)\n' >&2; exit 1; }
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbbench.XXXXXX")
@@ -151,6 +175,17 @@ serve_help=$("$tmp/bin/switchboard" serve -h 2>&1 || true)
 if [[ $serve_help == *-metrics-listen* ]]; then
 	metrics_flag=yes
 fi
+# A server with SIP would take 127.0.0.1:5060 in development mode: the runs
+# without SIP turn it off, so that whatever else uses that port cannot stop
+# them.
+SB_SIP=()
+if [[ $serve_help == *-sip-listen* ]]; then
+	SB_SIP=(--sip-listen off)
+elif [[ -n $sip_only || ${SIP:-} == 1 ]]; then
+	log "this switchboard has no --sip-listen: no SIP runs"
+	exit 1
+fi
+SB_CONFIG=$tmp/switchboard.yaml
 
 # start_switchboard [metrics] starts a Switchboard with an empty data
 # directory and sets SB and SB_PID, and with "metrics" (when the server has
@@ -172,7 +207,7 @@ start_switchboard() {
 		rm -rf "$tmp/data"
 		mkdir -p "$tmp/data"
 		"$tmp/bin/switchboard" serve --listen "127.0.0.1:$port" --listen-tls off \
-			--data "$tmp/data" --config "$tmp/switchboard.yaml" --log-level warn "${extra[@]}" \
+			--data "$tmp/data" --config "$SB_CONFIG" --log-level warn "${SB_SIP[@]}" "${extra[@]}" \
 			>"$tmp/switchboard-$sb_n.log" 2>&1 &
 		pid=$!
 		pids+=("$pid")
@@ -248,8 +283,88 @@ start_baseline() {
 	wait_ready "$BL/switchboard/v1/ready" "$BL_PID"
 }
 
-start_baseline
-log "baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
+# start_sipp starts "sipp -sn uas -rtp_echo" on free loopback ports, under
+# timeout -k, and sets SIPP_PORT, SIPP_PID (sipp's own process id, for its
+# CPU) and SIPP_TIMEOUT_PID; stop_sipp stops it. sipp answers each INVITE
+# (180, then 200 with an SDP of PCMU on its one media port), echoes every
+# RTP datagram to where it came from, and answers BYE.
+sipp_n=0
+start_sipp() {
+	local port mport tpid
+	sipp_n=$((sipp_n + 1))
+	for _ in 1 2 3; do
+		port=$(free_port)
+		mport=$(free_port)
+		# sipp draws a screen on a terminal: no stdin, output to a file. It
+		# has once ignored a plain timeout's SIGTERM, hence -k.
+		(cd "$tmp" && exec timeout -k 3 600 sipp -sn uas -rtp_echo -i 127.0.0.1 -p "$port" \
+			-mi 127.0.0.1 -mp "$mport" </dev/null >"$tmp/sipp-$sipp_n.log" 2>&1) &
+		tpid=$!
+		pids+=("$tpid")
+		sleep 0.5
+		SIPP_PID=$(pgrep -P "$tpid" -x sipp || true)
+		if [[ -n $SIPP_PID ]] && kill -0 "$SIPP_PID" 2>/dev/null; then
+			SIPP_PORT=$port
+			SIPP_TIMEOUT_PID=$tpid
+			return 0
+		fi
+		log "sipp did not start on ports $port/$mport:"
+		tail -5 "$tmp/sipp-$sipp_n.log" >&2 || true
+		kill "$tpid" 2>/dev/null || true
+	done
+	return 1
+}
+
+stop_sipp() {
+	local p kept=()
+	kill "$SIPP_TIMEOUT_PID" 2>/dev/null || true
+	# timeout passes the TERM on, and kills sipp 3 s later if it is still there.
+	for _ in $(seq 100); do kill -0 "$SIPP_TIMEOUT_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$SIPP_TIMEOUT_PID" 2>/dev/null || true
+	for p in "${pids[@]}"; do
+		[[ $p == "$SIPP_TIMEOUT_PID" ]] || kept+=("$p")
+	done
+	pids=("${kept[@]}")
+}
+
+# sip_config PORT writes the configuration of a SIP run, the usual one plus
+# the RTP port range and SIP_CALLEE bound to a sipp on PORT, and makes it
+# the servers'.
+sip_config() {
+	cat "$tmp/switchboard.yaml" - >"$tmp/switchboard-sip.yaml" <<EOF
+sip:
+  rtpPorts: $SIP_RTP_PORTS
+  contacts:
+    - user: $SIP_CALLEE
+      uri: sip:echo@127.0.0.1:$1
+EOF
+	SB_CONFIG=$tmp/switchboard-sip.yaml
+}
+
+# sip_runs runs the baseline and the SIP runs. Every server of these has SIP
+# on a free loopback port (the baseline's too, so that the servers differ
+# only in where the calls go).
+sip_runs() {
+	local n max=0 saved=("${SB_SIP[@]}")
+	for n in $SIP_CALLS; do ((n > max)) && max=$n; done
+	sip_config 9 # nothing there: the baseline calls a simulated user
+	SB_SIP=(--sip-listen "127.0.0.1:$(free_port)")
+	sb_hold_run sip-out-simulated -mode sip-out -callee alice -n "$max" -rate "$SIP_RATE" -c "$SIP_C"
+	for n in $SIP_CALLS; do
+		start_sipp || { log "could not start sipp"; exit 1; }
+		sip_config "$SIPP_PORT"
+		SB_SIP=(--sip-listen "127.0.0.1:$(free_port)")
+		sb_hold_run "sip-out-$n" -mode sip-out -callee "$SIP_CALLEE" -n "$n" -rate "$SIP_RATE" -c "$SIP_C" -peer-pid "$SIPP_PID"
+		stop_sipp
+	done
+	SB_SIP=("${saved[@]}")
+	SB_CONFIG=$tmp/switchboard.yaml
+}
+
+if [[ -z $sip_only ]]; then
+	start_baseline
+	log "baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
+fi
 
 results=$tmp/results.jsonl
 # sbload_run LABEL ARGS...: one bounded sbload run, its JSON line appended to
@@ -261,6 +376,19 @@ sbload_run() {
 	log "-- $label (CPUs $(busy)% busy just before the run)"
 	timeout 300 "$tmp/bin/sbload" -label "$label" -d "$DURATION" -warmup "$WARMUP" "$@" >>"$results"
 }
+
+if [[ -n $sip_only ]]; then
+	log "$(nproc) CPUs, $(go version), $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' || echo sipp)"
+	sip_runs
+	echo
+	"$tmp/bin/sbload" -report "$results"
+	[[ -n ${OUT:-} ]] && cp "$results" "$OUT"
+	if [[ ${#failed[@]} -gt 0 ]]; then
+		echo "no result, sbload failed (see above): ${failed[*]}"
+		exit 1
+	fi
+	exit 0
+fi
 
 if [[ ${1:-} == --sweep ]]; then
 	# Concurrency sweep, to choose GET_C and CREATE_C: the smallest
@@ -296,6 +424,9 @@ sb_run established -mode established -rate "$EST_RATE" -c "$EST_C"
 # window, so the concurrency does not weigh on the figures.
 sb_hold_run idle -mode idle -n "$IDLE_CALLS" -c "$CREATE_C"
 sb_hold_run media -mode media -n "$MEDIA_CALLS" -c "$CREATE_C"
+if [[ ${SIP:-} == 1 ]]; then
+	sip_runs
+fi
 
 log ""
 log "switchboard logs (warnings and errors, last 3 lines of each):"
