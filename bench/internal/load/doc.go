@@ -10,8 +10,8 @@
 // It talks to the server only over HTTP, as a bot would, and reads only
 // /proc (the processes' CPU and memory, the kernel's UDP counters) and the
 // server's Prometheus /metrics besides (bench/run.sh starts the SIP peer);
-// it must not import
-// any of Switchboard's internal packages: a benchmark that shared code with
-// the server could not notice when that code gets slower. Apart from the
-// Prometheus text parser, it uses the standard library only.
+// it must not import any of Switchboard's internal packages: a benchmark
+// that shared code with the server could not notice when that code gets
+// slower. Apart from the Prometheus text parser, it uses the standard
+// library only.
 package load

@@ -148,6 +148,9 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 	case err != nil:
 		h.EngineNote = err.Error()
 	default:
+		if cfg.Mode == ModeSIPOut {
+			h.RTP = phoneRTP(mBefore, mAfter)
+		}
 		if h.Engine = engine(mBefore, mAfter); h.Engine == nil {
 			h.EngineNote = "the server's /metrics has no media engine families"
 		}
@@ -290,6 +293,9 @@ func (h *Held) details() []string {
 		lines = append(lines, "udp:        "+h.UDP.String())
 	} else if h.UDPNote != "" {
 		lines = append(lines, "udp:        no figures: "+h.UDPNote)
+	}
+	if h.RTP != nil {
+		lines = append(lines, "rtp:        "+h.RTP.String())
 	}
 	if h.Placement != nil {
 		lines = append(lines, fmt.Sprintf("ended:      %d calls terminated during the window", h.EndedInWindow))

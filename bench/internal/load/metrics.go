@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -20,7 +21,80 @@ const (
 	metricLagSum    = "switchboard_media_tick_lag_seconds_total"
 	metricRooms     = "switchboard_media_rooms"
 	metricAwake     = "switchboard_media_awake_rooms"
+
+	metricDialogs = "switchboard_sip_dialogs"
+	metricRTPIn   = "switchboard_sip_rtp_packets_received_total"
+	metricRTPOut  = "switchboard_sip_rtp_packets_sent_total"
+	metricRTPLost = "switchboard_sip_rtp_packets_lost_total"
 )
+
+// PhoneRTP is what the server's SIP legs say about their RTP during the
+// measured window, from its /metrics at both ends: the receiving end's
+// view of loss (sequence numbers that never came). A nil field is a family
+// the server does not export.
+type PhoneRTP struct {
+	// Dialogs is the SIP calls in progress when the window closed.
+	Dialogs *float64 `json:"dialogs,omitempty"`
+	// Received, Sent and Lost count the RTP packets received from phones,
+	// sent to them, and missing from their streams (concealed).
+	Received *float64 `json:"received,omitempty"`
+	Sent     *float64 `json:"sent,omitempty"`
+	Lost     *float64 `json:"lost,omitempty"`
+	// LossPct is Lost in percent of Received + Lost.
+	LossPct *float64 `json:"loss_pct,omitempty"`
+}
+
+// phoneRTP turns the readings at both ends of the window into a PhoneRTP,
+// or nil when the server exports none of its families.
+func phoneRTP(before, after scrape) *PhoneRTP {
+	p := &PhoneRTP{Dialogs: gauge(after, metricDialogs, 1), Received: delta(before, after, metricRTPIn),
+		Sent: delta(before, after, metricRTPOut), Lost: delta(before, after, metricRTPLost)}
+	if p.Received != nil && p.Lost != nil && *p.Received+*p.Lost > 0 {
+		pct := round3(100 * *p.Lost / (*p.Received + *p.Lost))
+		p.LossPct = &pct
+	}
+	if *p == (PhoneRTP{}) {
+		return nil
+	}
+	return p
+}
+
+func (p *PhoneRTP) String() string {
+	var parts []string
+	add := func(v *float64, format string) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf(format, *v))
+		}
+	}
+	add(p.Dialogs, "%.0f SIP dialogs")
+	add(p.Received, "%.0f packets received from phones")
+	add(p.Sent, "%.0f sent")
+	add(p.Lost, "%.0f lost")
+	add(p.LossPct, "(%.3f%%)")
+	return strings.Join(parts, ", ")
+}
+
+// delta is a counter's growth between two readings, or nil if either
+// lacks it.
+func delta(before, after scrape, name string) *float64 {
+	a, ok1 := before[name]
+	b, ok2 := after[name]
+	if !ok1 || !ok2 {
+		return nil
+	}
+	d := b - a
+	return &d
+}
+
+// gauge is a family's value in a reading, times scale, or nil.
+func gauge(s scrape, name string, scale float64) *float64 {
+	v, ok := s[name]
+	if !ok {
+		return nil
+	}
+	v = round3(v * scale)
+	return &v
+}
 
 // Engine is what the server's media engine did during the measured window,
 // from its /metrics at both ends. A nil field is a family the server does
@@ -100,28 +174,12 @@ func value(t dto.MetricType, m *dto.Metric) (float64, bool) {
 // engine turns the readings at both ends of the window into an Engine, or
 // nil when the server exports none of the engine's families.
 func engine(before, after scrape) *Engine {
-	delta := func(name string) *float64 {
-		a, ok1 := before[name]
-		b, ok2 := after[name]
-		if !ok1 || !ok2 {
-			return nil
-		}
-		d := b - a
-		return &d
-	}
-	at := func(name string, scale float64) *float64 {
-		v, ok := after[name]
-		if !ok {
-			return nil
-		}
-		v = round3(v * scale)
-		return &v
-	}
 	e := &Engine{
-		SkippedFrames: delta(metricSkipped), Frames: delta(metricFrames), RoomTicks: delta(metricRoomTicks),
-		LastLag: at(metricLag, 1000), Rooms: at(metricRooms, 1), AwakeRooms: at(metricAwake, 1),
+		SkippedFrames: delta(before, after, metricSkipped), Frames: delta(before, after, metricFrames),
+		RoomTicks: delta(before, after, metricRoomTicks), LastLag: gauge(after, metricLag, 1000),
+		Rooms: gauge(after, metricRooms, 1), AwakeRooms: gauge(after, metricAwake, 1),
 	}
-	if sum, frames := delta(metricLagSum), e.Frames; sum != nil && frames != nil && *frames > 0 {
+	if sum, frames := delta(before, after, metricLagSum), e.Frames; sum != nil && frames != nil && *frames > 0 {
 		mean := round3(*sum / *frames * 1000)
 		e.MeanLag = &mean
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -254,6 +255,12 @@ func sipVerdict(r *Result) string {
 		}
 	} else {
 		unknown = append(unknown, "no UDP counters")
+	}
+	if p := h.RTP; p != nil && p.LossPct != nil {
+		figures = append(figures, fmt.Sprintf("%.3f%% of the phones' RTP lost as the server saw it (target < %.0f%%)", *p.LossPct, TargetSIPLossPct))
+		if *p.LossPct >= TargetSIPLossPct && !slices.Contains(missed, "loss") {
+			missed = append(missed, "loss")
+		}
 	}
 	if c := r.CPU; c != nil {
 		figures = append(figures, fmt.Sprintf("server %.0f%%, SIP peer %.0f%% of a core", c.Server, c.Peer))

@@ -207,3 +207,36 @@ func TestSIPOut(t *testing.T) {
 		t.Errorf("held %+v, cpu %+v; want 8 of 10 calls with a recordResponse, and UDP, engine, memory and CPU figures", h, res.CPU)
 	}
 }
+
+func TestPhoneRTP(t *testing.T) {
+	before, err := parseMetrics(strings.NewReader("# TYPE switchboard_sip_rtp_packets_received_total counter\nswitchboard_sip_rtp_packets_received_total 1000\n" +
+		"# TYPE switchboard_sip_rtp_packets_sent_total counter\nswitchboard_sip_rtp_packets_sent_total 1000\n" +
+		"# TYPE switchboard_sip_rtp_packets_lost_total counter\nswitchboard_sip_rtp_packets_lost_total 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := parseMetrics(strings.NewReader("# TYPE switchboard_sip_dialogs gauge\nswitchboard_sip_dialogs 1000\n" +
+		"# TYPE switchboard_sip_rtp_packets_received_total counter\nswitchboard_sip_rtp_packets_received_total 500000\n" +
+		"# TYPE switchboard_sip_rtp_packets_sent_total counter\nswitchboard_sip_rtp_packets_sent_total 501000\n" +
+		"# TYPE switchboard_sip_rtp_packets_lost_total counter\nswitchboard_sip_rtp_packets_lost_total 1000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := phoneRTP(before, after)
+	if p == nil || p.Dialogs == nil || *p.Dialogs != 1000 || *p.Received != 499000 || *p.Sent != 500000 || *p.Lost != 1000 || *p.LossPct != 0.2 {
+		t.Fatalf("phoneRTP = %v, want 1000 dialogs, 499000 received, 500000 sent, 1000 lost (0.2%%)", p)
+	}
+	if got, want := p.String(), "1000 SIP dialogs, 499000 packets received from phones, 500000 sent, 1000 lost, (0.200%)"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	if p := phoneRTP(scrape{}, scrape{metricFrames: 1}); p != nil {
+		t.Errorf("phoneRTP without SIP families = %v, want nil", p)
+	}
+	// The server's view of loss counts against the target as the kernel's does.
+	r := &Result{Mode: ModeSIPOut, Held: &Held{Calls: 1000, Operation: operationName, Started: 1000,
+		Placement: &Placement{CallsPerSec: 100}, Engine: &Engine{SkippedFrames: f64(0)}, UDP: &UDPTraffic{},
+		RTP: &PhoneRTP{LossPct: f64(1.5)}}}
+	if got, want := sipVerdict(r), "1.500% of the phones' RTP lost as the server saw it (target < 1%): MISSED (loss)"; !strings.HasSuffix(got, want) {
+		t.Errorf("verdict\n  %s\nwant it to end with\n  %s", got, want)
+	}
+}

@@ -146,10 +146,13 @@ type Held struct {
 	// Placement, in sip-out mode, is how the calls were set up; UDP the
 	// machine's UDP traffic in the window (or UDPNote why there is none);
 	// EndedInWindow the calls notified as terminated during it.
-	Placement     *Placement  `json:"placement,omitempty"`
-	UDP           *UDPTraffic `json:"udp,omitempty"`
-	UDPNote       string      `json:"udp_note,omitempty"`
-	EndedInWindow int         `json:"ended_in_window,omitempty"`
+	Placement *Placement  `json:"placement,omitempty"`
+	UDP       *UDPTraffic `json:"udp,omitempty"`
+	UDPNote   string      `json:"udp_note,omitempty"`
+	// RTP is what the server's /metrics say of its SIP legs' RTP in the
+	// window, in sip-out mode (nil without them).
+	RTP           *PhoneRTP `json:"rtp,omitempty"`
+	EndedInWindow int       `json:"ended_in_window,omitempty"`
 }
 
 // WriteSummary writes the human summary of r.
