@@ -296,3 +296,40 @@ func TestRestartEndsLostLiveEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestTransferBridgesTwoPhones(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, eps := phoneFixture(t)
+		leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-bob"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.Transfer(t.Context(), alice, leg.ID, model.TransferRequest{
+			TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "phone-carol"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-carol"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Get(t.Context(), alice, leg.ID); err == nil {
+			t.Fatal("the application's leg is still live after the transfer completed")
+		}
+		// Bob and Carol talk on without the application: nobody hung up.
+		if got, want := eps.got(), "dial phone-bob from app-a; dial phone-carol from app-a"; got != want {
+			t.Fatalf("after the transfer the endpoints heard %q; want %q", got, want)
+		}
+		// Carol hangs up: Bob hears it.
+		if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-carol"), calls.Signal{Kind: calls.SignalLeft}); err != nil {
+			t.Fatal(err)
+		}
+		if got := eps.got(); !strings.HasSuffix(got, "; end 0/7015") {
+			t.Fatalf("after Carol hung up the endpoints heard %q; want Bob released", got)
+		}
+	})
+}

@@ -66,17 +66,12 @@ func (tx *txn) endLeg(leg *Call, result ResultInfo) error {
 }
 
 // afterLegLeft tells the others that the roster changed, or, when no
-// application leg is left, lets everyone else leave too.
+// application leg is left (and no phones are bridged), lets everyone else
+// leave too.
 func (tx *txn) afterLegLeft() {
-	if !tx.conv.Live() {
-		for i := range tx.conv.Roster {
-			if tx.conv.Roster[i].State != ParticipantLeft {
-				tx.setParticipant(tx.conv.Roster[i].ID, ParticipantLeft)
-			}
-		}
-		return
+	if !tx.closeBridge() {
+		tx.notifyRoster()
 	}
-	tx.notifyRoster()
 }
 
 // participantLeft handles a simulated participant leaving: in a
@@ -105,10 +100,28 @@ func (tx *txn) participantLeft(p *Participant, why ResultInfo) error {
 				}
 			}
 		}
+		tx.closeBridge()
 		return nil
 	}
-	tx.notifyRoster()
+	if !tx.closeBridge() {
+		tx.notifyRoster()
+	}
 	return nil
+}
+
+// closeBridge ends a conversation that has no application left and no
+// two live endpoints talking to each other: whoever is still in it leaves
+// (a phone hears a BYE). It reports whether the conversation is over.
+func (tx *txn) closeBridge() bool {
+	if tx.conv.Live() {
+		return false
+	}
+	for i := range tx.conv.Roster {
+		if tx.conv.Roster[i].State != ParticipantLeft {
+			tx.setParticipant(tx.conv.Roster[i].ID, ParticipantLeft)
+		}
+	}
+	return true
 }
 
 // joined makes an invited participant join and schedules what its

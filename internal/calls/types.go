@@ -63,14 +63,29 @@ type Conversation struct {
 	UpdatedAt  time.Time     `json:"updatedAt"`
 }
 
-// Live reports whether any leg of the conversation has not ended.
+// Live reports whether any leg of the conversation has not ended, or, with
+// every application gone, live endpoints are still talking to each other
+// (bridged: a phone transferred to another phone).
 func (c *Conversation) Live() bool {
 	for _, l := range c.Legs {
 		if !l.State.Ended() {
 			return true
 		}
 	}
-	return false
+	return c.bridged()
+}
+
+// bridged reports whether two or more participants reached through live
+// endpoints are in the conversation: they go on talking without an
+// application, as Graph's transferee and transfer target do.
+func (c *Conversation) bridged() bool {
+	n := 0
+	for i := range c.Roster {
+		if p := &c.Roster[i]; p.Endpoint != EndpointSimulated && p.State == ParticipantJoined {
+			n++
+		}
+	}
+	return n >= 2
 }
 
 // Leg returns the leg with the given call id, or nil.
