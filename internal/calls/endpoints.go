@@ -43,6 +43,9 @@ type Endpoints interface {
 	End(ref EndpointRef, why Release)
 	// Mute tells the endpoint whether its audio reaches the others.
 	Mute(ref EndpointRef, muted bool)
+	// Hold puts the endpoint on hold (startHoldMusic: it hears hold music
+	// and the others no longer hear it) or takes it off.
+	Hold(ref EndpointRef, held bool)
 }
 
 // Release is why the domain releases a live endpoint.
@@ -205,7 +208,7 @@ func (tx *txn) dial(eps Endpoints, p *Participant, caller model.IdentitySet) {
 // syncEndpoints tells live endpoints what a commit did to their
 // participants: those that left end (the result of the conversation's
 // application leg says why, when it ended), an incoming caller whose call
-// was answered is accepted, and server mutes reach the endpoint; nothing
+// was answered is accepted, and server mutes and holds reach the endpoint; nothing
 // is echoed to the reporter, the endpoint whose own signal made the
 // change. Called with the conversation's lock held, after the commit.
 func (s *Service) syncEndpoints(old, cur *Conversation, reporter string) {
@@ -223,9 +226,14 @@ func (s *Service) syncEndpoints(old, cur *Conversation, reporter string) {
 		switch {
 		case p.State == ParticipantLeft && was != nil && was.State != ParticipantLeft:
 			eps.End(ref, release(cur))
-		case p.State == ParticipantLeft:
-		case was != nil && was.Muted != p.Muted:
-			eps.Mute(ref, p.Muted)
+		case p.State == ParticipantLeft || was == nil:
+		default:
+			if was.Muted != p.Muted {
+				eps.Mute(ref, p.Muted)
+			}
+			if was.OnHold != p.OnHold {
+				eps.Hold(ref, p.OnHold)
+			}
 		}
 	}
 	// An incoming caller is accepted when the application's leg answers.

@@ -50,6 +50,7 @@ func (p *phones) End(ref calls.EndpointRef, why calls.Release) {
 	p.add(fmt.Sprintf("end %d/%d%s", why.Result.Code, why.Result.Subcode, busy))
 }
 func (p *phones) Mute(ref calls.EndpointRef, muted bool) { p.add(fmt.Sprintf("mute %v", muted)) }
+func (p *phones) Hold(ref calls.EndpointRef, held bool)  { p.add(fmt.Sprintf("hold %v", held)) }
 
 func (p *phones) ref(t *testing.T, id string) calls.EndpointRef {
 	t.Helper()
@@ -330,6 +331,40 @@ func TestTransferBridgesTwoPhones(t *testing.T) {
 		}
 		if got := eps.got(); !strings.HasSuffix(got, "; end 0/7015") {
 			t.Fatalf("after Carol hung up the endpoints heard %q; want Bob released", got)
+		}
+	})
+}
+
+func TestHoldAndMuteReachPhonesInGroupCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, eps := phoneFixture(t)
+		spec := p2p("phone-bob")
+		spec.Targets = append(spec.Targets, model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "phone-carol"}}})
+		leg, err := f.svc.Create(t.Context(), alice, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		for _, who := range []string{"phone-bob", "phone-carol"} {
+			if err := f.svc.Signal(t.Context(), eps.ref(t, who), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Second) // the application's own leg connects
+		synctest.Wait()
+		bob := eps.ref(t, "phone-bob").Participant
+		if _, err := f.svc.StartHoldMusic(t.Context(), alice, leg.ID, bob, model.StartHoldMusicRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.StopHoldMusic(t.Context(), alice, leg.ID, bob, model.StopHoldMusicRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.MuteParticipant(t.Context(), alice, leg.ID, bob, model.MuteRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		want := "dial phone-bob from app-a; dial phone-carol from app-a; hold true; hold false; mute true"
+		if got := eps.got(); got != want {
+			t.Fatalf("the endpoints heard %q; want %q", got, want)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -57,21 +58,44 @@ func (d *dialog) waitEnd(ctx context.Context) {
 }
 
 // phone is a connected leg as the media engine sees it: an rtpmedia.Leg
-// whose voice the domain can mute.
+// whose voice the domain can mute, and which it can put on hold.
 type phone struct {
 	*rtpmedia.Leg
-	muted atomic.Bool
+	muted, held atomic.Bool
+	music       int // position in holdMusic; the engine's goroutine only
 }
 
-// Speak plays the leg's next frame, or nothing while muted (the jitter
-// buffer still drains, and key presses still count).
+// Speak plays the leg's next frame, or nothing while muted or held (the
+// jitter buffer still drains, and key presses still count).
 func (p *phone) Speak(f *media.Frame) (bool, rune) {
 	voiced, key := p.Leg.Speak(f)
-	if p.muted.Load() {
+	if p.muted.Load() || p.held.Load() {
 		voiced = false
 	}
 	return voiced, key
 }
+
+// Hear sends the phone what the room says, or hold music while it is held.
+func (p *phone) Hear(f *media.Frame) {
+	if p.held.Load() {
+		music := holdMusic()
+		for i := range f {
+			f[i] = music.Samples[p.music]
+			p.music = (p.music + 1) % len(music.Samples)
+		}
+	}
+	p.Leg.Hear(f)
+}
+
+// holdMusic is what a held phone hears, over and over: a soft four-note
+// phrase and a pause (Graph's customPrompt is not fetched for phones).
+var holdMusic = sync.OnceValue(func() media.Audio {
+	var clips []media.Audio
+	for _, hz := range []float64{523.25, 659.25, 783.99, 659.25} {
+		clips = append(clips, media.Tone(hz, 400*time.Millisecond, -24))
+	}
+	return media.Concat(append(clips, media.Silence(1400*time.Millisecond))...)
+})
 
 func (s *Server) register(d *dialog) {
 	s.mu.Lock()
@@ -168,13 +192,27 @@ func (s *Server) goBye(d *dialog) {
 
 // Mute mutes or unmutes the phone's voice in the mix.
 func (s *Server) Mute(ref calls.EndpointRef, muted bool) {
-	if d := s.dialogOf(ref); d != nil {
-		d.mu.Lock()
-		ep := d.ep
-		d.mu.Unlock()
-		if ep != nil {
-			ep.muted.Store(muted)
-		}
+	if p := s.phoneOf(ref); p != nil {
+		p.muted.Store(muted)
+	}
+}
+
+// phoneOf returns the connected leg of the participant's dialog, or nil.
+func (s *Server) phoneOf(ref calls.EndpointRef) *phone {
+	d := s.dialogOf(ref)
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ep
+}
+
+// Hold puts the phone on hold (it hears hold music, the others no longer
+// hear it) or takes it off.
+func (s *Server) Hold(ref calls.EndpointRef, held bool) {
+	if p := s.phoneOf(ref); p != nil {
+		p.held.Store(held)
 	}
 }
 
