@@ -378,7 +378,8 @@ sbload_run() {
 }
 
 if [[ -n $sip_only ]]; then
-	log "$(nproc) CPUs, $(go version), $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' || echo sipp)"
+	# sipp -v exits non-zero: no pipefail on it.
+	log "$(nproc) CPUs, $(go version), $({ sipp -v 2>&1 || true; } | grep -o 'SIPp v[^ ]*' | head -1)"
 	sip_runs
 	echo
 	"$tmp/bin/sbload" -report "$results"
