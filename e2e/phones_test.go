@@ -45,14 +45,25 @@ type phoneLab struct {
 // Like newBot, it must be called before t.Parallel.
 func newPhoneLab(t *testing.T, programs ...string) *phoneLab {
 	t.Helper()
+	return newPhoneLabWith(t, nil, programs...)
+}
+
+// newPhoneLabWith is newPhoneLab with configure applied to the server's
+// configuration last, when it is not nil: for tests that bind identities
+// to phones (cfg.SIP.Contacts) or give simulated people a script.
+func newPhoneLabWith(t *testing.T, configure func(*app.Config), programs ...string) *phoneLab {
+	t.Helper()
 	requirePeers(t, append(programs, "timeout")...)
 	rcv := newReceiver(t)
 	rcv.timeout = phoneWait
 	s := startServerWith(t, "", func(cfg *app.Config) {
 		cfg.Apps = append(cfg.Apps, app.AppConfig{
 			ClientID: phoneBotApp.clientID, TenantID: phoneBotApp.tenant, DisplayName: "Phone bot", Secret: phoneBotApp.secret,
-			Roles: []string{auth.RoleCallsInitiate, auth.RoleCallsAccessMedia}, Webhook: rcv.URL(),
+			Roles: []string{auth.RoleCallsInitiate, auth.RoleCallsInitiateGroupCall, auth.RoleCallsJoinGroupCall, auth.RoleCallsAccessMedia}, Webhook: rcv.URL(),
 		})
+		if configure != nil {
+			configure(cfg)
+		}
 	})
 	sip := s.Addr("sip")
 	if sip == "" {
@@ -147,6 +158,49 @@ func (l *phoneLab) terminated(t *testing.T, callID string, code, subcode int32) 
 	checkResult(t, n, code, subcode)
 }
 
+// record starts a recordResponse without a beep: it ends at a stop tone,
+// once maxSilence seconds passed after speech, or after initialSilence
+// seconds without any. It returns the operation's id.
+func (l *phoneLab) record(t *testing.T, callID, clientContext string, initialSilence, maxSilence int32, stopTones ...string) string {
+	t.Helper()
+	record := communications.NewCallsItemRecordResponsePostRequestBody()
+	record.SetPlayBeep(ptr(false))
+	record.SetMaxRecordDurationInSeconds(ptr(int32(20)))
+	record.SetInitialSilenceTimeoutInSeconds(&initialSilence)
+	record.SetMaxSilenceTimeoutInSeconds(&maxSilence)
+	record.SetStopTones(stopTones)
+	record.SetClientContext(&clientContext)
+	op, err := l.bot.call(callID).RecordResponse().Post(t.Context(), record, nil)
+	if err != nil {
+		t.Fatalf("recordResponse: %s", describe(err))
+	}
+	return str(op.GetId())
+}
+
+// recording waits for the recordResponse to complete and downloads what it
+// recorded. It returns the recording and its completion.
+func (l *phoneLab) recording(t *testing.T, callID, opID, clientContext string) (media.Audio, models.RecordOperationable) {
+	t.Helper()
+	n := l.rcv.operationDone(t, callID, opID, clientContext)
+	rec, ok := n.Operation.(models.RecordOperationable)
+	if !ok {
+		t.Fatalf("recordResponse completion %s: decoded as %T, want a RecordOperation: %s", n, n.Operation, n.Body)
+	}
+	location, token := str(rec.GetRecordingLocation()), str(rec.GetRecordingAccessToken())
+	if location == "" || token == "" {
+		t.Fatalf("recordResponse completion: no recordingLocation or recordingAccessToken: %s", n.Body)
+	}
+	resp, wav := graphRequest(t, devHTTPClient(t, l.s.DevCA()), http.MethodGet, location, token, nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download the recording: %s %s", resp.Status, wav)
+	}
+	a, err := media.DecodeWAV(bytes.NewReader(wav))
+	if err != nil {
+		t.Fatalf("the recording is not a WAV: %v", err)
+	}
+	return a, rec
+}
+
 // TestPhoneCallsIVR: baresip calls the bot, which answers, plays a prompt
 // and records what the phone says after it. The phone hears the prompt
 // and the recording holds the phone's speech, both checked by correlation
@@ -172,34 +226,9 @@ func TestPhoneCallsIVR(t *testing.T) {
 	if err != nil {
 		t.Fatalf("playPrompt: %s", describe(err))
 	}
-	record := communications.NewCallsItemRecordResponsePostRequestBody()
-	record.SetPlayBeep(ptr(false))
-	record.SetMaxRecordDurationInSeconds(ptr(int32(20)))
-	record.SetInitialSilenceTimeoutInSeconds(ptr(int32(15)))
-	record.SetMaxSilenceTimeoutInSeconds(ptr(int32(2)))
-	record.SetClientContext(ptr("record"))
-	rec, err := l.bot.call(id).RecordResponse().Post(t.Context(), record, nil)
-	if err != nil {
-		t.Fatalf("recordResponse: %s", describe(err))
-	}
+	recID := l.record(t, id, "record", 15, 2)
 	l.rcv.operationDone(t, id, str(play.GetId()), "welcome")
-	n := l.rcv.operationDone(t, id, str(rec.GetId()), "record")
-	recOp, ok := n.Operation.(models.RecordOperationable)
-	if !ok {
-		t.Fatalf("recordResponse completion %s: decoded as %T, want a RecordOperation: %s", n, n.Operation, n.Body)
-	}
-	location, token := str(recOp.GetRecordingLocation()), str(recOp.GetRecordingAccessToken())
-	if location == "" || token == "" {
-		t.Fatalf("recordResponse completion: no recordingLocation or recordingAccessToken: %s", n.Body)
-	}
-	resp, wav := graphRequest(t, devHTTPClient(t, l.s.DevCA()), http.MethodGet, location, token, nil, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("download the recording: %s %s", resp.Status, wav)
-	}
-	recorded, err := media.DecodeWAV(bytes.NewReader(wav))
-	if err != nil {
-		t.Fatalf("the recording is not a WAV: %v", err)
-	}
+	recorded, _ := l.recording(t, id, recID, "record")
 	l.hangUp(t, id)
 	phone.stop(t, phoneWait)
 

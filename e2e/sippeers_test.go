@@ -261,31 +261,52 @@ func baresipModules(t *testing.T) string {
 	return ""
 }
 
-// baresipPhone is a running baresip.
+// baresipPhone is a baresip phone.
 type baresipPhone struct {
-	*peer
+	*peer // the running baresip, once started
 	// URI is where it takes calls, such as sip:15550100@127.0.0.1:40000:
 	// the SIP URI a static contact binds an identity to.
-	URI string
+	URI  string
+	dir  string
+	user string
+	port int
+}
+
+// newBaresip chooses where the phone user@127.0.0.1, which will run in
+// dir, takes calls, without running it yet. A test that binds the phone's
+// URI in the server's configuration does so before t.Parallel, and starts
+// the phone after it: a parallel test may wait long for its turn, and the
+// phone's time limit must not run meanwhile.
+func newBaresip(t *testing.T, dir, user string) *baresipPhone {
+	t.Helper()
+	port := freePort(t)
+	return &baresipPhone{URI: fmt.Sprintf("sip:%s@127.0.0.1:%d", user, port), dir: dir, user: user, port: port}
 }
 
 // startBaresip runs baresip as the phone user@127.0.0.1 in dir, for at
-// most limit: it speaks source (an 8 kHz mono WAV; the call hangs up when
-// it ends, so pad it), writes what it hears to dump-*-dec.wav in dir, and
-// runs the commands (such as "/dial sip:...") once it is ready. It answers
-// calls to it at once, over PCMU.
+// most limit: see start.
 func startBaresip(t *testing.T, dir, user, source string, limit time.Duration, commands ...string) *baresipPhone {
 	t.Helper()
-	port := freePort(t)
+	b := newBaresip(t, dir, user)
+	b.start(t, source, limit, commands...)
+	return b
+}
+
+// start runs the phone for at most limit: it speaks source (an 8 kHz mono
+// WAV; the call hangs up when it ends, so pad it), writes what it hears to
+// dump-*-dec.wav in its directory, and runs the commands (such as "/dial
+// sip:...") once it is ready. It answers calls to it at once, over PCMU.
+func (b *baresipPhone) start(t *testing.T, source string, limit time.Duration, commands ...string) {
+	t.Helper()
 	config := strings.Join([]string{
 		"module_path " + baresipModules(t),
 		"poll_method epoll",
-		fmt.Sprintf("sip_listen 127.0.0.1:%d", port),
+		fmt.Sprintf("sip_listen 127.0.0.1:%d", b.port),
 		"net_interface 127.0.0.1", // the name lo fails
 		"audio_source aufile," + source,
 		"audio_player aubridge,out", // no sound card: what it hears goes to sndfile
 		"audio_alert aubridge,out",
-		"snd_path " + dir,
+		"snd_path " + b.dir,
 		"module g711.so",
 		"module aufile.so",
 		"module aubridge.so",
@@ -293,18 +314,18 @@ func startBaresip(t *testing.T, dir, user, source string, limit time.Duration, c
 		"module_app account.so",
 		"module_app menu.so",
 	}, "\n") + "\n"
-	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n", user)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600); err != nil {
+	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n", b.user)
+	if err := os.WriteFile(filepath.Join(b.dir, "config"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(b.dir, "accounts"), []byte(account), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"baresip", "-f", dir}
+	args := []string{"baresip", "-f", b.dir}
 	for _, c := range commands {
 		args = append(args, "-e", c)
 	}
-	return &baresipPhone{peer: startPeer(t, "baresip", dir, limit, args...), URI: fmt.Sprintf("sip:%s@127.0.0.1:%d", user, port)}
+	b.peer = startPeer(t, "baresip", b.dir, limit, args...)
 }
 
 // baresipHeard returns what baresip heard in its calls: its sndfile
@@ -493,6 +514,13 @@ func startSipp(t *testing.T, dir, scenario, server, clientID string, limit time.
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeRTPPort(t)),
 		"-m", "1", "-timeout", strconv.Itoa(int(limit/time.Second)) + "s", "-trace_err", "-trace_msg"}
 	p := startPeer(t, "sipp", dir, limit, append(args, options...)...)
+	logSippTraces(t, dir)
+	return p
+}
+
+// logSippTraces prints the messages and errors sipp traced in dir if the
+// test fails.
+func logSippTraces(t *testing.T, dir string) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(dir, "*_messages.log"))
@@ -503,5 +531,121 @@ func startSipp(t *testing.T, dir, scenario, server, clientID string, limit time.
 			}
 		}
 	})
-	return p
 }
+
+// sippPhone is a sipp that takes one call (a UAS).
+type sippPhone struct {
+	*peer // the running sipp, once started
+	// URI is where it takes calls, such as sip:15550100@127.0.0.1:40000:
+	// the SIP URI a static contact binds an identity to.
+	URI  string
+	dir  string
+	port int
+}
+
+// newSippUAS chooses where the phone user, a sipp that will run in dir,
+// takes calls, without running it yet (see newBaresip).
+func newSippUAS(t *testing.T, dir, user string) *sippPhone {
+	t.Helper()
+	port := freePort(t)
+	return &sippPhone{URI: fmt.Sprintf("sip:%s@127.0.0.1:%d", user, port), dir: dir, port: port}
+}
+
+// start runs the phone for one call over UDP, for at most limit; it exits
+// once the call is over: with the scenario (XML), or with sipp's built-in
+// uas scenario (it answers, then waits for a BYE) when scenario is "".
+// Options are more of sipp's arguments, such as "-rtp_echo" (send back
+// every RTP packet it gets).
+func (p *sippPhone) start(t *testing.T, scenario string, limit time.Duration, options ...string) {
+	t.Helper()
+	args := []string{"sipp", "-sn", "uas"}
+	if scenario != "" {
+		path := filepath.Join(p.dir, "phone.xml")
+		if err := os.WriteFile(path, []byte(scenario), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = []string{"sipp", "-sf", path}
+	}
+	args = append(args, "-i", "127.0.0.1", "-p", strconv.Itoa(p.port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeRTPPort(t)),
+		"-m", "1", "-timeout", strconv.Itoa(int(limit/time.Second))+"s", "-trace_err", "-trace_msg")
+	p.peer = startPeer(t, "sipp", p.dir, limit, append(args, options...)...)
+	logSippTraces(t, p.dir)
+}
+
+// sippToTag is the To tag of a sipp UAS's responses in one call.
+const sippToTag = "tag=[pid]SIPpTag01[call_number]"
+
+// sippRefuses is a UAS scenario: the phone refuses the call with a final
+// response, such as 486 Busy Here, and takes the ACK.
+func sippRefuses(code int, reason string) string {
+	return fmt.Sprintf(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="refusing phone">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 %d %s
+      [last_Via:]
+      [last_From:]
+      [last_To:];%s
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+`, code, reason, sippToTag)
+}
+
+// sippRingsUntilCanceled is a UAS scenario: the phone rings (180) and never
+// answers; it expects a CANCEL, answers it with 200 and the INVITE with
+// 487, and takes the ACK.
+const sippRingsUntilCanceled = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="phone that never answers">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];` + sippToTag + `
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:phone@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];` + sippToTag + `
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];` + sippToTag + `
+      [last_Call-ID:]
+      CSeq: [last_cseq_number] INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+`
