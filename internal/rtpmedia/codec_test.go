@@ -60,3 +60,28 @@ func TestConvertersKeepFramesAligned(t *testing.T) {
 		t.Fatalf("found at %d with score %.3f, want a few samples late and ≥ 0.99", off, score)
 	}
 }
+
+// Going down to 8 kHz keeps what telephony carries and removes what 8 kHz
+// cannot hold (which would otherwise fold back as noise).
+func TestDownsamplingFiltersAliases(t *testing.T) {
+	for _, tc := range []struct {
+		hz       float64
+		min, max float64 // level out, dB relative to in
+	}{
+		{300, -0.5, 0.5}, {1000, -0.5, 0.5}, {3000, -1, 0.5}, {5000, -200, -40}, {7000, -200, -50},
+	} {
+		in := media.Tone(tc.hz, time.Second, -12)
+		down := newConverter(media.SampleRate, NarrowRate)
+		var out []int16
+		narrow := make([]int16, NarrowFrame)
+		for _, f := range frames(in) {
+			down.convert(narrow, f[:])
+			out = append(out, narrow...)
+		}
+		// Skip the first and last frames: the filter's start, the tone's fade.
+		got := media.Level(out[2*NarrowFrame:len(out)-2*NarrowFrame]) - media.Level(in.Samples[4*media.FrameSamples:len(in.Samples)-4*media.FrameSamples])
+		if got < tc.min || got > tc.max {
+			t.Errorf("%v Hz comes out at %.1f dB; want %v to %v", tc.hz, got, tc.min, tc.max)
+		}
+	}
+}

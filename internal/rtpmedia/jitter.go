@@ -11,8 +11,10 @@ const (
 	// packets are dropped as malformed.
 	MaxPayload = 480
 	// DefaultJitterDepth is how many packets the jitter buffer gathers
-	// before it starts playing (40 ms of 20 ms packets).
-	DefaultJitterDepth = 2
+	// before it starts playing (60 ms of 20 ms packets): enough for the
+	// engine's and the network's scheduling jitter on a busy machine,
+	// where 40 ms let whole frames slip.
+	DefaultJitterDepth = 3
 	// MaxJitterDepth bounds Config.JitterDepth.
 	MaxJitterDepth = 8
 	// jitterSlack is how many packets beyond its depth the buffer lets

@@ -65,8 +65,12 @@ func (s *jitterScript) want(want ...string) {
 	s.pl = nil
 }
 
+// scriptDepth is the depth the scripted tests run with: two packets, so
+// that each step shows.
+const scriptDepth = 2
+
 func newScript(t *testing.T) *jitterScript {
-	return &jitterScript{t: t, j: newJitterBuffer(DefaultJitterDepth)}
+	return &jitterScript{t: t, j: newJitterBuffer(scriptDepth)}
 }
 
 func TestJitterWaitsForDepthThenPlaysInOrder(t *testing.T) {
@@ -164,7 +168,7 @@ func TestJitterBoundsDelayAfterBurst(t *testing.T) {
 	s.push(2, 3, 4, 5, 6, 7, 8, 9) // 9 held: a burst after a stall
 	s.pop(1)
 	s.want("0", "5")
-	if want := uint64(9 - DefaultJitterDepth - jitterSlack); s.j.dropped != want {
+	if want := uint64(9 - scriptDepth - jitterSlack); s.j.dropped != want {
 		t.Errorf("dropped %d, want %d", s.j.dropped, want)
 	}
 }
