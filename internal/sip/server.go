@@ -248,13 +248,16 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
-	// Dialogs end on their own once told to; the listeners go last so
-	// that their BYEs and final responses still leave.
-	var err error
+	// Dialogs end on their own once told to, while the listeners still
+	// carry their BYEs, CANCELs and final responses; those that wait on a
+	// peer that is gone (a CANCEL waits up to 32 s for its answer) end
+	// when the transactions are closed after closeGrace.
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
 	select {
 	case <-done:
+	case <-grace.C:
 	case <-ctx.Done():
-		err = ctx.Err()
 	}
 	s.cancel()
 	s.srv.Close()
@@ -262,8 +265,16 @@ func (s *Server) Close(ctx context.Context) error {
 	s.ua.Close()
 	s.udp.Close()
 	s.tcp.Close()
-	return err
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
+
+// closeGrace is how long Close lets dialogs end by themselves.
+const closeGrace = 3 * time.Second
 
 // listenRTP opens a call's RTP socket: in the configured port range, or
 // on any free port.

@@ -108,12 +108,13 @@ type fixture struct {
 	events feed
 	rooms  *rooms
 
-	phoneUA  *sipgo.UserAgent
-	phoneCli *sipgo.Client
-	phoneDUA *sipgo.DialogUA
-	phoneURI sip.Uri
-	invites  chan *phoneInvite // INVITEs the phone got
-	dialogs  sync.Map          // the phone's dialogs by Call-ID: byeReader
+	phoneUA   *sipgo.UserAgent
+	phoneCli  *sipgo.Client
+	phoneDUA  *sipgo.DialogUA
+	phoneURI  sip.Uri
+	invites   chan *phoneInvite // INVITEs the phone got
+	stopPhone func()            // the phone goes away: it answers nothing more
+	dialogs   sync.Map          // the phone's dialogs by Call-ID: byeReader
 }
 
 // byeReader is a dialog of either side.
@@ -236,7 +237,8 @@ func (f *fixture) startPhone() {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "No Dialog", nil))
 	})
 	go srv.ServeUDP(pc)
-	t.Cleanup(func() { srv.Close(); ua.Close(); pc.Close() })
+	f.stopPhone = sync.OnceFunc(func() { srv.Close(); ua.Close(); pc.Close() })
+	t.Cleanup(f.stopPhone)
 	f.phoneUA = ua
 }
 
@@ -626,4 +628,18 @@ func TestPhonesAuthenticateOutsideDevelopmentMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-answered
+}
+
+func TestCloseDoesNotWaitForAPhoneThatIsGone(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.Create(t.Context(), bot, p2pTo("phone-bob")); err != nil {
+		t.Fatal(err)
+	}
+	f.invite()
+	f.stopPhone() // ringing, and then gone: the CANCEL gets no answer
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if err := f.srv.Close(ctx); err != nil {
+		t.Fatalf("Close with a ringing phone that is gone: %v; want it done within its grace", err)
+	}
 }
