@@ -219,7 +219,7 @@ func (s *Server) Hold(ref calls.EndpointRef, held bool) {
 // connect starts the dialog's media: the RTP leg joins the room.
 func (s *Server) connect(d *dialog, m sdp.Media) error {
 	leg, err := rtpmedia.New(rtpmedia.Config{
-		ID: d.ref.Participant, Media: m, Latch: true, Writer: d.sock,
+		ID: d.ref.Participant, Media: m, Latch: true, Writer: s.sender.Writer(d.sock),
 		Timeout: s.cfg.RTPTimeout, Clock: s.cfg.Clock,
 		OnTimeout: func() { s.mediaLost(d) },
 	})

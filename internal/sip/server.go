@@ -103,7 +103,8 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 	dua    *sipgo.DialogUA
-	ports  *rtpmedia.Ports // nil: any free port
+	ports  *rtpmedia.Ports  // nil: any free port
+	sender *rtpmedia.Sender // sends the legs' RTP off the media engine's goroutine
 	host   string
 	port   int
 
@@ -194,6 +195,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact()}
+	s.sender = rtpmedia.NewSender(senderWorkers, senderQueue)
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
@@ -265,6 +267,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.ua.Close()
 	s.udp.Close()
 	s.tcp.Close()
+	defer s.sender.Close()
 	select {
 	case <-done:
 		return nil
@@ -272,6 +275,13 @@ func (s *Server) Close(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// The RTP sender: two goroutines (the engine computes on one core, they
+// send on the other), and a queue of 100 ms of 1,000 legs' packets.
+const (
+	senderWorkers = 2
+	senderQueue   = 5000
+)
 
 // closeGrace is how long Close lets dialogs end by themselves.
 const closeGrace = 3 * time.Second
