@@ -148,6 +148,10 @@ func newFixtureWith(t *testing.T, anonymous bool) *fixture {
 	// is not registered.
 	phoneDir, err := phones.New(phones.Config{
 		Contacts: []phones.Contact{{User: "phone-bob", URI: f.phoneURI.String()}},
+		// The test's phone is also a carrier: it serves +1555 numbers and
+		// its calls come from 127.0.0.2 (which the phone never uses).
+		Trunks: []phones.Trunk{{Name: "carrier", Address: net.JoinHostPort(f.phoneURI.Host, strconv.Itoa(f.phoneURI.Port)),
+			Numbers: []string{"+1555*"}, AllowFrom: []string{"127.0.0.2/32"}, MaxCalls: 1}},
 		Accounts: []phones.Account{{Username: "offline", User: "phone-offline", Password: "secret"},
 			{Username: "alice", User: "phone-alice", DisplayName: "Alice", Password: "secret"}},
 	}, phones.Options{Dev: true, Clock: f.clk})
@@ -641,5 +645,23 @@ func TestCloseDoesNotWaitForAPhoneThatIsGone(t *testing.T) {
 	defer cancel()
 	if err := f.srv.Close(ctx); err != nil {
 		t.Fatalf("Close with a ringing phone that is gone: %v; want it done within its grace", err)
+	}
+}
+
+func TestCallToANumberGoesThroughItsTrunk(t *testing.T) {
+	f := newFixture(t)
+	call := p2pTo("x")
+	call.Targets[0].Identity = &model.IdentitySet{Phone: &model.Identity{ID: "+1 555 0199"}}
+	leg, err := f.svc.Create(t.Context(), bot, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := f.invite()
+	if got := inv.req.Recipient.User; got != "+15550199" {
+		t.Fatalf("the trunk got an INVITE for %q; want the number +15550199", got)
+	}
+	inv.answer <- sip.StatusOK
+	if ev := f.until("established"); ev.callID != leg.ID {
+		t.Fatalf("established %+v", ev)
 	}
 }
