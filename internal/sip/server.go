@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -162,23 +161,39 @@ func New(cfg Config) (*Server, error) {
 // Attach sets the calls domain, before Start.
 func (s *Server) Attach(c Calls) { s.cfg.Calls = c }
 
+// listenBoth binds UDP and TCP on one port. When ap's port is 0 the system
+// picks a free UDP port, which may be taken for TCP (an outgoing
+// connection's ephemeral port, say): then it tries another, a few times.
+func listenBoth(ap netip.AddrPort) (net.PacketConn, net.Listener, error) {
+	const attempts = 8
+	for i := 0; ; i++ {
+		udp, err := net.ListenPacket("udp", ap.String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp: %w", err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", netip.AddrPortFrom(ap.Addr(), uint16(port)).String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if ap.Port() != 0 || i+1 == attempts {
+			return nil, nil, fmt.Errorf("sip: listen tcp: %w", err)
+		}
+	}
+}
+
 // Start listens on cfg.Listen over UDP and TCP (on the same port, chosen by
 // the system when it is 0) and serves until Close.
 func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Calls == nil {
 		return errors.New("sip: no calls domain attached")
 	}
-	ap := netip.MustParseAddrPort(s.cfg.Listen)
-	udp, err := net.ListenPacket("udp", ap.String())
+	udp, tcp, err := listenBoth(netip.MustParseAddrPort(s.cfg.Listen))
 	if err != nil {
-		return fmt.Errorf("sip: listen udp: %w", err)
+		return err
 	}
 	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp", netip.AddrPortFrom(ap.Addr(), uint16(port)).String())
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("sip: listen tcp: %w", err)
-	}
 	s.host, s.port = s.cfg.PublicAddr.String(), port
 	parser := sip.NewParser()
 	parser.MaxMessageLength = MaxMessageSize
@@ -212,7 +227,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	go s.serve("udp", func() error { return s.srv.ServeUDP(udp) })
 	go s.serve("tcp", func() error { return s.srv.ServeTCP(tcp) })
-	s.log.Info("sip: listening", "addr", net.JoinHostPort(ap.Addr().String(), strconv.Itoa(port)), "transports", "udp,tcp", "public_addr", s.host)
+	s.log.Info("sip: listening", "addr", udp.LocalAddr().String(), "transports", "udp,tcp", "public_addr", s.host)
 	return nil
 }
 
