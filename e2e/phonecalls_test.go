@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -317,4 +318,103 @@ func TestPhoneInMeeting(t *testing.T) {
 	})
 	contains(t, baresipHeard(t, dir), personSpeech, "the person's speech in what the phone heard")
 	l.hangUp(t, id)
+}
+
+// TestPhoneTransferredToEchoPhone: baresip calls the bot, which answers
+// and transfers the call (blind) to a user bound to sipp, which echoes
+// every RTP packet. The bot's call ends as a completed transfer, and the
+// two phones talk on without it, bridged by the server's media: baresip,
+// speaking 8 s after it is answered (seconds after the transfer is done),
+// hears its own speech come back through the echo. When baresip's WAV
+// ends it hangs up, and the server hangs the echo phone up: sipp, which
+// expects a BYE, exits 0.
+func TestPhoneTransferredToEchoPhone(t *testing.T) {
+	echo := newSippUAS(t, t.TempDir(), "echo")
+	l := newPhoneLabWith(t, withContact(phoneUser, echo.URI), "baresip", "sipp", "espeak-ng", "sox")
+	t.Parallel()
+	dir := t.TempDir()
+	speechPath := speechWAV(t, dir, "speech", "Pack my box with five dozen liquor jugs.")
+	speech := readWAV(t, speechPath)
+	echo.start(t, "", 60*time.Second, "-rtp_echo")
+	l.warmUp(t)
+
+	phone := startBaresip(t, dir, "15550130", padWAV(t, speechPath, 8*time.Second, 4*time.Second), 60*time.Second, "/dial "+l.uri())
+	id, _ := l.incoming(t, "15550130")
+	l.answer(t, id)
+	if err := l.bot.call(id).Transfer().Post(t.Context(), transferBody(phoneUser, ""), nil); err != nil {
+		t.Fatalf("transfer: %s", describe(err))
+	}
+	n := l.rcv.expectStates(t, id, 3, "updated:transferring", "updated:transferAccepted", "deleted:terminated")
+	checkResult(t, n, 0, 7015)
+
+	if code := echo.wait(t, phoneWait); code != 0 {
+		t.Fatalf("sipp exited with %d: the echo phone did not get the BYE it expects", code)
+	}
+	phone.stop(t, phoneWait)
+	contains(t, baresipHeard(t, dir), speech, "the phone's own speech, echoed by the phone it was transferred to")
+}
+
+// TestBotMutesPhone: the bot joins a meeting a phone (baresip) dials
+// into; the phone says a sentence every 5 s. A recording hears it; once
+// the bot mutes the phone's participant (a Graph participant mute), a
+// recording hears nothing for longer than the phone's pauses (it ends
+// with initialSilenceTimeout). (A phone cannot unmute itself: Teams'
+// *6 is not implemented.)
+func TestBotMutesPhone(t *testing.T) {
+	l := newPhoneLab(t, "baresip", "espeak-ng", "sox")
+	t.Parallel()
+	dir := t.TempDir()
+	speechPath := speechWAV(t, dir, "speech", "How vexingly quick daft zebras jump.")
+	source := filepath.Join(dir, "speaking.wav")
+	// Speech, then silence up to 5 s, twelve times over: a minute.
+	run(t, dir, "sox", speechPath, source, "pad", "0", seconds(5*time.Second-readWAV(t, speechPath).Duration()), "repeat", "11")
+	l.warmUp(t)
+
+	id := str(createCall(t, l.bot.GraphServiceClient, joinRequest(l.rcv.URL(), "")).GetId())
+	l.rcv.expectStates(t, id, 0, "updated:establishing", "updated:established")
+	const number = "15550131"
+	mark := l.rcv.lastSeq(id)
+	joinID := strings.Join(strings.Fields(meetingID), "")
+	phone := startBaresip(t, dir, number, source, 90*time.Second, "/dial sip:"+joinID+"@"+l.sip)
+	isPhone := func(p models.Participantable) bool {
+		return p.GetInfo() != nil && phoneOf(p.GetInfo().GetIdentity()) == number
+	}
+	l.rcv.rosterAfter(t, id, mark, "with the phone "+number, func(r []models.Participantable) bool {
+		return findParticipant(r, isPhone) != nil
+	})
+	list, err := l.bot.call(id).Participants().Get(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("list participants: %s", describe(err))
+	}
+	phoneID := str(findParticipant(list.GetValue(), isPhone).GetId())
+
+	// listen records until 2 s of silence after speech, or initialSilence
+	// seconds without any (the operation then fails with 400/8510), and
+	// returns how the recording ended.
+	listen := func(what string, initialSilence int32) string {
+		t.Helper()
+		op := l.record(t, id, what, initialSilence, 2)
+		url := "/communications/calls/" + id + "/operations/" + op
+		n := l.rcv.First(t, id, "the end of recording "+what, func(n notification) bool { return n.ResourceURL == url })
+		if n.Operation == nil {
+			t.Fatalf("operation notification %s: resourceData is not an operation", n)
+		}
+		return additional(n.Operation, "completionReason")
+	}
+	if got := listen("before", 6); got == "initialSilenceTimeout" {
+		t.Fatal("the recording heard nothing of the phone before it was muted")
+	}
+	mark = l.rcv.lastSeq(id)
+	if _, err := l.bot.call(id).Participants().ByParticipantId(phoneID).Mute().Post(t.Context(), communications.NewCallsItemParticipantsItemMutePostRequestBody(), nil); err != nil {
+		t.Fatalf("mute the phone: %s", describe(err))
+	}
+	l.rcv.rosterAfter(t, id, mark, "with the phone muted", func(r []models.Participantable) bool {
+		p := findParticipant(r, isPhone)
+		return p != nil && p.GetIsMuted() != nil && *p.GetIsMuted()
+	})
+	if got := listen("muted", 6); got != "initialSilenceTimeout" {
+		t.Errorf("recording the muted phone ended with %q, want initialSilenceTimeout: its voice is still in the mix", got)
+	}
+	l.hangUp(t, id) // before the phone leaves, whose roster update would come in between
+	phone.stop(t, phoneWait)
 }

@@ -335,6 +335,45 @@ func TestTransferBridgesTwoPhones(t *testing.T) {
 	})
 }
 
+func TestTransferBridgesPhoneAndSimulatedPerson(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, eps := phoneFixture(t)
+		leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		bob := eps.ref(t, "phone-bob")
+		if err := f.svc.Signal(t.Context(), bob, calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.Transfer(t.Context(), alice, leg.ID, model.TransferRequest{
+			TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "carol"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // Carol, simulated, answers; nobody hangs up
+		synctest.Wait()
+		if _, err := f.svc.Get(t.Context(), alice, leg.ID); err == nil {
+			t.Fatal("the application's leg is still live after the transfer completed")
+		}
+		// Bob talks on with Carol: he is not released.
+		if got, want := eps.got(), "dial phone-bob from app-a"; got != want {
+			t.Fatalf("after the transfer the phone heard %q; want %q", got, want)
+		}
+		if _, err := f.svc.Conversation(leg.ID); err != nil {
+			t.Fatalf("the conversation of Bob and Carol: %v", err)
+		}
+		if err := f.svc.Signal(t.Context(), bob, calls.Signal{Kind: calls.SignalLeft}); err != nil {
+			t.Fatal(err)
+		}
+		// With Bob gone Carol is alone: the conversation ends.
+		if c, err := f.svc.Conversation(leg.ID); err == nil {
+			t.Fatalf("the conversation is still live with only a simulated person in it: %+v", c.Roster)
+		}
+	})
+}
+
 func TestHoldAndMuteReachPhonesInGroupCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, eps := phoneFixture(t)

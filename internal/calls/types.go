@@ -64,8 +64,8 @@ type Conversation struct {
 }
 
 // Live reports whether any leg of the conversation has not ended, or, with
-// every application gone, live endpoints are still talking to each other
-// (bridged: a phone transferred to another phone).
+// every application gone, a live endpoint is still talking to someone
+// (bridged: a phone transferred to another phone or to a simulated person).
 func (c *Conversation) Live() bool {
 	for _, l := range c.Legs {
 		if !l.State.Ended() {
@@ -75,17 +75,19 @@ func (c *Conversation) Live() bool {
 	return c.bridged()
 }
 
-// bridged reports whether two or more participants reached through live
-// endpoints are in the conversation: they go on talking without an
-// application, as Graph's transferee and transfer target do.
+// bridged reports whether a participant reached through a live endpoint
+// (a phone, say) is in the conversation with someone else: they go on
+// talking without an application, as Graph's transferee and transfer
+// target do. Simulated people alone do not keep a conversation going.
 func (c *Conversation) bridged() bool {
-	n := 0
+	joined, live := 0, false
 	for i := range c.Roster {
-		if p := &c.Roster[i]; p.Endpoint != EndpointSimulated && p.State == ParticipantJoined {
-			n++
+		if p := &c.Roster[i]; p.State == ParticipantJoined {
+			joined++
+			live = live || p.Endpoint != EndpointSimulated
 		}
 	}
-	return n >= 2
+	return live && joined >= 2
 }
 
 // Leg returns the leg with the given call id, or nil.
