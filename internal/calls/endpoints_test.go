@@ -75,6 +75,26 @@ func phoneFixture(t *testing.T) (*fixture, *phones) {
 	return f, eps
 }
 
+// callPhone makes alice's application call a phone, which answers; it
+// returns the application's leg.
+func callPhone(t *testing.T, f *fixture, eps *phones, phone string) *calls.Call {
+	t.Helper()
+	leg, err := f.svc.Create(t.Context(), alice, p2p(phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Wait()
+	if err := f.svc.Signal(t.Context(), eps.ref(t, phone), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	return leg
+}
+
+// transferTo is a blind transfer to a user.
+func transferTo(user string) model.TransferRequest {
+	return model.TransferRequest{TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: user}}}}
+}
+
 func TestLiveEndpointAnswersAndHangsUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, eps := phoneFixture(t)
@@ -161,14 +181,7 @@ func TestLiveEndpointFailuresEndTheCall(t *testing.T) {
 func TestApplicationHangUpEndsLiveEndpoint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, eps := phoneFixture(t)
-		leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait()
-		if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-bob"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
-			t.Fatal(err)
-		}
+		leg := callPhone(t, f, eps, "phone-bob")
 		if err := f.svc.HangUp(t.Context(), alice, leg.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -301,17 +314,8 @@ func TestRestartEndsLostLiveEndpoints(t *testing.T) {
 func TestTransferBridgesTwoPhones(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, eps := phoneFixture(t)
-		leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait()
-		if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-bob"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
-			t.Fatal(err)
-		}
-		err = f.svc.Transfer(t.Context(), alice, leg.ID, model.TransferRequest{
-			TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "phone-carol"}}}})
-		if err != nil {
+		leg := callPhone(t, f, eps, "phone-bob")
+		if err := f.svc.Transfer(t.Context(), alice, leg.ID, transferTo("phone-carol")); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -338,18 +342,9 @@ func TestTransferBridgesTwoPhones(t *testing.T) {
 func TestTransferBridgesPhoneAndSimulatedPerson(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, eps := phoneFixture(t)
-		leg, err := f.svc.Create(t.Context(), alice, p2p("phone-bob"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait()
+		leg := callPhone(t, f, eps, "phone-bob")
 		bob := eps.ref(t, "phone-bob")
-		if err := f.svc.Signal(t.Context(), bob, calls.Signal{Kind: calls.SignalAnswered}); err != nil {
-			t.Fatal(err)
-		}
-		err = f.svc.Transfer(t.Context(), alice, leg.ID, model.TransferRequest{
-			TransferTarget: &model.InvitationParticipantInfo{Identity: &model.IdentitySet{User: &model.Identity{ID: "carol"}}}})
-		if err != nil {
+		if err := f.svc.Transfer(t.Context(), alice, leg.ID, transferTo("carol")); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute) // Carol, simulated, answers; nobody hangs up
