@@ -226,18 +226,21 @@ start_switchboard() {
 	return 1
 }
 
-stop_switchboard() {
+# stop_pid PID: TERM, up to 10 s to exit, then KILL; and forget it, so
+# that cleanup never signals a recycled process id.
+stop_pid() {
 	local p kept=()
-	kill "$SB_PID" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$SB_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$SB_PID" 2>/dev/null || true
-	wait "$SB_PID" 2>/dev/null || true
-	# Forget it, so that cleanup never signals a recycled process id.
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
 	for p in "${pids[@]}"; do
-		[[ $p == "$SB_PID" ]] || kept+=("$p")
+		[[ $p == "$1" ]] || kept+=("$p")
 	done
 	pids=("${kept[@]}")
 }
+
+stop_switchboard() { stop_pid "$SB_PID"; }
 
 # sb_run LABEL ARGS...: sbload_run against a fresh Switchboard.
 sb_run() {
@@ -319,17 +322,9 @@ start_sipp() {
 	return 1
 }
 
-stop_sipp() {
-	local p kept=()
-	kill "$SIPP_TIMEOUT_PID" 2>/dev/null || true
-	# timeout passes the TERM on, and kills sipp 3 s later if it is still there.
-	for _ in $(seq 100); do kill -0 "$SIPP_TIMEOUT_PID" 2>/dev/null || break; sleep 0.1; done
-	wait "$SIPP_TIMEOUT_PID" 2>/dev/null || true
-	for p in "${pids[@]}"; do
-		[[ $p == "$SIPP_TIMEOUT_PID" ]] || kept+=("$p")
-	done
-	pids=("${kept[@]}")
-}
+# timeout passes the TERM on to sipp, and kills it 3 s later if it is
+# still there.
+stop_sipp() { stop_pid "$SIPP_TIMEOUT_PID"; }
 
 # sip_config PORT writes the configuration of a SIP run, the usual one plus
 # the RTP port range and SIP_CALLEE bound to a sipp on PORT, and makes it
