@@ -320,38 +320,58 @@ func TestPhoneInMeeting(t *testing.T) {
 	l.hangUp(t, id)
 }
 
-// TestPhoneTransferredToEchoPhone: baresip calls the bot, which answers
-// and transfers the call (blind) to a user bound to sipp, which echoes
-// every RTP packet. The bot's call ends as a completed transfer, and the
-// two phones talk on without it, bridged by the server's media: baresip,
-// speaking 8 s after it is answered (seconds after the transfer is done),
-// hears its own speech come back through the echo. When baresip's WAV
-// ends it hangs up, and the server hangs the echo phone up: sipp, which
-// expects a BYE, exits 0.
-func TestPhoneTransferredToEchoPhone(t *testing.T) {
-	echo := newSippUAS(t, t.TempDir(), "echo")
-	l := newPhoneLabWith(t, withContact(phoneUser, echo.URI), "baresip", "sipp", "espeak-ng", "sox")
-	t.Parallel()
-	dir := t.TempDir()
-	speechPath := speechWAV(t, dir, "speech", "Pack my box with five dozen liquor jugs.")
-	speech := readWAV(t, speechPath)
-	echo.start(t, "", 60*time.Second, "-rtp_echo")
-	l.warmUp(t)
+// TestPhonePutThroughToEchoPhone: baresip calls the bot, which puts the
+// call through to a user bound to sipp, which echoes every RTP packet:
+// by a blind transfer once it answered, or by redirecting the call it has
+// not answered. The bot's call ends (a completed transfer, or redirected),
+// and the two phones talk on without it, bridged by the server's media:
+// baresip, speaking 8 s after it is answered (seconds after it was put
+// through), hears its own speech come back through the echo. When
+// baresip's WAV ends it hangs up, and the server hangs the echo phone up:
+// sipp, which expects a BYE, exits 0.
+func TestPhonePutThroughToEchoPhone(t *testing.T) {
+	for _, tc := range []struct {
+		name, number string
+		putThrough   func(l *phoneLab, t *testing.T, callID string)
+	}{
+		{"transfer", "15550130", func(l *phoneLab, t *testing.T, id string) {
+			l.answer(t, id)
+			if err := l.bot.call(id).Transfer().Post(t.Context(), transferBody(phoneUser, ""), nil); err != nil {
+				t.Fatalf("transfer: %s", describe(err))
+			}
+			n := l.rcv.expectStates(t, id, 3, "updated:transferring", "updated:transferAccepted", "deleted:terminated")
+			checkResult(t, n, 0, 7015)
+		}},
+		{"redirect", "15550132", func(l *phoneLab, t *testing.T, id string) {
+			body := communications.NewCallsItemRedirectPostRequestBody()
+			body.SetTargets([]models.InvitationParticipantInfoable{userTarget(phoneUser)})
+			if err := l.bot.call(id).Redirect().Post(t.Context(), body, nil); err != nil {
+				t.Fatalf("redirect: %s", describe(err))
+			}
+			n := l.rcv.expectStates(t, id, 1, "updated:redirecting", "deleted:terminated")
+			checkResult(t, n, 200, 7000)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			echo := newSippUAS(t, t.TempDir(), "echo")
+			l := newPhoneLabWith(t, withContact(phoneUser, echo.URI), "baresip", "sipp", "espeak-ng", "sox")
+			t.Parallel()
+			dir := t.TempDir()
+			speechPath := speechWAV(t, dir, "speech", "Pack my box with five dozen liquor jugs.")
+			speech := readWAV(t, speechPath)
+			echo.start(t, "", 60*time.Second, "-rtp_echo")
+			l.warmUp(t)
 
-	phone := startBaresip(t, dir, "15550130", padWAV(t, speechPath, 8*time.Second, 4*time.Second), 60*time.Second, "/dial "+l.uri())
-	id, _ := l.incoming(t, "15550130")
-	l.answer(t, id)
-	if err := l.bot.call(id).Transfer().Post(t.Context(), transferBody(phoneUser, ""), nil); err != nil {
-		t.Fatalf("transfer: %s", describe(err))
+			phone := startBaresip(t, dir, tc.number, padWAV(t, speechPath, 8*time.Second, 4*time.Second), 60*time.Second, "/dial "+l.uri())
+			id, _ := l.incoming(t, tc.number)
+			tc.putThrough(l, t, id)
+			if code := echo.wait(t, phoneWait); code != 0 {
+				t.Fatalf("sipp exited with %d: the echo phone did not get the BYE it expects", code)
+			}
+			phone.stop(t, phoneWait)
+			contains(t, baresipHeard(t, dir), speech, "the phone's own speech, echoed by the phone it was put through to")
+		})
 	}
-	n := l.rcv.expectStates(t, id, 3, "updated:transferring", "updated:transferAccepted", "deleted:terminated")
-	checkResult(t, n, 0, 7015)
-
-	if code := echo.wait(t, phoneWait); code != 0 {
-		t.Fatalf("sipp exited with %d: the echo phone did not get the BYE it expects", code)
-	}
-	phone.stop(t, phoneWait)
-	contains(t, baresipHeard(t, dir), speech, "the phone's own speech, echoed by the phone it was transferred to")
 }
 
 // TestBotMutesPhone: the bot joins a meeting a phone (baresip) dials

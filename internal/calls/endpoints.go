@@ -136,6 +136,10 @@ func (tx *txn) signal(p *Participant, sig Signal) error {
 		if leg := tx.transferFor(p.ID); leg != nil {
 			return tx.completeTransfer(leg)
 		}
+		if p.RingsFor != "" {
+			tx.redirectAnswered(p)
+			return nil
+		}
 		if conv.Kind == KindPeerToPeer {
 			return tx.legsConnected()
 		}
@@ -149,6 +153,10 @@ func (tx *txn) signal(p *Participant, sig Signal) error {
 		tx.setParticipant(p.ID, ParticipantLeft)
 		if leg := tx.transferFor(p.ID); leg != nil {
 			return tx.failTransfer(leg)
+		}
+		if p.RingsFor != "" {
+			tx.closeBridge() // the redirected phone goes when its last target failed
+			return nil
 		}
 		if conv.Kind != KindPeerToPeer {
 			tx.inviteSettled(p.InviteOp, p.InvitedBy)
@@ -236,10 +244,18 @@ func (s *Service) syncEndpoints(old, cur *Conversation, reporter string) {
 			}
 		}
 	}
+	// A redirected caller is accepted when a target answers for it.
+	for i := range cur.Roster {
+		p := &cur.Roster[i]
+		if was := old.participant(p.ID); p.RingsFor != "" && p.State == ParticipantJoined && was != nil && was.State == ParticipantInvited {
+			eps.Accept(EndpointRef{Conversation: cur.ID, Participant: p.RingsFor})
+		}
+	}
 	// An incoming caller is accepted when the application's leg answers.
 	for _, l := range cur.Legs {
 		o := old.Leg(l.ID)
-		if o == nil || o.State != StateIncoming || l.State == StateIncoming || l.State.Ended() || l.Spec.IncomingContext == nil {
+		answered := l.State == StateEstablishing || l.State == StateEstablished // not redirecting, not ended
+		if o == nil || o.State != StateIncoming || !answered || l.Spec.IncomingContext == nil {
 			continue
 		}
 		if p := cur.participant(l.Spec.IncomingContext.SourceParticipantID); p != nil && p.Endpoint != EndpointSimulated && p.State == ParticipantJoined {

@@ -39,7 +39,14 @@ func (p *phones) Dial(ref calls.EndpointRef, d calls.Dial) {
 	}
 	p.refs[d.Target.User.ID] = ref
 	p.mu.Unlock()
-	p.add("dial " + d.Target.User.ID + " from " + d.Caller.Application.ID)
+	from := "?"
+	switch {
+	case d.Caller.Application != nil:
+		from = d.Caller.Application.ID
+	case d.Caller.Phone != nil:
+		from = d.Caller.Phone.ID
+	}
+	p.add("dial " + d.Target.User.ID + " from " + from)
 }
 func (p *phones) Accept(ref calls.EndpointRef) { p.add("accept") }
 func (p *phones) End(ref calls.EndpointRef, why calls.Release) {
@@ -235,6 +242,79 @@ func TestIncomingFromLiveEndpoint(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestRedirectConnectsPhoneToFirstTargetToAnswer(t *testing.T) {
+	redirected := func(t *testing.T, f *fixture) *calls.Call {
+		t.Helper()
+		leg, _, err := f.svc.Incoming(t.Context(), calls.IncomingCall{TenantID: alice.TenantID, AppID: alice.AppID,
+			CallbackURI: "http://127.0.0.1:9/cb", From: model.IdentitySet{Phone: &model.Identity{ID: "+15551234"}}, Endpoint: calls.EndpointSIP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.Redirect(t.Context(), alice, leg.ID, model.RedirectRequest{Targets: []model.InvitationParticipantInfo{
+			{Identity: &model.IdentitySet{User: &model.Identity{ID: "phone-carol"}}},
+			{Identity: &model.IdentitySet{User: &model.Identity{ID: "phone-dave"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ns := notifications(t, f, leg.ID)
+		if last := ns[len(ns)-1]; last.state != "terminated" || last.code != calls.ResultRedirected.Code || last.sub != calls.ResultRedirected.Subcode {
+			t.Fatalf("the application's last notification = %+v; want terminated as redirected", last)
+		}
+		return leg
+	}
+	t.Run("one answers", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f, eps := phoneFixture(t)
+			leg := redirected(t, f)
+			if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-carol"), calls.Signal{Kind: calls.SignalAnswered}); err != nil {
+				t.Fatal(err)
+			}
+			// Dave stops ringing, the caller is put through to Carol.
+			want := fmt.Sprintf("dial phone-carol from +15551234; dial phone-dave from +15551234; end %d/%d; accept",
+				calls.ResultRedirected.Code, calls.ResultRedirected.Subcode)
+			if got := eps.got(); got != want {
+				t.Fatalf("the phones heard %q; want %q", got, want)
+			}
+			conv, err := f.svc.Conversation(leg.ID)
+			if err != nil {
+				t.Fatalf("the caller and Carol are not talking: %v", err)
+			}
+			joined := 0
+			for _, p := range conv.Roster {
+				if p.State == calls.ParticipantJoined {
+					joined++
+				}
+			}
+			if joined != 2 {
+				t.Fatalf("%d joined, want the caller and Carol: %+v", joined, conv.Roster)
+			}
+		})
+	})
+	t.Run("none answers", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f, eps := phoneFixture(t)
+			leg := redirected(t, f)
+			if err := f.svc.Signal(t.Context(), eps.ref(t, "phone-carol"), calls.Signal{Kind: calls.SignalFailed, Result: calls.ResultBusy}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Conversation(leg.ID); err != nil {
+				t.Fatal("the caller was let go while Dave still rang")
+			}
+			time.Sleep(calls.DefaultRedirectTimeout) // Dave never answers
+			synctest.Wait()
+			want := fmt.Sprintf("dial phone-carol from +15551234; dial phone-dave from +15551234; end %d/%d; end %d/%d",
+				calls.ResultRedirected.Code, calls.ResultRedirected.Subcode, calls.ResultRedirected.Code, calls.ResultRedirected.Subcode)
+			if got := eps.got(); got != want {
+				t.Fatalf("the phones heard %q; want %q (Dave cancelled, the caller released)", got, want)
+			}
+			if _, err := f.svc.Conversation(leg.ID); err == nil {
+				t.Fatal("the conversation is still live with nobody to connect the caller to")
+			}
+		})
+	})
 }
 
 func TestSimulateRefusesLiveEndpoints(t *testing.T) {

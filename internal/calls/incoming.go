@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
@@ -13,6 +14,9 @@ const (
 	MaxRedirectTargets = 25
 	MinRedirectTimeout = 15
 	MaxRedirectTimeout = 90
+	// DefaultRedirectTimeout is how long a redirect's targets ring when
+	// the request gives no timeout: Graph documents 55 s.
+	DefaultRedirectTimeout = 55 * time.Second
 )
 
 // IncomingCall describes a simulated person or phone calling an
@@ -247,11 +251,38 @@ func (s *Service) Redirect(ctx context.Context, c Caller, callID string, req mod
 			return err
 		}
 		tx.removeTimers(leg.ID)
+		// A phone that calls is connected to whichever target answers
+		// first; a simulated caller's call just goes (it has nobody to
+		// talk to once the application is gone).
+		caller := tx.participant(leg.Spec.IncomingContext.SourceParticipantID)
+		live := caller != nil && caller.Endpoint != EndpointSimulated && caller.State == ParticipantJoined
+		ringFor := DefaultRedirectTimeout
+		if req.Timeout != nil {
+			ringFor = time.Duration(*req.Timeout) * time.Second
+		}
 		for _, t := range req.Targets {
-			p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited}
+			p := Participant{ID: newID(), Info: model.ParticipantInfo{Identity: t.Identity}, State: ParticipantInvited, InvitedBy: leg.ID}
+			if live {
+				p.RingsFor = caller.ID
+			}
 			tx.conv.Roster = append(tx.conv.Roster, p)
+			if live {
+				s.ring(tx, &tx.conv.Roster[len(tx.conv.Roster)-1], t.Identity, ringFor)
+			}
 		}
 		tx.addTimer(TimerRedirected, leg.ID, tx.now)
 		return nil
 	})
+}
+
+// redirectAnswered connects a redirected phone to the target that
+// answered for it: the other targets stop ringing. (The phone itself is
+// accepted by syncEndpoints, after the commit.)
+func (tx *txn) redirectAnswered(p *Participant) {
+	for i := range tx.conv.Roster {
+		if o := &tx.conv.Roster[i]; o.ID != p.ID && o.RingsFor == p.RingsFor && o.State == ParticipantInvited {
+			tx.removeTimers(o.ID)
+			tx.setParticipant(o.ID, ParticipantLeft)
+		}
+	}
 }

@@ -76,18 +76,22 @@ func (c *Conversation) Live() bool {
 }
 
 // bridged reports whether a participant reached through a live endpoint
-// (a phone, say) is in the conversation with someone else: they go on
-// talking without an application, as Graph's transferee and transfer
-// target do. Simulated people alone do not keep a conversation going.
+// (a phone, say) is in the conversation with someone else, or with someone
+// ringing for it (a redirect's targets): they go on without an
+// application, as Graph's transferee and transfer target do. Simulated
+// people alone do not keep a conversation going.
 func (c *Conversation) bridged() bool {
-	joined, live := 0, false
+	joined, live, ringing := 0, false, false
 	for i := range c.Roster {
-		if p := &c.Roster[i]; p.State == ParticipantJoined {
+		switch p := &c.Roster[i]; {
+		case p.State == ParticipantJoined:
 			joined++
 			live = live || p.Endpoint != EndpointSimulated
+		case p.State == ParticipantInvited && p.RingsFor != "":
+			ringing = true
 		}
 	}
-	return live && joined >= 2
+	return live && (joined >= 2 || ringing)
 }
 
 // Leg returns the leg with the given call id, or nil.
@@ -195,6 +199,10 @@ type Participant struct {
 	Sharing   bool      `json:"sharing,omitempty"` // sending video-based screen sharing
 	Hidden    bool      `json:"hidden,omitempty"`
 	Recording string    `json:"recording,omitempty"` // recordingStatus set by updateRecordingStatus
+	// RingsFor is the participant (a phone whose call an application
+	// redirected) this one is being called for: the first of them to
+	// answer is connected to it, and the others stop ringing.
+	RingsFor string `json:"ringsFor,omitempty"`
 	// InviteOp is the invite operation that is calling this participant.
 	InviteOp string `json:"inviteOp,omitempty"`
 	// InvitedBy is the leg that invited this participant.

@@ -188,8 +188,8 @@ func declineFor(why calls.Release) (int, string) {
 	case why.Busy:
 		return sip.StatusBusyHere, "Busy Here"
 	case why.Result == calls.ResultAnswerTimeout, why.Result == calls.ResultRedirected:
-		// A redirect's targets are not connected to a phone yet: to the
-		// phone it is as if nobody took the call.
+		// Nobody took the call: the application, or every target of its
+		// redirect.
 		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
 	case why.Result.Code == 503:
 		return sip.StatusServiceUnavailable, "Service Unavailable"
