@@ -256,6 +256,24 @@ func TestSendTonesHeardByPerson(t *testing.T) {
 	})
 }
 
+// A recording with no prompt listens at once, even while its leg sends
+// tones (which hold back prompts, not ears).
+func TestRecordListensWhileSendingTones(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.must(h.e.AddLeg("r", "L"))
+		h.person("r", "P", Action{At: ms(200), Key: '#'})
+		h.must(h.e.Record("r", "L", "rec", RecordOptions{
+			StopTones: []rune{'#'}, InitialSilence: 5 * time.Second, MaxSilence: 5 * time.Second, MaxDuration: 20 * time.Second,
+		}))
+		h.must(h.e.SendTones("r", "L", "dtmf", "1234", ms(80))) // 4 tones and 3 gaps: 32 frames
+		h.run(2 * time.Second)
+		evs := expect(t, h.log.take(), "record rec", "tones dtmf")
+		if r := evs[0].rec; r.Reason != ReasonStopToneDetected || evs[0].at != tick(10) {
+			t.Fatalf("events:%s; want the recording stopped by the # at frame 10, while the tones were sent", summary(evs))
+		}
+	})
+}
+
 func TestMixInRoom(t *testing.T) {
 	bubble(t, func(t *testing.T, h *harness) {
 		freqs := map[string]float64{"A": 400, "B": 1100, "C": 1900}

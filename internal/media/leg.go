@@ -150,6 +150,13 @@ func (l *appLeg) listening() bool {
 // any, and the tone send it comes from, if any. It finishes the operations
 // whose audio is exhausted. r is the leg's room.
 func (l *appLeg) speak(e *Engine, r *roomState, f *Frame) (bool, *toneSend) {
+	// A recording with nothing to play first listens at once: tones being
+	// sent hold back what the leg says, not what it hears.
+	if len(l.queue) > 0 {
+		if op := l.queue[0]; op.kind == OpRecord && !op.reserved && op.phase == phasePrompt && !op.opts.Beep && len(op.clips) == 0 {
+			op.phase = phaseListen
+		}
+	}
 	for len(l.sends) > 0 {
 		s := l.sends[0]
 		if s.pos == 0 && s.oob == nil {
