@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -144,55 +145,58 @@ func run(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// freePort returns a loopback port that is free for both UDP and TCP
-// now. Another process may take it before the peer binds it: the port is
-// chosen by the kernel among tens of thousands, so that is rare, and the
-// test then fails loudly rather than flakily passing.
-func freePort(t *testing.T) int {
+// The peers' ports are taken from below the kernel's ephemeral range
+// (32768 and up on Linux), where no socket gets a port it did not ask for:
+// the server's RTP sockets and every client connection take theirs from
+// the ephemeral range, so they cannot take a port between the check here
+// and the peer's bind. Tests running in parallel pick at random, and
+// check, as a peer's bind would fail loudly rather than flakily pass.
+const peerPortsLow, peerPortsHigh = 20000, 32000
+
+// freePorts returns the first of n consecutive loopback ports, free for
+// UDP (and the first for TCP too) now; even, when asked.
+func freePorts(t *testing.T, n int, even bool) int {
 	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	free := func(port int, tcp bool) bool {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			t.Fatal(err)
+			return false
 		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		pc.Close()
-		if err == nil {
+		defer pc.Close()
+		if tcp {
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return false
+			}
 			l.Close()
+		}
+		return true
+	}
+	for range 100 {
+		port := peerPortsLow + rand.IntN(peerPortsHigh-peerPortsLow-n)
+		if even {
+			port &^= 1
+		}
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			ok = free(port+i, i == 0)
+		}
+		if ok {
 			return port
 		}
 	}
-	t.Fatal("no free loopback port")
+	t.Fatalf("no %d free loopback ports in %d-%d", n, peerPortsLow, peerPortsHigh)
 	return 0
 }
 
-// freeRTPPort returns an even loopback UDP port whose successor (RTCP) is
-// free too.
-func freeRTPPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port &^ 1
-		pc.Close()
-		a, errA := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		b, errB := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
-		if a != nil {
-			a.Close()
-		}
-		if b != nil {
-			b.Close()
-		}
-		if errA == nil && errB == nil {
-			return port
-		}
-	}
-	t.Fatal("no free pair of loopback UDP ports")
-	return 0
-}
+// freePort returns a loopback port free for both UDP and TCP: a peer's SIP
+// port.
+func freePort(t *testing.T) int { return freePorts(t, 1, false) }
+
+// freeRTPPort returns an even loopback UDP port for sipp's -mp: sipp binds
+// it and the three after it (audio RTP and RTCP, video RTP and RTCP).
+func freeRTPPort(t *testing.T) int { return freePorts(t, 4, true) }
 
 // speechWAV writes text spoken by espeak-ng as an 8 kHz mono 16-bit WAV
 // and returns its path.
