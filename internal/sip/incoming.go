@@ -27,7 +27,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
-	s.wg.Add(1)
+	if !s.track() {
+		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	defer s.wg.Done()
 	// Who calls, before anything else: a flood is refused cheaply, and
 	// an unauthenticated peer learns nothing about who is here.

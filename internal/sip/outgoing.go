@@ -27,8 +27,14 @@ func (s *Server) Dial(ref calls.EndpointRef, call calls.Dial) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	d := newDialog()
 	d.ref, d.cancel = ref, cancel
+	if !s.track() {
+		// Shutting down. Dial runs under the conversation's lock: the
+		// failure is reported from another goroutine.
+		cancel()
+		go s.signal(d, calls.Signal{Kind: calls.SignalFailed, Result: calls.ResultInfo{Code: 503, Message: "The server is shutting down."}})
+		return
+	}
 	s.register(d)
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer cancel()

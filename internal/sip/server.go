@@ -108,7 +108,7 @@ type Server struct {
 	port   int
 
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup // dialogs' goroutines
 
 	ended rtpTotals // RTP figures of the legs that are gone
@@ -119,6 +119,7 @@ type Server struct {
 	udp     net.PacketConn
 	tcp     net.Listener
 	started bool
+	closing bool // Close began: no new dialog goroutines (see track)
 }
 
 // New checks cfg and returns a Server that is not listening yet.
@@ -221,7 +222,7 @@ func (s *Server) Start(ctx context.Context) error {
 		// layer; this one matched nothing.
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	})
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	s.mu.Lock()
 	s.udp, s.tcp, s.started = udp, tcp, true
 	s.mu.Unlock()
@@ -247,6 +248,19 @@ func (s *Server) Addr() netip.AddrPort {
 	return s.udp.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
+// track counts a new dialog goroutine in s.wg, unless Close began: a
+// WaitGroup must not go up from zero while Close waits on it. Goroutines
+// started by a tracked one (a BYE) may Add directly.
+func (s *Server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // Close hangs up every call, stops listening and waits for the dialogs'
 // goroutines, or for ctx to end.
 func (s *Server) Close(ctx context.Context) error {
@@ -255,6 +269,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
+	s.closing = true
 	dialogs := make([]*dialog, 0, len(s.byRef))
 	for _, d := range s.byRef {
 		dialogs = append(dialogs, d)
@@ -276,7 +291,10 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-grace.C:
 	case <-ctx.Done():
 	}
-	s.cancel()
+	// Dials still ringing stop waiting without sending a CANCEL: the
+	// client closes under them (and sipgo's CANCEL on a closed client
+	// dereferences a nil response).
+	s.cancel(sipgo.WaitAnswerForceCancelErr)
 	s.srv.Close()
 	s.client.Close()
 	s.ua.Close()
