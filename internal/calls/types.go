@@ -59,8 +59,12 @@ type Conversation struct {
 	Roster     []Participant `json:"roster"`
 	RosterSeq  int64         `json:"rosterSeq"`
 	Timers     []Timer       `json:"timers,omitempty"`
-	CreatedAt  time.Time     `json:"createdAt"`
-	UpdatedAt  time.Time     `json:"updatedAt"`
+	// Lease is the hold on the conversation its commits are made under
+	// (see Cluster); not part of the stored record, which the lease row
+	// keeps beside it. Empty on a single node.
+	Lease     Lease     `json:"-"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Live reports whether any leg of the conversation has not ended, or, with

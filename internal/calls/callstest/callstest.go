@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
 )
@@ -16,16 +20,23 @@ var ErrInjected = errors.New("callstest: injected commit failure")
 
 // Store is an in-memory calls.Store that keeps conversations as JSON, the
 // way a real store serialises them. It is safe for concurrent use.
+//
+// It is a calls.Cluster too, so that tests can run several Services on
+// one Store: commits fence on Conversation.Lease when it names a node.
 type Store struct {
 	mu       sync.Mutex
 	convs    map[string][]byte
 	outbox   []calls.OutboxEntry
 	failNext int
 	commits  int
+	leases   map[string]calls.Lease // live conversations' owners, by conversation id
+	nodes    map[string]calls.Node
 }
 
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{convs: make(map[string][]byte)} }
+func NewStore() *Store {
+	return &Store{convs: make(map[string][]byte), leases: make(map[string]calls.Lease), nodes: make(map[string]calls.Node)}
+}
 
 // FailNext makes the next n commits fail with ErrInjected, writing nothing.
 func (s *Store) FailNext(n int) {
@@ -42,14 +53,45 @@ func (s *Store) Commit(_ context.Context, conv *calls.Conversation, outbox []cal
 		s.failNext--
 		return ErrInjected
 	}
+	if err := s.fence(conv); err != nil {
+		return err
+	}
 	b, err := json.Marshal(conv)
 	if err != nil {
 		return err
 	}
 	s.convs[conv.ID] = b
+	s.lease(conv)
 	s.outbox = append(s.outbox, outbox...)
 	s.commits++
 	return nil
+}
+
+// fence checks a commit's lease (see calls.Cluster). Called with s.mu held.
+func (s *Store) fence(conv *calls.Conversation) error {
+	if conv.Lease.Node == "" {
+		return nil
+	}
+	held, ok := s.leases[conv.ID]
+	_, stored := s.convs[conv.ID]
+	switch {
+	case ok && held == conv.Lease:
+		return nil
+	case !ok && !stored && conv.Lease.Epoch == 1:
+		return nil
+	}
+	return fmt.Errorf("%w: %s under %+v", calls.ErrFenced, conv.ID, conv.Lease)
+}
+
+// lease records the lease of a conversation just written. Called with
+// s.mu held.
+func (s *Store) lease(conv *calls.Conversation) {
+	switch {
+	case !conv.Live():
+		delete(s.leases, conv.ID)
+	case conv.Lease.Node != "":
+		s.leases[conv.ID] = conv.Lease
+	}
 }
 
 // CommitAll stores copies of the changes' conversations and appends their
@@ -64,6 +106,9 @@ func (s *Store) CommitAll(_ context.Context, changes []calls.Change) error {
 	}
 	encoded := make([][]byte, len(changes))
 	for i, c := range changes {
+		if err := s.fence(c.Conversation); err != nil {
+			return err
+		}
 		b, err := json.Marshal(c.Conversation)
 		if err != nil {
 			return err
@@ -72,6 +117,7 @@ func (s *Store) CommitAll(_ context.Context, changes []calls.Change) error {
 	}
 	for i, c := range changes {
 		s.convs[c.Conversation.ID] = encoded[i]
+		s.lease(c.Conversation)
 		s.outbox = append(s.outbox, c.Outbox...)
 	}
 	s.commits++
@@ -96,6 +142,115 @@ func (s *Store) LoadLive(context.Context) ([]*calls.Conversation, error) {
 			return nil, err
 		}
 		if c.Live() {
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+// Heartbeat implements calls.Cluster.
+func (s *Store) Heartbeat(_ context.Context, n calls.Node, first bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.nodes[n.ID]; !ok && !first {
+		return calls.ErrNodeGone
+	}
+	s.nodes[n.ID] = n
+	return nil
+}
+
+// Nodes implements calls.Cluster.
+func (s *Store) Nodes(_ context.Context, now time.Time) ([]calls.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []calls.Node
+	for _, n := range s.nodes {
+		if n.Expires.After(now) {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b calls.Node) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Claim implements calls.Cluster.
+func (s *Store) Claim(_ context.Context, node string, now time.Time, limit int) ([]calls.Claimed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.leases))
+	for id := range s.leases {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []calls.Claimed
+	for _, id := range ids {
+		if len(out) == limit {
+			break
+		}
+		l := s.leases[id]
+		if owner, ok := s.nodes[l.Node]; l.Node == node || ok && l.Node != "" && owner.Expires.After(now) {
+			continue
+		}
+		l = calls.Lease{Node: node, Epoch: l.Epoch + 1}
+		s.leases[id] = l
+		out = append(out, calls.Claimed{ConversationID: id, Lease: l})
+	}
+	holds := make(map[string]bool)
+	for _, l := range s.leases {
+		holds[l.Node] = true
+	}
+	for id, n := range s.nodes {
+		if !holds[id] && !n.Expires.After(now) {
+			delete(s.nodes, id)
+		}
+	}
+	return out, nil
+}
+
+// Release implements calls.Cluster.
+func (s *Store) Release(_ context.Context, node string, ids ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, l := range s.leases {
+		if l.Node == node && (len(ids) == 0 || slices.Contains(ids, id)) {
+			s.leases[id] = calls.Lease{Epoch: l.Epoch}
+		}
+	}
+	return nil
+}
+
+// Owner implements calls.Cluster.
+func (s *Store) Owner(_ context.Context, callID string) (calls.Node, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, l := range s.leases {
+		var c calls.Conversation
+		if err := json.Unmarshal(s.convs[id], &c); err != nil {
+			return calls.Node{}, "", err
+		}
+		if c.Leg(callID) != nil {
+			return s.nodes[l.Node], id, nil
+		}
+	}
+	return calls.Node{}, "", calls.ErrNotFound
+}
+
+// Load implements calls.Cluster.
+func (s *Store) Load(_ context.Context, ids []string) ([]*calls.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*calls.Conversation
+	for _, id := range ids {
+		b, ok := s.convs[id]
+		if !ok {
+			continue
+		}
+		var c calls.Conversation
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, err
+		}
+		if c.Live() {
+			c.Lease = s.leases[id]
 			out = append(out, &c)
 		}
 	}
