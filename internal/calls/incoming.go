@@ -2,7 +2,6 @@ package calls
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
@@ -135,14 +134,14 @@ func (s *Service) commitNew(ctx context.Context, tx *txn) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.mu.RLock()
-	closed := s.closed
+	closed := s.closed || s.draining
 	s.mu.RUnlock()
 	if closed {
 		return ErrUnavailable
 	}
+	conv.Lease = s.newLease()
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return s.commitFailed(nil, conv, err)
 	}
 	s.settle(e, tx)
 	return nil

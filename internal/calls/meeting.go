@@ -92,14 +92,14 @@ func (s *Service) startMeeting(ctx context.Context, e *entry, conv *Conversation
 		tx.addTimer(TimerAnswer, conv.Roster[len(conv.Roster)-1].ID, now.Add(m.After))
 	}
 	s.mu.RLock()
-	closed := s.closed
+	closed := s.closed || s.draining
 	s.mu.RUnlock()
 	if closed {
 		return fail(ErrUnavailable)
 	}
+	conv.Lease = s.newLease()
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
-		return fail(errors.Join(ErrUnavailable, err))
+		return fail(s.commitFailed(nil, conv, err))
 	}
 	s.install(e, conv)
 	s.cfg.Dispatcher.Enqueue(tx.outbox...)

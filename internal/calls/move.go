@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -90,6 +91,9 @@ func (s *Service) updateBoth(ctx context.Context, a, b *entry, fa, fb func(tx *t
 	}
 	// The commit must not be abandoned half way because a client went away.
 	if err := s.cfg.Store.CommitAll(context.WithoutCancel(ctx), changes); err != nil {
+		if errors.Is(err, ErrFenced) {
+			s.evictMoved(ctx, a, b)
+		}
 		s.log.Error("calls: commit failed", append(convAttrs(ta.conv), "other_conversation", tb.conv.ID, "err", err)...)
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -122,5 +126,30 @@ func (s *Service) settle(e *entry, tx *txn) {
 	}
 	if len(tx.outbox) > 0 {
 		s.cfg.Dispatcher.Enqueue(tx.outbox...)
+	}
+}
+
+// evictMoved drops whichever of two conversations another node took over,
+// after a CommitAll of both was fenced. Called with both locks held.
+func (s *Service) evictMoved(ctx context.Context, entries ...*entry) {
+	if !s.clustered() {
+		return
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.conv.ID
+	}
+	convs, err := s.cfg.Cluster.Load(context.WithoutCancel(ctx), ids)
+	if err != nil {
+		return // the next commit of each finds out
+	}
+	held := make(map[string]Lease, len(convs))
+	for _, c := range convs {
+		held[c.ID] = c.Lease
+	}
+	for _, e := range entries {
+		if held[e.conv.ID] != e.conv.Lease {
+			s.evict(e)
+		}
 	}
 }

@@ -46,6 +46,19 @@ type Config struct {
 	// Endpoints, when set, reaches identities bound to live endpoints (SIP
 	// phones and trunks); every other identity is simulated.
 	Endpoints Endpoints
+	// Cluster, when set, makes the Service one node of several sharing
+	// Store (see cluster.go): it then holds only the conversations it
+	// owns, and Node names it.
+	Cluster Cluster
+	// Node is this node, with Cluster: its ID unique to this run.
+	Node Node
+	// LeaseTTL is how long this node's leases outlive its last heartbeat,
+	// with Cluster. Default DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// Adopted, when set, hears of the calls of conversations this node
+	// took over from another (their pending notifications are now this
+	// node's to deliver).
+	Adopted func(callIDs []string)
 }
 
 // DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.
@@ -64,6 +77,8 @@ type Service struct {
 	meetings map[string]*entry // live meetings by tenant|meeting key
 	legs     legIndex          // live legs by tenant/app, in creation order
 	closed   bool
+	draining bool           // clustered: handing conversations over (Drain)
+	beat     clock.Timer    // clustered: the next heartbeat
 	running  sync.WaitGroup // timer callbacks in progress
 }
 
@@ -90,6 +105,9 @@ func New(cfg Config) *Service {
 	if cfg.MaxOpenCalls <= 0 {
 		cfg.MaxOpenCalls = DefaultMaxOpenCalls
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
 	return &Service{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -103,7 +121,13 @@ func New(cfg Config) *Service {
 
 // Start loads the live conversations from the store and resumes their
 // timers; timers that fell due while the server was down fire at once.
+//
+// A clustered Service instead joins the cluster and takes over the
+// conversations of nodes that are gone (see nodes.go).
 func (s *Service) Start(ctx context.Context) error {
+	if s.clustered() {
+		return s.startNode(ctx)
+	}
 	convs, err := s.cfg.Store.LoadLive(ctx)
 	if err != nil {
 		return fmt.Errorf("calls: loading live conversations: %w", err)
@@ -141,6 +165,9 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	if s.beat != nil {
+		s.beat.Stop()
+	}
 	entries := make([]*entry, 0, len(s.convs))
 	for _, e := range s.convs {
 		entries = append(entries, e)
@@ -181,7 +208,7 @@ func (s *Service) lookup(c Caller, callID string) (*entry, *Call, error) {
 	e := s.byCall[strings.ToLower(callID)]
 	s.mu.RUnlock()
 	if e == nil {
-		return nil, nil, ErrNotFound
+		return nil, nil, s.whereIs(context.Background(), callID)
 	}
 	conv := e.view.Load()
 	leg := conv.Leg(strings.ToLower(callID))
@@ -234,8 +261,7 @@ func (s *Service) update(ctx context.Context, e *entry, fn func(tx *txn) error) 
 	}
 	// The commit must not be abandoned half way because a client went away.
 	if err := s.cfg.Store.Commit(context.WithoutCancel(ctx), tx.conv, tx.outbox); err != nil {
-		s.log.Error("calls: commit failed", append(convAttrs(tx.conv), "err", err)...)
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return s.commitFailed(e, tx.conv, err)
 	}
 	s.settle(e, tx)
 	return nil

@@ -1,0 +1,295 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/clock"
+)
+
+// This file is the Service's side of running as one node of several (see
+// cluster.go for the model). With Config.Cluster set, a Service holds in
+// memory only the conversations it owns: those it created and those it
+// claimed from nodes that died or drained. It renews its node row every
+// LeaseTTL/3, claims orphans at the same pace, and drops a conversation
+// from memory the moment a commit finds it fenced.
+
+// DefaultLeaseTTL is the default of Config.LeaseTTL: how long a node may
+// go without renewing before the others take its conversations over.
+const DefaultLeaseTTL = 15 * time.Second
+
+// claimBatch is how many conversations one claim takes at most: a node
+// adopts a dead node's conversations a batch per heartbeat, and the
+// survivors share them.
+const claimBatch = 200
+
+// ErrElsewhere is returned (wrapped in an *ElsewhereError) for a call whose
+// conversation another node owns: the request belongs there.
+var ErrElsewhere = errors.New("calls: the call is served by another node")
+
+// ElsewhereError names the node that owns a call's conversation.
+type ElsewhereError struct {
+	Node Node
+}
+
+func (e *ElsewhereError) Error() string {
+	return fmt.Sprintf("calls: the call is served by node %s (%s)", e.Node.Name, e.Node.Address)
+}
+
+func (e *ElsewhereError) Unwrap() error { return ErrElsewhere }
+
+// clustered reports whether the Service shares its store with other nodes.
+func (s *Service) clustered() bool { return s.cfg.Cluster != nil }
+
+// newLease is the lease of a conversation this node creates.
+func (s *Service) newLease() Lease {
+	if !s.clustered() {
+		return Lease{}
+	}
+	return Lease{Node: s.cfg.Node.ID, Epoch: 1}
+}
+
+// node is this node's row as it renews it now.
+func (s *Service) node() Node {
+	n := s.cfg.Node
+	n.Expires = s.cfg.Clock.Now().UTC().Add(s.cfg.LeaseTTL)
+	s.mu.RLock()
+	n.Draining = s.draining
+	s.mu.RUnlock()
+	return n
+}
+
+// startNode joins the cluster and adopts what it can claim at once.
+func (s *Service) startNode(ctx context.Context) error {
+	if s.cfg.Node.ID == "" {
+		return errors.New("calls: a clustered service needs Config.Node.ID")
+	}
+	if err := s.cfg.Cluster.Heartbeat(ctx, s.node(), true); err != nil {
+		return fmt.Errorf("calls: joining the cluster: %w", err)
+	}
+	s.log.Info("calls: joined the cluster", "node", s.cfg.Node.ID, "name", s.cfg.Node.Name, "address", s.cfg.Node.Address, "lease_ttl", s.cfg.LeaseTTL)
+	s.claimAndAdopt(ctx)
+	s.scheduleBeat()
+	return nil
+}
+
+// scheduleBeat arms the next heartbeat, a third of the TTL away.
+func (s *Service) scheduleBeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.beat = s.cfg.Clock.AfterFunc(s.cfg.LeaseTTL/3, s.heartbeat)
+}
+
+// heartbeat renews the node's row, then claims and adopts orphans.
+func (s *Service) heartbeat() {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return
+	}
+	s.running.Add(1)
+	s.mu.RUnlock()
+	defer s.running.Done()
+	ctx := context.Background()
+	err := s.cfg.Cluster.Heartbeat(ctx, s.node(), false)
+	switch {
+	case errors.Is(err, ErrNodeGone):
+		// Presumed dead: everything this node held is someone else's now.
+		s.log.Error("calls: this node was presumed dead and lost its conversations; it serves none until restarted", "node", s.cfg.Node.ID)
+		s.evictAll()
+		return
+	case err != nil:
+		// The store is unreachable: keep trying; if it lasts past the TTL
+		// the others take over and the commits here fail as fenced.
+		s.log.Error("calls: heartbeat failed", "node", s.cfg.Node.ID, "err", err)
+	default:
+		s.claimAndAdopt(ctx)
+	}
+	s.scheduleBeat()
+}
+
+// claimAndAdopt claims orphaned conversations and takes them into memory.
+func (s *Service) claimAndAdopt(ctx context.Context) {
+	s.mu.RLock()
+	draining := s.draining
+	s.mu.RUnlock()
+	if draining {
+		return
+	}
+	claimed, err := s.cfg.Cluster.Claim(ctx, s.cfg.Node.ID, s.cfg.Clock.Now().UTC(), claimBatch)
+	if err != nil {
+		s.log.Error("calls: claiming conversations failed", "node", s.cfg.Node.ID, "err", err)
+		return
+	}
+	if len(claimed) == 0 {
+		return
+	}
+	ids := make([]string, len(claimed))
+	leases := make(map[string]Lease, len(claimed))
+	for i, c := range claimed {
+		ids[i], leases[c.ConversationID] = c.ConversationID, c.Lease
+	}
+	convs, err := s.cfg.Cluster.Load(ctx, ids)
+	if err != nil {
+		// They stay claimed by this node, which will not hold them: release
+		// them so that another (or this one, next beat) adopts them.
+		s.log.Error("calls: loading claimed conversations failed", "node", s.cfg.Node.ID, "err", err)
+		if rerr := s.cfg.Cluster.Release(ctx, s.cfg.Node.ID, ids...); rerr != nil {
+			s.log.Error("calls: releasing conversations failed", "node", s.cfg.Node.ID, "err", rerr)
+		}
+		return
+	}
+	for _, c := range convs {
+		c.Lease = leases[c.ID]
+	}
+	s.adopt(convs)
+	s.log.Info("calls: took conversations over", "node", s.cfg.Node.ID, "count", len(convs))
+	if s.cfg.Adopted != nil {
+		var callIDs []string
+		for _, c := range convs {
+			for _, l := range c.Legs {
+				callIDs = append(callIDs, l.ID)
+			}
+		}
+		s.cfg.Adopted(callIDs)
+	}
+}
+
+// adopt takes live conversations into memory and resumes them: their
+// timers run (those that fell due fire at once), their media rooms open,
+// and what lived on the node they came from ends cleanly: operations on
+// media in progress fail, live endpoints (a SIP leg's RTP) leave with the
+// media-failure result.
+func (s *Service) adopt(convs []*Conversation) {
+	entries := make([]*entry, len(convs))
+	s.mu.Lock()
+	for i, c := range convs {
+		e := &entry{conv: c, timers: make(map[Timer]clock.Timer)}
+		e.view.Store(c)
+		s.index(e)
+		for _, l := range c.Legs {
+			if !l.State.Ended() {
+				s.open[openKey(l.TenantID, l.AppID)]++
+			}
+		}
+		entries[i] = e
+	}
+	s.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		s.indexLegs(e, &Conversation{}, e.conv)
+		s.schedule(e)
+		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
+		e.mu.Unlock()
+		s.failInterruptedMedia(e)
+		s.dropLostEndpoints(e)
+	}
+}
+
+// evict drops a conversation this node no longer owns from memory,
+// without ending anything: its owner carries on. Called with e.mu held.
+func (s *Service) evict(e *entry) {
+	if e.gone {
+		return
+	}
+	s.log.Warn("calls: another node owns the conversation now", append(convAttrs(e.conv), "node", s.cfg.Node.ID)...)
+	e.gone = true
+	for k, t := range e.timers {
+		t.Stop()
+		delete(e.timers, k)
+	}
+	empty := &Conversation{ID: e.conv.ID}
+	s.syncMedia(e.conv, empty)
+	s.indexLegs(e, e.conv, empty)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.convs[e.conv.ID] == e {
+		delete(s.convs, e.conv.ID)
+	}
+	if k := e.conv.MeetingKey; k != "" && s.meetings[k] == e {
+		delete(s.meetings, k)
+	}
+	for _, l := range e.conv.Legs {
+		if s.byCall[strings.ToLower(l.ID)] == e {
+			delete(s.byCall, strings.ToLower(l.ID))
+		}
+		if !l.State.Ended() {
+			k := openKey(l.TenantID, l.AppID)
+			if s.open[k]--; s.open[k] <= 0 {
+				delete(s.open, k)
+			}
+		}
+	}
+}
+
+// evictAll drops every conversation from memory.
+func (s *Service) evictAll() {
+	s.mu.RLock()
+	entries := make([]*entry, 0, len(s.convs))
+	for _, e := range s.convs {
+		entries = append(entries, e)
+	}
+	s.mu.RUnlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		s.evict(e)
+		e.mu.Unlock()
+	}
+}
+
+// committed turns a failed commit into the error a command returns, and
+// drops a fenced conversation. Called with e.mu held.
+func (s *Service) commitFailed(e *entry, conv *Conversation, err error) error {
+	if errors.Is(err, ErrFenced) && e != nil {
+		s.evict(e)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.log.Error("calls: commit failed", append(convAttrs(conv), "err", err)...)
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// Drain hands this node's conversations over to the others: it stops
+// taking new ones and claiming, releases its leases (the others claim
+// them at their next heartbeat) and drops them from memory, ending none.
+// Only for a clustered service; a single node keeps its conversations in
+// the store for its next start.
+func (s *Service) Drain(ctx context.Context) error {
+	if !s.clustered() {
+		return nil
+	}
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	if err := s.cfg.Cluster.Heartbeat(ctx, s.node(), false); err != nil && !errors.Is(err, ErrNodeGone) {
+		return fmt.Errorf("calls: drain: %w", err)
+	}
+	if err := s.cfg.Cluster.Release(ctx, s.cfg.Node.ID); err != nil {
+		return fmt.Errorf("calls: drain: %w", err)
+	}
+	s.evictAll()
+	s.log.Info("calls: drained: conversations handed over", "node", s.cfg.Node.ID)
+	return nil
+}
+
+// whereIs finds the node that serves a call this node does not hold.
+func (s *Service) whereIs(ctx context.Context, callID string) error {
+	if !s.clustered() {
+		return ErrNotFound
+	}
+	n, _, err := s.cfg.Cluster.Owner(ctx, callID)
+	if err != nil {
+		return ErrNotFound
+	}
+	if n.ID == s.cfg.Node.ID || n.ID == "" {
+		// Ours but not in memory yet (claimed a moment ago), or between
+		// owners: the client retries.
+		return fmt.Errorf("%w: the call is changing nodes; retry", ErrUnavailable)
+	}
+	return &ElsewhereError{Node: n}
+}

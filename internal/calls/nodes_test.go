@@ -1,0 +1,157 @@
+package calls_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/calls/callstest"
+	"github.com/switchboard-dev/switchboard/internal/sim"
+)
+
+// partitioned is a node's view of the cluster that can be cut: a node whose
+// heartbeats stop reaching the store (a network partition, a long pause)
+// while its commits, worst case, still do.
+type partitioned struct {
+	calls.Cluster
+	cut atomic.Bool
+}
+
+var errCut = errors.New("test: the node is cut off")
+
+func (p *partitioned) Heartbeat(ctx context.Context, n calls.Node, first bool) error {
+	if p.cut.Load() {
+		return errCut
+	}
+	return p.Cluster.Heartbeat(ctx, n, first)
+}
+
+func (p *partitioned) Claim(ctx context.Context, node string, now time.Time, limit int) ([]calls.Claimed, error) {
+	if p.cut.Load() {
+		return nil, errCut
+	}
+	return p.Cluster.Claim(ctx, node, now, limit)
+}
+
+// adopted collects what a node's Adopted hook hears.
+type adopted struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *adopted) add(ids []string) { a.mu.Lock(); a.calls = append(a.calls, ids...); a.mu.Unlock() }
+func (a *adopted) got() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.calls...)
+}
+
+// newNode runs a Service as node id of a cluster on store.
+func newNode(t *testing.T, store *callstest.Store, id string, cluster calls.Cluster, hook *adopted, rules ...sim.Rule) *fixture {
+	t.Helper()
+	return newFixtureWith(t, store, func(c *calls.Config) {
+		c.Cluster = cluster
+		c.Node = calls.Node{ID: id, Name: id, Address: "http://" + id + ".test"}
+		c.LeaseTTL = 15 * time.Second
+		if hook != nil {
+			c.Adopted = hook.add
+		}
+	}, rules...)
+}
+
+// A node cut off from the cluster loses its conversations to another,
+// which carries them on: the simulated person's hang-up, a timer set on the
+// first node, fires on the second, and the call's notifications go on with
+// the next sequence number. The first node, still able to write, is fenced
+// off: its own copy of the timer commits nothing, and it sends requests
+// for the call to the new owner.
+func TestNodeCutOffLosesConversationsToAnother(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		rule := sim.Rule{ID: "dora", HangUpAfter: "2m"}
+		viewA := &partitioned{Cluster: store}
+		var hook adopted
+		a := newNode(t, store, "a", viewA, nil, rule)
+		b := newNode(t, store, "b", store, &hook, rule)
+
+		leg, err := a.svc.Create(t.Context(), alice, p2p("dora"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // dora answers after 1 s
+		synctest.Wait()
+		before := notifications(t, a, leg.ID)
+		if last := before[len(before)-1]; last.state != "established" {
+			t.Fatalf("on node a: %+v, want the call established", before)
+		}
+		// b does not hold a's call; it knows where it is.
+		var elsewhere *calls.ElsewhereError
+		if _, err := b.svc.Get(t.Context(), alice, leg.ID); !errors.As(err, &elsewhere) || elsewhere.Node.ID != "a" {
+			t.Fatalf("get on node b: %v, want it served by node a", err)
+		}
+
+		viewA.cut.Store(true)
+		time.Sleep(30 * time.Second) // a's lease runs out; b claims at a heartbeat
+		synctest.Wait()
+		if got := hook.got(); len(got) != 1 || got[0] != leg.ID {
+			t.Fatalf("node b adopted calls %v, want [%s]", got, leg.ID)
+		}
+		got, err := b.svc.Get(t.Context(), alice, leg.ID)
+		if err != nil || got.State != calls.StateEstablished {
+			t.Fatalf("get on node b after the takeover: %+v, %v", got, err)
+		}
+
+		time.Sleep(2 * time.Minute) // dora hangs up: on both nodes' timers
+		synctest.Wait()
+		if n := len(a.disp.For(leg.ID)); n != len(before) {
+			t.Fatalf("node a sent %d notifications after it was cut off", n-len(before))
+		}
+		after := b.disp.For(leg.ID)
+		if len(after) == 0 || after[0].Seq != int64(len(before))+1 {
+			t.Fatalf("node b's notifications %+v, want them to go on from sequence %d", after, len(before)+1)
+		}
+		if _, err := b.svc.Get(t.Context(), alice, leg.ID); !errors.Is(err, calls.ErrNotFound) {
+			t.Fatalf("the call on node b after dora hung up: %v, want it ended", err)
+		}
+	})
+}
+
+// A draining node hands its conversations over without ending them: the
+// other node claims them at its next heartbeat, and the first refuses new
+// calls.
+func TestDrainHandsConversationsOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		var hook adopted
+		a := newNode(t, store, "a", store, nil)
+		b := newNode(t, store, "b", store, &hook)
+		leg, err := a.svc.Create(t.Context(), alice, p2p("dora"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if err := a.svc.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.Create(t.Context(), alice, p2p("erin")); !errors.Is(err, calls.ErrUnavailable) {
+			t.Fatalf("create on a draining node: %v, want ErrUnavailable", err)
+		}
+		time.Sleep(5 * time.Second) // b's next heartbeat
+		synctest.Wait()
+		if got := hook.got(); len(got) != 1 || got[0] != leg.ID {
+			t.Fatalf("node b adopted %v, want [%s]", got, leg.ID)
+		}
+		if got, err := b.svc.Get(t.Context(), alice, leg.ID); err != nil || got.State != calls.StateEstablished {
+			t.Fatalf("the call on node b: %+v, %v; want it still established", got, err)
+		}
+		if err := b.svc.HangUp(t.Context(), alice, leg.ID); err != nil {
+			t.Fatalf("hang up on the new owner: %v", err)
+		}
+	})
+}
