@@ -204,6 +204,13 @@ func (s *Service) evict(e *entry) {
 		t.Stop()
 		delete(e.timers, k)
 	}
+	if s.cfg.Evicted != nil {
+		ids := make([]string, len(e.conv.Legs))
+		for i, l := range e.conv.Legs {
+			ids[i] = l.ID
+		}
+		s.cfg.Evicted(ids)
+	}
 	empty := &Conversation{ID: e.conv.ID}
 	s.syncMedia(e.conv, empty)
 	s.indexLegs(e, e.conv, empty)

@@ -59,6 +59,10 @@ type Config struct {
 	// took over from another (their pending notifications are now this
 	// node's to deliver).
 	Adopted func(callIDs []string)
+	// Evicted, when set, hears of the calls of conversations this node
+	// lost to another (it must send none of their notifications again).
+	// Called with the conversation's lock held: it must not block.
+	Evicted func(callIDs []string)
 }
 
 // DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.
