@@ -300,3 +300,23 @@ func (s *Service) whereIs(ctx context.Context, callID string) error {
 	}
 	return &ElsewhereError{Node: n}
 }
+
+// Locate returns the node that owns a call's conversation when it is
+// another node (a request for the call belongs there), and false when this
+// node holds it, or nobody does, or the Service is not clustered.
+func (s *Service) Locate(ctx context.Context, callID string) (Node, bool) {
+	if !s.clustered() {
+		return Node{}, false
+	}
+	s.mu.RLock()
+	e := s.byCall[strings.ToLower(callID)]
+	s.mu.RUnlock()
+	if e != nil {
+		return Node{}, false
+	}
+	var el *ElsewhereError
+	if errors.As(s.whereIs(ctx, callID), &el) {
+		return el.Node, true
+	}
+	return Node{}, false
+}

@@ -35,6 +35,10 @@ const (
 	HeaderAt    = "Switchboard-Forwarded-At"
 	HeaderMAC   = "Switchboard-Forwarded-Mac"
 	HeaderProto = "Switchboard-Forwarded-Proto" // the scheme the client used
+	// HeaderRequestID carries the request-id the forwarding node gave the
+	// request, so that the client sees one id in headers, error bodies and
+	// both nodes' logs. Set by the caller of Forward.
+	HeaderRequestID = "Switchboard-Forwarded-Request-Id"
 )
 
 // MaxSkew is how far a forwarded request's time may be from the

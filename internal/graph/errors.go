@@ -54,6 +54,7 @@ var errorTable = []struct {
 	{calls.ErrLimit, http.StatusForbidden, "quotaLimitReached", ""},
 	{calls.ErrNotImplemented, http.StatusNotImplemented, "notImplemented", ""},
 	{calls.ErrUnavailable, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Retry after the interval in Retry-After."},
+	{calls.ErrElsewhere, http.StatusServiceUnavailable, "serviceNotAvailable", "The call is moving between nodes. Retry after the interval in Retry-After."},
 	{auth.ErrMissingToken, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."},
 	{auth.ErrInvalidToken, http.StatusUnauthorized, "InvalidAuthenticationToken", ""},
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,7 +46,10 @@ func requestIDs(r *http.Request) ids {
 // makes them available to error envelopes.
 func WithRequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := ids{requestID: newRequestID(), clientRequestID: r.Header.Get("client-request-id")}
+		v := ids{requestID: forwardedRequestID(r), clientRequestID: r.Header.Get("client-request-id")}
+		if v.requestID == "" {
+			v.requestID = newRequestID()
+		}
 		if v.clientRequestID == "" || len(v.clientRequestID) > 128 {
 			v.clientRequestID = v.requestID
 		}
@@ -58,6 +62,25 @@ func WithRequestIDs(next http.Handler) http.Handler {
 		h["X-Ms-Ags-Diagnostic"] = agsDiagnosticValue
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), idsKey, v)))
 	})
+}
+
+// forwardedRequestID is the request id another node gave a request it
+// forwarded here, when it has the form of one; "" otherwise. (A forged
+// forward is refused later, by the API; its id only names it in logs.)
+func forwardedRequestID(r *http.Request) string {
+	if r.Header.Get(cluster.HeaderBy) == "" {
+		return ""
+	}
+	id := r.Header.Get(cluster.HeaderRequestID)
+	if len(id) != 36 {
+		return ""
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
+			return ""
+		}
+	}
+	return id
 }
 
 // WithRecovery turns a panic in a handler into a logged 500 Graph error, so

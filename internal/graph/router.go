@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 )
 
 // Authenticator checks a request's bearer token.
@@ -25,10 +26,15 @@ type Config struct {
 	Auth    Authenticator
 	Logger  *slog.Logger
 	MaxBody int64 // default DefaultMaxBody
+	// Forwarder, when set (several nodes), sends a request for a call
+	// that another node owns to that node, and verifies the requests
+	// other nodes forward here.
+	Forwarder *cluster.Forwarder
 }
 
 // api holds what the handlers share.
 type api struct {
+	fwd     *cluster.Forwarder
 	calls   *calls.Service
 	auth    Authenticator
 	log     *slog.Logger
@@ -61,7 +67,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody}
+	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, fwd: cfg.Forwarder}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
 	for _, rt := range a.routes() {
@@ -122,6 +128,15 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 		if r.TLS != nil {
 			scheme = "https"
 		}
+		if a.fwd != nil {
+			forwarded, done := a.forward(w, r)
+			if done {
+				return
+			}
+			if forwarded != "" {
+				scheme = forwarded
+			}
+		}
 		req := &request{
 			Request: r,
 			caller:  calls.Caller{TenantID: p.TenantID, AppID: p.AppID, Roles: p.Roles},
@@ -163,4 +178,34 @@ func checkHeaders(h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// forward sends a request for a call that another node owns to that node,
+// and reports done. A request another node forwarded here is verified and
+// served here, whoever owns the call now (one hop at most): forwarded is
+// then the scheme the client used.
+func (a *api) forward(w http.ResponseWriter, r *http.Request) (forwarded string, done bool) {
+	if cluster.Forwarded(r) {
+		scheme, err := a.fwd.Verify(r)
+		if err != nil {
+			a.log.Warn("graph: refused a forwarded request", "path", r.URL.Path, "by", r.Header.Get(cluster.HeaderBy), "err", err)
+			writeError(w, r, a.log, &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "The request claims to come from another node of this cluster and does not verify."})
+			return "", true
+		}
+		return scheme, false
+	}
+	id := r.PathValue("id")
+	if id == "" {
+		return "", false
+	}
+	owner, ok := a.calls.Locate(r.Context(), id)
+	if !ok {
+		return "", false
+	}
+	r.Header.Set(cluster.HeaderRequestID, requestIDs(r).requestID)
+	a.fwd.Forward(w, r, owner.Address, func(w http.ResponseWriter, r *http.Request, err error) {
+		writeError(w, r, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
+			Message: "The node serving this call cannot be reached. Retry after the interval in Retry-After."})
+	})
+	return "", true
 }
