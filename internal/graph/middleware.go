@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 )
 
 const contentTypeJSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
