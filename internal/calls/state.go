@@ -3,6 +3,7 @@ package calls
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // State is the state of one call leg. The zero value is StateUnknown, the
@@ -38,10 +39,60 @@ var stateNames = [...]string{
 
 // String returns the Graph spelling of s.
 func (s State) String() string {
+	if name, ok := foreignStates.name(s); ok {
+		return name
+	}
 	if s < 0 || int(s) >= len(stateNames) {
 		return fmt.Sprintf("State(%d)", int(s))
 	}
 	return stateNames[s]
+}
+
+// foreignStates keeps the call states this build does not know but met in
+// a stored conversation (written by a newer node of a cluster, say): the
+// conversation still loads, and each such state is written back as it was
+// read. No command applies to a leg in such a state (Transition refuses
+// it), and it does not count as ended.
+var foreignStates = &stateRegistry{byName: make(map[string]State)}
+
+// firstForeignState is the first State value given to a foreign state.
+const firstForeignState State = 1 << 20
+
+// maxForeignStates bounds the registry: a store full of garbage must not
+// grow it without end. Past it, a foreign state reads as an error.
+const maxForeignStates = 64
+
+type stateRegistry struct {
+	mu     sync.RWMutex
+	names  []string
+	byName map[string]State
+}
+
+func (r *stateRegistry) name(s State) (string, bool) {
+	if s < firstForeignState {
+		return "", false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if i := int(s - firstForeignState); i < len(r.names) {
+		return r.names[i], true
+	}
+	return "", false
+}
+
+func (r *stateRegistry) intern(name string) (State, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.byName[name]; ok {
+		return s, true
+	}
+	if len(r.names) == maxForeignStates {
+		return StateUnknown, false
+	}
+	s := firstForeignState + State(len(r.names))
+	r.names = append(r.names, name)
+	r.byName[name] = s
+	return s, true
 }
 
 // ParseState parses a Graph callState in any letter case. It is the inverse
@@ -177,11 +228,20 @@ func Transition(from State, in Input) (State, error) {
 // readable and independent of the constants' order.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText decodes a state written by MarshalText.
+// UnmarshalText decodes a state written by MarshalText. A state this
+// build does not know is kept as it is (see foreignStates), not refused:
+// stored conversations are read tolerantly.
 func (s *State) UnmarshalText(b []byte) error {
 	v, err := ParseState(string(b))
 	if err != nil {
-		return err
+		name := string(b)
+		if name == "" || len(name) > 64 {
+			return err
+		}
+		var ok bool
+		if v, ok = foreignStates.intern(name); !ok {
+			return err
+		}
 	}
 	*s = v
 	return nil

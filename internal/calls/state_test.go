@@ -1,6 +1,7 @@
 package calls
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -63,5 +64,39 @@ func TestStateStringParseRoundTrip(t *testing.T) {
 	}
 	if s := State(99).String(); s != "State(99)" {
 		t.Errorf("State(99).String() = %q", s)
+	}
+}
+
+// A state this build does not know (a newer node wrote it) is read, kept
+// and written back as it was; the leg is not ended, can be hung up, and
+// refuses what needs a known state.
+func TestForeignStateIsKept(t *testing.T) {
+	var leg struct {
+		State State `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(`{"state":"parkedInOrbit"}`), &leg); err != nil {
+		t.Fatalf("a foreign state failed to decode: %v", err)
+	}
+	if leg.State.Ended() || leg.State.String() != "parkedInOrbit" {
+		t.Fatalf("foreign state: %v, ended %v", leg.State, leg.State.Ended())
+	}
+	b, err := json.Marshal(leg)
+	if err != nil || string(b) != `{"state":"parkedInOrbit"}` {
+		t.Fatalf("written back as %s, %v", b, err)
+	}
+	var again struct {
+		State State `json:"state"`
+	}
+	if err := json.Unmarshal(b, &again); err != nil || again.State != leg.State {
+		t.Fatalf("read twice: %v, %v; want the same value", again.State, err)
+	}
+	if _, err := Transition(leg.State, InputAnswer); err == nil {
+		t.Fatal("answering a call in a foreign state succeeded")
+	}
+	if next, err := Transition(leg.State, InputHangUp); err != nil || next != StateTerminating {
+		t.Fatalf("hang-up of a call in a foreign state: %v, %v", next, err)
+	}
+	if err := json.Unmarshal([]byte(`{"state":""}`), &leg); err == nil {
+		t.Fatal("an empty state decoded")
 	}
 }
