@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/store/codec"
 )
 
 const (
@@ -89,7 +90,7 @@ func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (fu
 	if conv.ID == "" {
 		return nil, errors.New("sqlite: commit of a conversation without id")
 	}
-	data, err := encodeConversation(conv)
+	data, err := codec.EncodeConversation(conv)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode conversation %s: %w", conv.ID, err)
 	}
@@ -99,7 +100,7 @@ func conversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) (fu
 	}
 	legs := make([]writtenLeg, len(conv.Legs))
 	for i, l := range conv.Legs {
-		legs[i] = writtenLeg{row: rowOf(conv.ID, l), leg: l}
+		legs[i] = writtenLeg{row: codec.RowOf(conv.ID, l), leg: l}
 	}
 	entries := append([]calls.OutboxEntry(nil), outbox...)
 	id, tenant, created, updated := conv.ID, conv.TenantID, conv.CreatedAt, conv.UpdatedAt
@@ -155,7 +156,7 @@ func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: load live conversations: %w", err)
 		}
-		c, err := decodeConversation(data, specs)
+		c, err := codec.DecodeConversation(data, specs)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: decode conversation %s: %w", id, err)
 		}
@@ -170,7 +171,7 @@ func (s *Store) LoadLive(ctx context.Context) ([]*calls.Conversation, error) {
 	for _, c := range out {
 		for _, l := range c.Legs {
 			if _, ok := specs[l.ID]; ok {
-				s.w.legs.wrote(true, rowOf(c.ID, l))
+				s.w.legs.Wrote(true, codec.RowOf(c.ID, l))
 			}
 		}
 	}

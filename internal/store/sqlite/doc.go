@@ -13,11 +13,11 @@
 // row in schema_migrations. A database carrying a migration this build does
 // not know was written by a newer Switchboard; Open refuses it
 // (ErrSchemaTooNew) rather than risk corrupting it. A conversation is stored
-// as the JSON of *calls.Conversation without its legs' specs; the calls
-// table is a projection of its legs, for listing and queries, and holds each
-// leg's spec, which never changes: a commit writes it once, and writes a
-// calls row again only when the leg changed. Times are INTEGER unix
-// nanoseconds, NULL for the zero time.
+// as store/codec encodes it, the JSON of *calls.Conversation without its
+// legs' specs; the calls table is a projection of its legs, for listing and
+// queries, and holds each leg's spec, which never changes: a commit writes
+// it once, and writes a calls row again only when the leg changed. Times are
+// INTEGER unix nanoseconds, NULL for the zero time.
 //
 // # Durability
 //

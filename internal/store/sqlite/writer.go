@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/store/codec"
 )
 
 // Request states: a queued request is taken by the writer or abandoned by its
@@ -39,7 +41,7 @@ type writer struct {
 	outboxStatus, upsertKey               *sql.Stmt
 
 	// legs knows the calls rows that commits need not write again.
-	legs writtenLegs
+	legs codec.Legs
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
@@ -182,7 +184,7 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 	}
 
 	fail := func(err error) {
-		w.legs.reset() // what the batch wrote is rolled back
+		w.legs.Reset() // what the batch wrote is rolled back
 		if _, rerr := w.exec(w.rollback); rerr != nil && !isNoTransaction(rerr) {
 			s.log.Error("sqlite: rollback failed", "err", rerr)
 		}
@@ -202,7 +204,7 @@ func (s *Store) runBatch(batch []*request, errs []error) {
 		}
 		if err := runRequest(r, w); err != nil {
 			errs[i] = err
-			w.legs.reset() // what the request wrote is rolled back
+			w.legs.Reset() // what the request wrote is rolled back
 			// Some errors (disk full, I/O) roll back the whole transaction;
 			// then the savepoint is gone and so is the batch.
 			if _, rerr := w.exec(w.rollbackSavepoint); rerr != nil {

@@ -1,0 +1,154 @@
+package codec_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/store/codec"
+	"github.com/switchboard-dev/switchboard/internal/store/storetest"
+)
+
+var base = time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
+
+// specsOf encodes the specs of c's legs, by call id, as a store keeps them.
+func specsOf(t *testing.T, c *calls.Conversation) map[string][]byte {
+	t.Helper()
+	specs := make(map[string][]byte)
+	for _, l := range c.Legs {
+		b, err := codec.EncodeSpec(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[l.ID] = b
+	}
+	return specs
+}
+
+// The data holds no spec; with the specs beside it the conversation comes
+// back whole.
+func TestRoundTrip(t *testing.T) {
+	c := storetest.Conversation("conv-1", base)
+	ended := base.Add(time.Minute)
+	second := *c.Legs[0]
+	second.ID, second.EndedAt, second.State = "conv-1-call-2", &ended, calls.StateTerminated
+	c.Legs = append(c.Legs, &second)
+	data, err := codec.EncodeConversation(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(`"spec"`)) {
+		t.Fatalf("the data holds a spec: %s", data)
+	}
+	if c.Legs[0].Spec.CallbackURI == "" {
+		t.Fatal("EncodeConversation changed the conversation")
+	}
+	got, err := codec.DecodeConversation(data, specsOf(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(c)
+		t.Fatalf("round trip:\ngot:  %s\nwant: %s", g, w)
+	}
+}
+
+// Data written before specs moved out holds them inline: they are read
+// from there, unless specs has the leg's.
+func TestInlineSpecs(t *testing.T) {
+	c := storetest.Conversation("old", base)
+	data, err := json.Marshal(c) // as older builds wrote it
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := codec.DecodeConversation(data, nil)
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("inline spec: %+v, %v", got, err)
+	}
+	other := storetest.Conversation("other", base)
+	got, err = codec.DecodeConversation(data, map[string][]byte{c.Legs[0].ID: specsOf(t, other)[other.Legs[0].ID]})
+	if err != nil || !reflect.DeepEqual(got.Legs[0].Spec, other.Legs[0].Spec) {
+		t.Fatalf("a spec beside the data did not win over the inline one: %+v, %v", got.Legs[0].Spec, err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	if _, err := codec.DecodeConversation([]byte(`{"id":`), nil); err == nil {
+		t.Error("truncated data decoded")
+	}
+	data, _ := codec.EncodeConversation(storetest.Conversation("c", base))
+	if _, err := codec.DecodeConversation(data, map[string][]byte{"c-call": []byte(`[1]`)}); err == nil {
+		t.Error("a spec that is not an object decoded")
+	}
+	// A leg without a spec anywhere has the zero spec.
+	got, err := codec.DecodeConversation([]byte(`{"id":"c","legs":[{"id":"l"},null]}`), nil)
+	if err != nil || len(got.Legs) != 2 || got.Legs[0].ID != "l" || got.Legs[1] == nil {
+		t.Errorf("legs without specs: %+v, %v", got, err)
+	}
+}
+
+func TestRowOf(t *testing.T) {
+	c := storetest.Conversation("conv", base)
+	l := c.Legs[0]
+	r := codec.RowOf(c.ID, l)
+	want := codec.LegRow{ID: "conv-call", ConversationID: "conv", TenantID: "tenant-1", AppID: "app-1", State: "established",
+		CreatedAt: base.UnixNano(), UpdatedAt: base.Add(time.Second).UnixNano()}
+	if r != want {
+		t.Fatalf("RowOf = %+v, want %+v", r, want)
+	}
+	ended := base.Add(time.Minute)
+	l.EndedAt, l.CreatedAt = &ended, time.Time{}
+	if r := codec.RowOf(c.ID, l); r.EndedAt != ended.UnixNano() || r.CreatedAt != 0 {
+		t.Errorf("RowOf of an ended leg without creation time = %+v", r)
+	}
+}
+
+func TestUnixNanos(t *testing.T) {
+	for _, tm := range []time.Time{{}, base, time.Unix(0, 1).UTC(), base.In(time.FixedZone("x", 3600))} {
+		got := codec.FromUnixNanos(codec.UnixNanos(tm))
+		if !got.Equal(tm) || got.Location() != time.UTC {
+			t.Errorf("%v came back as %v", tm, got)
+		}
+	}
+	if n := codec.UnixNanos(time.Time{}); n != 0 {
+		t.Errorf("UnixNanos(zero) = %d", n)
+	}
+}
+
+func TestLegs(t *testing.T) {
+	var w codec.Legs
+	r := codec.LegRow{ID: "a", State: "established"}
+	if known, unchanged := w.Lookup(r); known || unchanged {
+		t.Fatalf("a new cache knows %s", r.ID)
+	}
+	w.Wrote(true, r)
+	if known, unchanged := w.Lookup(r); !known || !unchanged {
+		t.Fatalf("after Wrote: known %v, unchanged %v", known, unchanged)
+	}
+	changed := r
+	changed.State = "terminated"
+	if known, unchanged := w.Lookup(changed); !known || unchanged {
+		t.Fatalf("a changed row: known %v, unchanged %v", known, unchanged)
+	}
+	w.Wrote(false, changed) // the conversation ended: never written again
+	if known, _ := w.Lookup(r); known {
+		t.Fatal("the leg of an ended conversation is remembered")
+	}
+	b := codec.LegRow{ID: "b"}
+	w.Wrote(true, r, b)
+	w.Forget("a")
+	if known, _ := w.Lookup(r); known {
+		t.Fatal("Forget kept a")
+	}
+	if known, _ := w.Lookup(b); !known {
+		t.Fatal("Forget dropped b")
+	}
+	w.Reset()
+	if known, _ := w.Lookup(b); known {
+		t.Fatal("Reset kept b")
+	}
+}
