@@ -7,7 +7,8 @@
 // ordering, retries with exponential backoff and jitter, giving up, redirects,
 // the URL policy hook (the SSRF guard lives behind Config.CheckURL), and
 // resumption after a restart, when Start reloads every row that is neither
-// delivered nor given up.
+// delivered nor given up (or, on one node of a cluster, when the node
+// adopts a call: see Clustering below).
 //
 // Ordering: within one call, delivery N+1 is not sent until N was acknowledged
 // with a 2xx or given up. Calls are independent: each has its own queue, a
@@ -50,6 +51,19 @@
 // callback and the next. A delivery that was acknowledged but not yet recorded
 // when the process stopped, or whose request was interrupted by Shutdown, is
 // still pending in the outbox and is sent again after the restart.
+//
+// Clustering: with Config.Clustered the Worker runs on one of several
+// nodes sharing one outbox, and delivers only the calls whose
+// conversations its node owns. Start loads nothing; the Worker gets the
+// deliveries the node commits through Enqueue, the backlog of the calls the
+// node takes over from a dead node through Adopt (which reads it with the
+// Outbox's PendingForCalls), and drops the calls the node loses with
+// Forget. A call's sequence numbers stay gapless across a change of owner,
+// since the new owner sends every row still pending, in Seq order; but
+// delivery stays at-least-once. An attempt in flight when its call is forgotten is not
+// interrupted and its result is recorded, so the new owner may send that
+// delivery again, and the old node's POST may reach the bot after the new
+// owner's later ones.
 //
 // Time comes from an injected clock.Clock. The package imports only the
 // standard library and internal/clock; it must not import internal/calls,

@@ -118,6 +118,16 @@ type Outbox interface {
 	Record(ctx context.Context, results []Result) error
 }
 
+// PendingForCalls is implemented by outboxes that can load the pending
+// deliveries of some calls only (clustered nodes need it: see
+// Worker.Adopt).
+type PendingForCalls interface {
+	// PendingFor returns the deliveries of these calls that are neither
+	// delivered nor given up, ordered by CallID then Seq. Unknown calls
+	// contribute nothing, and an empty list gives an empty result.
+	PendingFor(ctx context.Context, callIDs []string) ([]Delivery, error)
+}
+
 // Result is the outcome of attempts at one delivery, as Outbox.Record
 // writes it.
 type Result struct {
@@ -203,6 +213,13 @@ type Config struct {
 	MaxReplaysPerApp, MaxReplays int
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
+	// Clustered says the Worker runs on one node of several that share the
+	// outbox, and delivers only the calls this node owns: Start loads no
+	// pending deliveries (a node owns nothing when it starts), and
+	// deliveries reach the Worker only through Enqueue (committed by this
+	// node) and Adopt (the backlog of calls it took over). Forget drops
+	// the calls it lost.
+	Clustered bool
 	// OnResult, if set, is called after each attempt with the delivery
 	// (Attempts counting this attempt), the final HTTP status (0 without a
 	// response) and error, and whether it was delivered or given up. Calls for
@@ -231,6 +248,13 @@ type Worker struct {
 	started  bool
 	closed   bool
 	sweepAt  int
+
+	// adopting counts, by call id, the Adopts in progress that cover the
+	// call: while one is, the call's queue is not handed to the pool, so
+	// that what Enqueue adds meanwhile is not sent before the backlog
+	// being loaded. adoptions are those Adopts.
+	adopting  map[string]int
+	adoptions map[*adoption]struct{}
 
 	// replayCount counts the replays queued or in flight, replaysPerApp
 	// the same by appKey, and replayBytes the bodies they hold.
@@ -298,6 +322,8 @@ func New(cfg Config) *Worker {
 		calls:         make(map[string]*callQueue),
 		apps:          make(map[string]*appQueue),
 		replaysPerApp: make(map[string]int),
+		adopting:      make(map[string]int),
+		adoptions:     make(map[*adoption]struct{}),
 		sweepAt:       minSweep,
 		stopped:       make(chan struct{}),
 		persistWake:   make(chan struct{}, 1),
@@ -323,9 +349,10 @@ func New(cfg Config) *Worker {
 }
 
 // Start loads the outbox's pending deliveries and begins delivering them and
-// whatever Enqueue added before or adds after. ctx bounds the loading only:
-// the Worker then runs until Shutdown. If loading fails Start returns the
-// error and may be called again.
+// whatever Enqueue (or Adopt) added before or adds after. With
+// Config.Clustered it loads nothing. ctx bounds the loading only: the
+// Worker then runs until Shutdown. If loading fails Start returns the error
+// and may be called again.
 func (w *Worker) Start(ctx context.Context) error {
 	if w.cfg.Outbox == nil {
 		return errors.New("notify: Config.Outbox is nil")
@@ -341,9 +368,12 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.mu.Unlock()
 
-	pending, err := w.cfg.Outbox.Pending(ctx)
-	if err != nil {
-		return fmt.Errorf("notify: load pending deliveries: %w", err)
+	var pending []Delivery
+	if !w.cfg.Clustered {
+		var err error
+		if pending, err = w.cfg.Outbox.Pending(ctx); err != nil {
+			return fmt.Errorf("notify: load pending deliveries: %w", err)
+		}
 	}
 
 	w.mu.Lock()
@@ -369,7 +399,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		w.wg.Go(func() { w.work(runCtx) })
 	}
 	go w.persist(storeCtx)
-	w.log.Debug("notify: worker started", "pending", len(pending), "concurrency", w.cfg.Concurrency)
+	w.log.Debug("notify: worker started", "pending", len(pending), "concurrency", w.cfg.Concurrency, "clustered", w.cfg.Clustered)
 	return nil
 }
 

@@ -34,7 +34,14 @@ type callQueue struct {
 	// appQueue's ready), with one, or waiting for its retry timer.
 	busy bool
 	// sending is true while a pool goroutine is attempting pending[0].
-	sending   bool
+	sending bool
+	// running is true while a pool goroutine holds the queue, from take
+	// to release: attempting (or loading) its head.
+	running bool
+	// forgotten is set by Forget on the queues it detaches from
+	// Worker.calls: nothing more of one is sent, but a pool goroutine
+	// holding it finishes its attempt and records the result.
+	forgotten bool
 	timer     clock.Timer
 	idleSince time.Time
 }
@@ -152,8 +159,11 @@ func (w *Worker) sweep(now time.Time) {
 // application's ready queue for its application's turn. The caller holds
 // w.mu.
 func (w *Worker) wake(cq *callQueue) {
-	if cq.busy || (len(cq.pending) == 0 && len(cq.replays) == 0) || w.closed {
+	if cq.busy || (len(cq.pending) == 0 && len(cq.replays) == 0) || w.closed || cq.forgotten {
 		return
+	}
+	if len(w.adopting) > 0 && w.adopting[cq.id] > 0 {
+		return // Adopt wakes it once the call's backlog is in
 	}
 	cq.busy = true
 	aq := w.apps[cq.app]
@@ -181,6 +191,7 @@ func (w *Worker) offer(aq *appQueue) {
 // took for cq, and forgets the application once it has nothing waiting or
 // in flight. The caller holds w.mu.
 func (w *Worker) release(cq *callQueue) {
+	cq.running = false
 	aq := w.apps[cq.app]
 	aq.inflight--
 	if aq.inflight == 0 && len(aq.ready) == 0 {
@@ -214,6 +225,7 @@ func (w *Worker) take() (cq *callQueue, d Delivery, load, ok bool) {
 	aq.ready = aq.ready[1:]
 	aq.inflight++
 	w.offer(aq)
+	cq.running = true
 	if len(cq.replays) > 0 {
 		d, load = replayDelivery(cq, cq.replays[0])
 		return cq, d, load, true
@@ -312,7 +324,7 @@ func (w *Worker) deliver(ctx context.Context, cq *callQueue, d Delivery) {
 		cq.pending[0].Attempts = d.Attempts
 		delay = w.backoff(d.Attempts, o.retryAfter)
 		w.record(record{callID: d.CallID, seq: d.Seq, attempts: d.Attempts, at: now.Add(delay), lastError: o.err.Error()})
-		if w.closed {
+		if w.closed || cq.forgotten {
 			cq.busy = false
 		} else {
 			w.schedule(cq, delay)

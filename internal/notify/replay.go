@@ -204,9 +204,14 @@ func (w *Worker) replayed(cq *callQueue, d Delivery, o outcome, delivered, gaveU
 	}
 	cq.replays[0].attempts = d.Attempts
 	delay := w.backoff(d.Attempts, o.retryAfter)
-	if w.closed {
+	switch {
+	case w.closed:
 		cq.busy = false
-	} else {
+	case cq.forgotten:
+		// Forget kept this replay only for the attempt in flight.
+		w.popReplay(cq)
+		cq.busy = false
+	default:
 		w.schedule(cq, delay)
 	}
 	return delay

@@ -32,8 +32,9 @@ type key struct {
 	seq    int64
 }
 
-// MemoryOutbox is a notify.Outbox kept in memory. Its zero value is an empty
-// outbox ready to use; it is safe for concurrent use.
+// MemoryOutbox is a notify.Outbox, and a notify.PendingForCalls, kept in
+// memory. Its zero value is an empty outbox ready to use; it is safe for
+// concurrent use.
 type MemoryOutbox struct {
 	mu   sync.Mutex
 	rows map[key]*Row
@@ -98,6 +99,21 @@ func (o *MemoryOutbox) Pending(ctx context.Context) ([]notify.Delivery, error) {
 		return cmp.Or(cmp.Compare(a.CallID, b.CallID), cmp.Compare(a.Seq, b.Seq))
 	})
 	return ds, nil
+}
+
+// PendingFor implements notify.PendingForCalls.
+func (o *MemoryOutbox) PendingFor(ctx context.Context, callIDs []string) ([]notify.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(callIDs) == 0 {
+		return nil, nil
+	}
+	all, err := o.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(d notify.Delivery) bool { return !slices.Contains(callIDs, d.CallID) }), nil
 }
 
 // Delivered implements notify.Outbox.

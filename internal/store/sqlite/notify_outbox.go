@@ -5,12 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/notify"
 )
 
-var _ notify.Outbox = (*Store)(nil)
+var (
+	_ notify.Outbox          = (*Store)(nil)
+	_ notify.PendingForCalls = (*Store)(nil)
+)
 
 const (
 	pendingSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
@@ -24,7 +29,17 @@ WHERE call_id = ? AND seq = ?`
 WHERE call_id = ? AND seq = ? AND status = 'pending'`
 
 	outboxStatusSQL = `SELECT status FROM outbox WHERE call_id = ? AND seq = ?`
+
+	// pendingForSQL is completed with one placeholder per call id. The
+	// partial index outbox_pending (call_id, seq) serves both the lookup
+	// and the order.
+	pendingForSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
+FROM outbox WHERE status = 'pending' AND call_id IN (%s) ORDER BY call_id, seq`
 )
+
+// pendingForChunk bounds the call ids of one PendingFor query, well under
+// SQLite's limit on the parameters of a statement.
+const pendingForChunk = 500
 
 // Pending returns every outbox entry neither delivered nor given up, ordered
 // by CallID then Seq, with the attempts made so far.
@@ -53,6 +68,64 @@ func (s *Store) Pending(ctx context.Context) ([]notify.Delivery, error) {
 		return nil, fmt.Errorf("sqlite: load pending outbox: %w", err)
 	}
 	return out, nil
+}
+
+// PendingFor returns the outbox entries of the calls callIDs neither
+// delivered nor given up, ordered by CallID then Seq, with the attempts
+// made so far: the backlog of calls a node takes over. Unknown calls
+// contribute nothing; no calls give an empty result. The entries are read
+// in one read transaction, a consistent snapshot however many calls there
+// are.
+func (s *Store) PendingFor(ctx context.Context, callIDs []string) ([]notify.Delivery, error) {
+	if len(callIDs) == 0 {
+		return nil, nil
+	}
+	// Sorted chunks, each read in order, give the whole in order.
+	ids := slices.Clone(callIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+
+	done, err := s.beginRead()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	tx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load pending outbox of %d calls: %w", len(ids), err)
+	}
+	defer tx.Rollback()
+	var out []notify.Delivery
+	for chunk := range slices.Chunk(ids, pendingForChunk) {
+		if out, err = pendingFor(ctx, tx, chunk, out); err != nil {
+			return nil, fmt.Errorf("sqlite: load pending outbox of %d calls: %w", len(ids), err)
+		}
+	}
+	return out, nil
+}
+
+// pendingFor appends the pending entries of the calls ids to out.
+func pendingFor(ctx context.Context, tx *sql.Tx, ids []string, out []notify.Delivery) ([]notify.Delivery, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	query := fmt.Sprintf(pendingForSQL, strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","))
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d notify.Delivery
+		var created sql.NullInt64
+		if err := rows.Scan(&d.CallID, &d.Seq, &d.URL, &d.Body, &d.AppID, &d.TenantID, &d.ChainID, &created, &d.Attempts); err != nil {
+			return nil, err
+		}
+		d.CreatedAt = fromNanos(created)
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // Delivered records that the entry (callID, seq) was acknowledged at at,
