@@ -148,8 +148,8 @@ func (s *Service) claimAndAdopt(ctx context.Context) {
 	for _, c := range convs {
 		c.Lease = leases[c.ID]
 	}
-	s.adopt(convs)
-	s.log.Info("calls: took conversations over", "node", s.cfg.Node.ID, "count", len(convs))
+	// The undelivered notifications are this node's to send, first: before
+	// the conversations resume and commit new ones after them.
 	if s.cfg.Adopted != nil {
 		var callIDs []string
 		for _, c := range convs {
@@ -157,8 +157,16 @@ func (s *Service) claimAndAdopt(ctx context.Context) {
 				callIDs = append(callIDs, l.ID)
 			}
 		}
-		s.cfg.Adopted(callIDs)
+		if err := s.cfg.Adopted(ctx, callIDs); err != nil {
+			s.log.Error("calls: taking over notifications failed; releasing the conversations", "node", s.cfg.Node.ID, "err", err)
+			if rerr := s.cfg.Cluster.Release(ctx, s.cfg.Node.ID, ids...); rerr != nil {
+				s.log.Error("calls: releasing conversations failed", "node", s.cfg.Node.ID, "err", rerr)
+			}
+			return
+		}
 	}
+	s.adopt(convs)
+	s.log.Info("calls: took conversations over", "node", s.cfg.Node.ID, "count", len(convs))
 }
 
 // adopt takes live conversations into memory and resumes them: their

@@ -44,7 +44,12 @@ type adopted struct {
 	calls []string
 }
 
-func (a *adopted) add(ids []string) { a.mu.Lock(); a.calls = append(a.calls, ids...); a.mu.Unlock() }
+func (a *adopted) add(_ context.Context, ids []string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, ids...)
+	return nil
+}
 func (a *adopted) got() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()

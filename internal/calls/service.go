@@ -56,9 +56,10 @@ type Config struct {
 	// with Cluster. Default DefaultLeaseTTL.
 	LeaseTTL time.Duration
 	// Adopted, when set, hears of the calls of conversations this node
-	// took over from another (their pending notifications are now this
-	// node's to deliver).
-	Adopted func(callIDs []string)
+	// takes over from another, before they resume: their pending
+	// notifications are now this node's to deliver. If it fails, the
+	// conversations are released again.
+	Adopted func(ctx context.Context, callIDs []string) error
 	// Evicted, when set, hears of the calls of conversations this node
 	// lost to another (it must send none of their notifications again).
 	// Called with the conversation's lock held: it must not block.
