@@ -297,7 +297,7 @@ func (s *Service) whereIs(ctx context.Context, callID string) error {
 	if !s.clustered() {
 		return ErrNotFound
 	}
-	n, _, err := s.cfg.Cluster.Owner(ctx, callID)
+	n, _, err := s.cfg.Cluster.Owner(ctx, strings.ToLower(callID))
 	if err != nil {
 		return ErrNotFound
 	}
