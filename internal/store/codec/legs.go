@@ -56,3 +56,10 @@ func (w *Legs) Reset() {
 	defer w.mu.Unlock()
 	w.rows = nil
 }
+
+// Len is the number of legs remembered.
+func (w *Legs) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.rows)
+}

@@ -1,83 +1,24 @@
 package sqlite
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/phones"
+	"github.com/switchboard-dev/switchboard/internal/store/storetest"
 )
 
-func sipAccount(username string, id phones.Identity) phones.StoredAccount {
-	ha1, sha := phones.HashPassword(username, "switchboard", "pw")
-	a := phones.StoredAccount{Account: phones.Account{Username: username, HA1: ha1, HA1SHA256: sha, Tenant: id.Tenant},
-		Realm: "switchboard", CreatedAt: time.Unix(1700000000, 5).UTC()}
-	if id.Kind == phones.IdentityPhone {
-		a.Phone = id.ID
-	} else {
-		a.User, a.DisplayName = id.ID, "Bob Example"
-	}
-	return a
-}
+var sipAccount = storetest.SIPAccount
 
-func TestSIPAccounts(t *testing.T) {
-	s := openPath(t, tempPath(t))
-	defer s.Close()
-	ctx := t.Context()
-	bob := sipAccount("Bob", phones.Identity{Kind: phones.IdentityUser, ID: "U-Bob", Tenant: "contoso"})
-	desk := sipAccount("desk", phones.Phone("+15550001234"))
-	desk.CreatedAt = bob.CreatedAt.Add(time.Second)
-	for _, a := range []phones.StoredAccount{bob, desk} {
-		if err := s.CreateSIPAccount(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.CreateSIPAccount(ctx, sipAccount("BOB", phones.User("x"))); !errors.Is(err, phones.ErrAccountExists) {
-		t.Errorf("a second BOB: %v, want ErrAccountExists", err)
-	}
-	withPassword := sipAccount("carol", phones.User("c"))
-	withPassword.Password = "pw"
-	if err := s.CreateSIPAccount(ctx, withPassword); err == nil {
-		t.Error("an account with a plain-text password was stored")
-	}
-
-	got, err := s.SIPAccount(ctx, "bob")
-	if err != nil || got != bob {
-		t.Errorf("SIPAccount(bob) = %+v, %v; want %+v", got, err, bob)
-	}
-	if _, err := s.SIPAccount(ctx, "nobody"); !errors.Is(err, phones.ErrNoAccount) {
-		t.Errorf("SIPAccount(nobody): %v, want ErrNoAccount", err)
-	}
-	for _, tc := range []struct {
-		id   phones.Identity
-		want bool
-	}{
-		{phones.User("u-bob"), true},
-		{phones.Identity{Kind: phones.IdentityUser, ID: "U-BOB", Tenant: "Contoso"}, true},
-		{phones.Identity{Kind: phones.IdentityUser, ID: "U-Bob", Tenant: "fabrikam"}, false},
-		{phones.Phone("+15550001234"), true},
-		{phones.Identity{Kind: phones.IdentityPhone, ID: "+15550001234", Tenant: "any"}, true},
-		{phones.Phone("U-Bob"), false},
-	} {
-		if ok, err := s.SIPAccountBound(ctx, tc.id); err != nil || ok != tc.want {
-			t.Errorf("SIPAccountBound(%+v) = %v, %v; want %v", tc.id, ok, err, tc.want)
-		}
-	}
-	list, err := s.ListSIPAccounts(ctx)
-	if err != nil || len(list) != 2 || list[0] != bob || list[1] != desk {
-		t.Errorf("ListSIPAccounts = %+v, %v", list, err)
-	}
-	if err := s.DeleteSIPAccount(ctx, "BOB"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteSIPAccount(ctx, "bob"); !errors.Is(err, phones.ErrNoAccount) {
-		t.Errorf("deleting twice: %v, want ErrNoAccount", err)
-	}
-	if _, err := s.SIPAccount(ctx, "bob"); !errors.Is(err, phones.ErrNoAccount) {
-		t.Errorf("SIPAccount after delete: %v", err)
-	}
+// TestSIPAccountContract runs the SIP accounts contract on temporary
+// database files.
+func TestSIPAccountContract(t *testing.T) {
+	storetest.RunSIPAccountContract(t, func(t *testing.T) storetest.SIPAccountStore {
+		s := openPath(t, tempPath(t))
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // TestSIPAccountsServeTheDirectory registers a phone of a stored account

@@ -1,9 +1,12 @@
 // Package storetest is the contract every store implementation keeps: one
-// suite, RunStoreContract, that the SQLite store runs today and the
-// PostgreSQL store will run tomorrow, so the domain cannot tell them apart.
+// suite, RunStoreContract, with the suites of single ports beside it
+// (RunAppStoreContract, RunIdempotencyContract, RunAssertionIDContract,
+// RunSIPAccountContract), that the SQLite and the PostgreSQL stores both
+// run, so the domain cannot tell them apart.
 //
-// It imports the port declarations (calls, notify, auth) and the standard
-// library's testing, never a store implementation.
+// It imports the port declarations (calls, notify, auth, idempotency,
+// phones) and the standard library's testing, never a store
+// implementation.
 package storetest
 
 import (
@@ -33,6 +36,12 @@ type StoreUnderTest interface {
 }
 
 // RunStoreContract runs the contract suite as subtests of t.
+//
+// Beyond StoreUnderTest, the store must implement the notification log
+// (NotificationLog), Retention, idempotency.Store, auth.AssertionIDStore
+// and SIPAccountStore: the suite checks what of them needs a reopen, and
+// the store's own tests run RunAssertionIDContract and
+// RunSIPAccountContract for the rest.
 //
 // open is called with each subtest's t and must return an open store. Calls
 // with different t's must reach independent, empty databases; a second call
@@ -64,6 +73,9 @@ func RunStoreContract(t *testing.T, open func(t *testing.T) StoreUnderTest) {
 		{"DeleteKey", testDeleteKey},
 		{"AppsSurviveReopen", testAppsReopen},
 		{"NotificationLogAndIdempotency", testExtensions},
+		{"CommitRejectsBadInput", testCommitRejectsBadInput},
+		{"AssertionIDsSurviveReopen", testAssertionIDsReopen},
+		{"SIPAccountsSurviveReopen", testSIPAccountsReopen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
