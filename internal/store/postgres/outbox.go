@@ -13,11 +13,20 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/notify"
 )
 
-var _ notify.Outbox = (*Store)(nil)
+var (
+	_ notify.Outbox          = (*Store)(nil)
+	_ notify.PendingForCalls = (*Store)(nil)
+)
 
 const (
 	pendingSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
 FROM outbox WHERE status = 'pending' ORDER BY call_id, seq`
+
+	// pendingForSQL reads the pending entries of a list of calls in one
+	// statement, however long the list: the partial index outbox_pending
+	// (call_id, seq) serves the lookup and the order.
+	pendingForSQL = `SELECT call_id, seq, url, body, app_id, tenant_id, chain_id, created_at, attempts
+FROM outbox WHERE status = 'pending' AND call_id = ANY ($1::text[]) ORDER BY call_id, seq`
 
 	deliveredSQL = `UPDATE outbox SET status = 'delivered', delivered_at = $1, attempts = $2, next_attempt_at = NULL
 WHERE call_id = $3 AND seq = $4`
@@ -35,14 +44,39 @@ SELECT EXISTS (SELECT 1 FROM updated) OR EXISTS (SELECT 1 FROM outbox WHERE call
 // Pending returns every outbox entry neither delivered nor given up, ordered
 // by CallID then Seq, with the attempts made so far.
 func (s *Store) Pending(ctx context.Context) ([]notify.Delivery, error) {
+	out, err := s.pending(ctx, pendingSQL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load pending outbox: %w", err)
+	}
+	return out, nil
+}
+
+// PendingFor returns the outbox entries of the calls callIDs neither
+// delivered nor given up, ordered by CallID then Seq, with the attempts
+// made so far: the backlog of calls a node takes over. Unknown calls
+// contribute nothing; no calls give an empty result. The entries are read
+// in one statement, a consistent snapshot however many calls there are.
+func (s *Store) PendingFor(ctx context.Context, callIDs []string) ([]notify.Delivery, error) {
+	if len(callIDs) == 0 {
+		return nil, nil
+	}
+	out, err := s.pending(ctx, pendingForSQL, callIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load pending outbox of %d calls: %w", len(callIDs), err)
+	}
+	return out, nil
+}
+
+// pending runs query, one of pendingSQL and pendingForSQL.
+func (s *Store) pending(ctx context.Context, query string, args ...any) ([]notify.Delivery, error) {
 	done, err := s.use()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	rows, err := s.pool.Query(ctx, pendingSQL)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: load pending outbox: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []notify.Delivery
@@ -50,15 +84,12 @@ func (s *Store) Pending(ctx context.Context) ([]notify.Delivery, error) {
 		var d notify.Delivery
 		var created *int64
 		if err := rows.Scan(&d.CallID, &d.Seq, &d.URL, &d.Body, &d.AppID, &d.TenantID, &d.ChainID, &created, &d.Attempts); err != nil {
-			return nil, fmt.Errorf("postgres: load pending outbox: %w", err)
+			return nil, err
 		}
 		d.CreatedAt = fromNanos(created)
 		out = append(out, d)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: load pending outbox: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Delivered records that the entry (callID, seq) was acknowledged at at,

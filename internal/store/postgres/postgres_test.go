@@ -66,3 +66,7 @@ func TestAssertionIDContract(t *testing.T) {
 func TestSIPAccountContract(t *testing.T) {
 	storetest.RunSIPAccountContract(t, func(t *testing.T) storetest.SIPAccountStore { return openClosed(t) })
 }
+
+func TestPendingForContract(t *testing.T) {
+	storetest.RunPendingForContract(t, func(t *testing.T) storetest.PendingForStoreUnderTest { return openClosed(t) })
+}
