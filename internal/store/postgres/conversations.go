@@ -84,6 +84,7 @@ func (s *Store) CommitAll(ctx context.Context, changes []calls.Change) error {
 // conversationWrite is a conversation to write, encoded in the caller's
 // goroutine.
 type conversationWrite struct {
+	lease            calls.Lease // fenced on when its Node is set
 	id, tenant       string
 	live             bool
 	data             []byte
@@ -105,7 +106,8 @@ func newConversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) 
 		return nil, fmt.Errorf("postgres: encode conversation %s: %w", conv.ID, err)
 	}
 	w := &conversationWrite{
-		id: conv.ID, tenant: conv.TenantID, live: conv.Live(), data: data,
+		lease: conv.Lease,
+		id:    conv.ID, tenant: conv.TenantID, live: conv.Live(), data: data,
 		created: nanos(conv.CreatedAt), updated: nanos(conv.UpdatedAt),
 		legs: conv.Legs, rows: make([]codec.LegRow, len(conv.Legs)),
 		outbox: outbox,
@@ -120,6 +122,10 @@ func newConversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) 
 // legs does not know as written (with the spec of each leg it does not
 // know at all), and the outbox entries.
 func (w *conversationWrite) queue(b *pgx.Batch, legs *codec.Legs) error {
+	if w.lease.Node != "" {
+		// First: a fenced commit aborts before it writes anything.
+		b.Queue(fenceSQL, w.id, w.lease.Node, w.lease.Epoch, w.live)
+	}
 	b.Queue(upsertConversationSQL, w.id, w.tenant, w.live, w.data, w.created, w.updated)
 	for i, r := range w.rows {
 		known, unchanged := legs.Lookup(r)
@@ -162,6 +168,7 @@ func (s *Store) commit(ctx context.Context, ws []*conversationWrite) error {
 				s.legs.Forget(r.ID)
 			}
 		}
+		err = asFenced(err)
 		if len(ws) == 1 {
 			return fmt.Errorf("postgres: commit conversation %s: %w", ws[0].id, err)
 		}

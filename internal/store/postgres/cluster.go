@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/store/codec"
+)
+
+var _ calls.Cluster = (*Store)(nil)
+
+// clusterKeyLen is the length of the key nodes sign forwarded requests
+// with (cluster.KeyLen; store packages do not import the HTTP side).
+const clusterKeyLen = 32
+
+// fencedCode is the SQLSTATE switchboard_fence raises.
+const fencedCode = "SB001"
+
+// fenceSQL checks a commit's lease first thing in its transaction (see
+// migration 0002).
+const fenceSQL = `SELECT switchboard_fence($1, $2, $3, $4)`
+
+// asFenced turns switchboard_fence's error into one that wraps
+// calls.ErrFenced.
+func asFenced(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == fencedCode {
+		return fmt.Errorf("%w: %s", calls.ErrFenced, pe.Message)
+	}
+	return err
+}
+
+// Heartbeat implements calls.Cluster.
+func (s *Store) Heartbeat(ctx context.Context, n calls.Node, first bool) error {
+	var tag pgconn.CommandTag
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		var err error
+		if first {
+			tag, err = conn.Exec(ctx, `INSERT INTO nodes (id, name, address, expires_at, draining) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, expires_at = excluded.expires_at, draining = excluded.draining`,
+				n.ID, n.Name, n.Address, n.Expires.UnixNano(), n.Draining)
+		} else {
+			tag, err = conn.Exec(ctx, `UPDATE nodes SET name = $2, address = $3, expires_at = $4, draining = $5 WHERE id = $1`,
+				n.ID, n.Name, n.Address, n.Expires.UnixNano(), n.Draining)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: heartbeat of node %s: %w", n.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return calls.ErrNodeGone
+	}
+	return nil
+}
+
+// Nodes implements calls.Cluster.
+func (s *Store) Nodes(ctx context.Context, now time.Time) ([]calls.Node, error) {
+	done, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, `SELECT id, name, address, expires_at, draining FROM nodes WHERE expires_at > $1 ORDER BY id`, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: nodes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanNode)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: nodes: %w", err)
+	}
+	return out, nil
+}
+
+func scanNode(row pgx.CollectableRow) (calls.Node, error) {
+	var n calls.Node
+	var expires int64
+	err := row.Scan(&n.ID, &n.Name, &n.Address, &expires, &n.Draining)
+	n.Expires = time.Unix(0, expires).UTC()
+	return n, err
+}
+
+// claimSQL takes over, for $1, up to $3 leases held by other nodes whose
+// row expired by $2 (or is gone, or released them). SKIP LOCKED lets
+// several survivors claim at once without waiting on each other's rows.
+const claimSQL = `WITH orphans AS (
+	SELECT l.conversation_id FROM leases AS l LEFT JOIN nodes AS n ON n.id = l.node_id
+	WHERE l.node_id <> $1 AND (n.id IS NULL OR n.expires_at <= $2)
+	ORDER BY l.conversation_id
+	LIMIT $3
+	FOR UPDATE OF l SKIP LOCKED
+)
+UPDATE leases SET node_id = $1, epoch = leases.epoch + 1
+FROM orphans WHERE leases.conversation_id = orphans.conversation_id
+RETURNING leases.conversation_id, leases.epoch`
+
+// Claim implements calls.Cluster.
+func (s *Store) Claim(ctx context.Context, node string, now time.Time, limit int) ([]calls.Claimed, error) {
+	var out []calls.Claimed
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		out = nil
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, claimSQL, node, now.UnixNano(), limit)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var c calls.Claimed
+				if err := rows.Scan(&c.ConversationID, &c.Lease.Epoch); err != nil {
+					rows.Close()
+					return err
+				}
+				c.Lease.Node = node
+				out = append(out, c)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `DELETE FROM nodes AS n WHERE n.expires_at <= $1 AND n.id <> $2
+AND NOT EXISTS (SELECT 1 FROM leases WHERE node_id = n.id)`, now.UnixNano(), node)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim for node %s: %w", node, err)
+	}
+	return out, nil
+}
+
+// Release implements calls.Cluster.
+func (s *Store) Release(ctx context.Context, node string, ids ...string) error {
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		var err error
+		if len(ids) == 0 {
+			_, err = conn.Exec(ctx, `UPDATE leases SET node_id = '' WHERE node_id = $1`, node)
+		} else {
+			_, err = conn.Exec(ctx, `UPDATE leases SET node_id = '' WHERE node_id = $1 AND conversation_id = ANY($2)`, node, ids)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: release for node %s: %w", node, err)
+	}
+	return nil
+}
+
+// Owner implements calls.Cluster.
+func (s *Store) Owner(ctx context.Context, callID string) (calls.Node, string, error) {
+	done, err := s.use()
+	if err != nil {
+		return calls.Node{}, "", err
+	}
+	defer done()
+	var n calls.Node
+	var conv string
+	var id, name, address *string
+	var expires *int64
+	var draining *bool
+	err = s.pool.QueryRow(ctx, `SELECT l.conversation_id, n.id, n.name, n.address, n.expires_at, n.draining
+FROM calls AS c JOIN leases AS l ON l.conversation_id = c.conversation_id LEFT JOIN nodes AS n ON n.id = l.node_id
+WHERE c.id = $1`, callID).Scan(&conv, &id, &name, &address, &expires, &draining)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calls.Node{}, "", calls.ErrNotFound
+	}
+	if err != nil {
+		return calls.Node{}, "", fmt.Errorf("postgres: owner of call %s: %w", callID, err)
+	}
+	if id != nil {
+		n = calls.Node{ID: *id, Name: *name, Address: *address, Expires: time.Unix(0, *expires).UTC(), Draining: *draining}
+	}
+	return n, conv, nil
+}
+
+// loadSQL reads live conversations by id with their leases and their
+// calls' specs, from one snapshot.
+const loadSQL = `SELECT conv.id, conv.data, coalesce(l.node_id, ''), coalesce(l.epoch, 0),
+	coalesce(array_agg(calls.id) FILTER (WHERE calls.spec IS NOT NULL), '{}'),
+	coalesce(array_agg(calls.spec) FILTER (WHERE calls.spec IS NOT NULL), '{}')
+FROM conversations AS conv
+LEFT JOIN leases AS l ON l.conversation_id = conv.id
+LEFT JOIN calls ON calls.conversation_id = conv.id
+WHERE conv.live AND conv.id = ANY($1)
+GROUP BY conv.id, l.node_id, l.epoch`
+
+// Load implements calls.Cluster.
+func (s *Store) Load(ctx context.Context, ids []string) ([]*calls.Conversation, error) {
+	done, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, loadSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []*calls.Conversation
+	for rows.Next() {
+		var id, node string
+		var epoch int64
+		var data []byte
+		var callIDs []string
+		var specs [][]byte
+		if err := rows.Scan(&id, &data, &node, &epoch, &callIDs, &specs); err != nil {
+			return nil, fmt.Errorf("postgres: load conversations: %w", err)
+		}
+		byID := make(map[string][]byte, len(callIDs))
+		for i, c := range callIDs {
+			byID[c] = specs[i]
+		}
+		c, err := codec.DecodeConversation(data, byID)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: decode conversation %s: %w", id, err)
+		}
+		c.Lease = calls.Lease{Node: node, Epoch: epoch}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: load conversations: %w", err)
+	}
+	return out, nil
+}
+
+// ClusterKey returns the key that signs requests forwarded between nodes,
+// making it the first time any node asks.
+func (s *Store) ClusterKey(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, clusterKeyLen)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var key []byte
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		if _, err := conn.Exec(ctx, `INSERT INTO cluster_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, fresh); err != nil {
+			return err
+		}
+		return conn.QueryRow(ctx, `SELECT key FROM cluster_key WHERE id = 1`).Scan(&key)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: cluster key: %w", err)
+	}
+	return key, nil
+}
