@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,14 +21,16 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/app"
 	"github.com/switchboard-dev/switchboard/internal/auth"
-	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+	"github.com/switchboard-dev/switchboard/internal/store"
 )
 
 const appsUsage = `Usage: switchboard apps <command> [arguments] [flags]
 
 Registers the applications (bots) that may get tokens from Switchboard's
-token service, in the database of a data directory. A running server sees
-every change at once: it looks the application up on each token request.
+token service, in the server's store: the SQLite database of a data
+directory, or the PostgreSQL database that --store names. A running server
+sees every change at once: it looks the application up on each token
+request.
 
 Commands:
   create           register an application; prints its client id and secret
@@ -40,7 +41,9 @@ Commands:
   delete           remove an application with its secrets and certificates
 
 Run 'switchboard apps <command> --help' for a command's flags. Every command
-takes --data (env SWITCHBOARD_DATA), the server's data directory.
+takes --data (env SWITCHBOARD_DATA), the server's data directory, and
+--store (env SWITCHBOARD_STORE), the server's --store: a postgres:// URL
+selects its PostgreSQL database instead of the data directory's SQLite one.
 
 Applications of the --config file are not listed or changed here: they live
 in the file. In development mode the server also has the well-known
@@ -78,12 +81,20 @@ func appsCmd(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// appsFlags returns the flag set of an apps command, with --data bound to
-// *data and a usage made of help and the flags.
-func appsFlags(name, help string, data *string, stderr io.Writer) *flag.FlagSet {
+// storeFlags locate the database of an apps or sip-accounts command:
+// --data, the server's data directory, whose SQLite database is used unless
+// --store names a PostgreSQL database.
+type storeFlags struct {
+	data, store string
+}
+
+// appsFlags returns the flag set of an apps command, with --data and
+// --store bound to *loc and a usage made of help and the flags.
+func appsFlags(name, help string, loc *storeFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("apps "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(data, "data", envOr("data", app.Defaults().DataDir), "data directory of the server (env SWITCHBOARD_DATA)")
+	fs.StringVar(&loc.data, "data", envOr("data", app.Defaults().DataDir), "data directory of the server (env SWITCHBOARD_DATA)")
+	fs.StringVar(&loc.store, "store", envOr("store", ""), "the server's store: empty for SQLite in --data, or the postgres:// URL of its PostgreSQL database (env SWITCHBOARD_STORE)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, help)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -117,29 +128,37 @@ func parseInterspersed(fs *flag.FlagSet, args []string, want ...string) ([]strin
 	return pos, nil
 }
 
-// openAppStore opens the database in dataDir, refusing a directory that
-// group or others may write to. Unless create, the database must exist
-// already, so that a mistyped --data is reported rather than
-// answered with an empty new database.
-func openAppStore(ctx context.Context, dataDir string, create bool, stderr io.Writer) (*sqlite.Store, error) {
-	path := filepath.Join(dataDir, app.DatabaseFile)
+// openAppStore opens the server's store: the PostgreSQL database that
+// loc.store names, or else the SQLite database in loc.data, refusing a
+// directory that group or others may write to. Unless create, the SQLite
+// database must exist already, so that a mistyped --data is reported rather
+// than answered with an empty new database.
+func openAppStore(ctx context.Context, loc storeFlags, create bool, stderr io.Writer) (store.Store, error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if loc.store != "" {
+		if err := store.CheckPostgresURL(loc.store); err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		return store.Open(ctx, loc.store, store.Options{Logger: log})
+	}
+	cfg := app.Config{DataDir: loc.data}
+	path := cfg.StoreSpec()
 	if _, err := os.Stat(path); !create && errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no Switchboard database at %s; check --data (or SWITCHBOARD_DATA)", path)
+		return nil, fmt.Errorf("no Switchboard database at %s; check --data (or SWITCHBOARD_DATA), or give --store", path)
 	}
 	// The server's own rules: a new directory is 0700, and one that others
 	// may write to is refused.
-	if err := app.PrepareDataDir(dataDir); err != nil {
+	if err := app.PrepareDataDir(loc.data); err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return sqlite.Open(ctx, path, sqlite.Options{Logger: log})
+	return store.Open(ctx, path, store.Options{Logger: log})
 }
 
-// withStore runs f with the database of dataDir open, and closes it.
-func withStore(dataDir string, create bool, stderr io.Writer, f func(context.Context, *sqlite.Store) error) (err error) {
+// withStore runs f with the server's store open, and closes it.
+func withStore(loc storeFlags, create bool, stderr io.Writer, f func(context.Context, store.Store) error) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := openAppStore(ctx, dataDir, create, stderr)
+	s, err := openAppStore(ctx, loc, create, stderr)
 	if err != nil {
 		return err
 	}
@@ -200,7 +219,8 @@ Example:
 `
 
 func appsCreate(args []string, stdout, stderr io.Writer) error {
-	var data, roles, certFile string
+	var data storeFlags
+	var roles, certFile string
 	var reg auth.Registration
 	var expires lifetime
 	var asJSON bool
@@ -240,7 +260,7 @@ func appsCreate(args []string, stdout, stderr io.Writer) error {
 	if err := auth.ValidateRoles(reg.Roles); err != nil {
 		return fmt.Errorf("apps create: %w", err)
 	}
-	return withStore(data, true, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, true, stderr, func(ctx context.Context, s store.Store) error {
 		a, secret, err := auth.RegisterApp(ctx, s, reg, time.Now())
 		if err != nil {
 			return fmt.Errorf("apps create: %w", err)
@@ -289,14 +309,14 @@ certificate's thumbprints.
 `
 
 func appsList(args []string, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	var asJSON bool
 	fs := appsFlags("list", listHelp, &data, stderr)
 	fs.BoolVar(&asJSON, "json", false, "print the applications as a JSON array")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		apps, err := s.ListApps(ctx)
 		if err != nil {
 			return fmt.Errorf("apps list: %w", err)
@@ -335,7 +355,7 @@ the old ones are revoked with 'switchboard apps revoke-secrets CLIENT_ID'.
 `
 
 func appsRotateSecret(args []string, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	var keepOld, asJSON bool
 	var expires lifetime
 	fs := appsFlags("rotate-secret", rotateHelp, &data, stderr)
@@ -346,7 +366,7 @@ func appsRotateSecret(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		before, err := s.GetApp(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("apps rotate-secret: %w", err)
@@ -396,14 +416,15 @@ new secret. --except names the secrets to keep instead (ids as 'apps list
 `
 
 func appsRevokeSecrets(args []string, stdout, stderr io.Writer) error {
-	var data, except string
+	var data storeFlags
+	var except string
 	fs := appsFlags("revoke-secrets", revokeHelp, &data, stderr)
 	fs.StringVar(&except, "except", "", "comma-separated `ids` of the secrets to keep, or none (default: the newest secret)")
 	pos, err := parseInterspersed(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		a, err := s.GetApp(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("apps revoke-secrets: %w", err)
@@ -444,7 +465,7 @@ certificate by its SHA-1 (x5t) or SHA-256 (x5t#S256) thumbprint.
 `
 
 func appsAddCertificate(args []string, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	fs := appsFlags("add-certificate", addCertHelp, &data, stderr)
 	pos, err := parseInterspersed(fs, args, "CLIENT_ID", "CERT.pem")
 	if err != nil {
@@ -454,7 +475,7 @@ func appsAddCertificate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("apps add-certificate: %w", err)
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		c, err := auth.RegisterCertificate(ctx, s, pos[0], b, time.Now())
 		if err != nil {
 			return fmt.Errorf("apps add-certificate: %w", err)
@@ -478,13 +499,13 @@ they expire (an hour at most by default).
 `
 
 func appsDelete(args []string, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	fs := appsFlags("delete", deleteHelp, &data, stderr)
 	pos, err := parseInterspersed(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		if err := s.DeleteApp(ctx, pos[0]); err != nil {
 			return fmt.Errorf("apps delete: %w", err)
 		}

@@ -87,7 +87,7 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.TLSCert, "tls-cert", "PEM certificate for --listen-tls; in dev mode a development certificate is generated when empty")
 	str(&cfg.TLSKey, "tls-key", "PEM private key for --tls-cert")
 	str(&cfg.DataDir, "data", "directory for the SQLite database and development certificates")
-	str(&cfg.Store, "store", "store to use: empty for SQLite in --data")
+	str(&cfg.Store, "store", "store to use: empty for SQLite in --data, or a postgres://user:password@host:5432/db?sslmode=verify-full URL of an existing PostgreSQL database, which several servers may share (its password is never logged)")
 	str(&cfg.LogLevel, "log-level", "log level: debug, info, warn or error")
 	str(&cfg.LogFormat, "log-format", "log format: text (key=value) or json (one object a line)")
 	str(&cfg.MetricsListen, "metrics-listen", "address serving Prometheus metrics at /metrics, without authentication, such as 127.0.0.1:8081; \"off\" disables it")

@@ -15,16 +15,17 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/phones"
-	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+	"github.com/switchboard-dev/switchboard/internal/store"
 )
 
 const sipAccountsUsage = `Usage: switchboard sip-accounts <command> [arguments] [flags]
 
 Manages the SIP accounts of phones that register with Switchboard (REGISTER
-with digest authentication), in the database of a data directory. Each
-account is bound to a Graph identity: a user (calls to that user ring the
-phone, and the phone calls as that user) or a phone number. A running server
-sees every change at once.
+with digest authentication), in the server's store (the SQLite database of
+a data directory, or the PostgreSQL database --store names). Each account is
+bound to a Graph identity: a user (calls to that user ring the phone, and the
+phone calls as that user) or a phone number. A running server sees every
+change at once.
 
 Commands:
   create   create an account; prints its password once unless given one
@@ -32,7 +33,8 @@ Commands:
   delete   remove an account (its phones can no longer register or call)
 
 Run 'switchboard sip-accounts <command> --help' for a command's flags. Every
-command takes --data (env SWITCHBOARD_DATA), the server's data directory.
+command takes --data (env SWITCHBOARD_DATA), the server's data directory,
+and --store (env SWITCHBOARD_STORE), the server's --store.
 
 Accounts of the --config file (sip.accounts) are not listed or changed here,
 and win over a stored account of the same username. See docs/sip.md.
@@ -89,7 +91,7 @@ Examples:
 `
 
 func sipAccountsCreate(args []string, in io.Reader, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	var a phones.StoredAccount
 	var fromStdin bool
 	fs := appsFlags("create", sipCreateHelp, &data, stderr)
@@ -130,7 +132,7 @@ func sipAccountsCreate(args []string, in io.Reader, stdout, stderr io.Writer) er
 	}
 	a.Account = cfg.Accounts[0]
 	a.CreatedAt = time.Now().UTC()
-	return withStore(data, true, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, true, stderr, func(ctx context.Context, s store.Store) error {
 		if err := s.CreateSIPAccount(ctx, a); err != nil {
 			return fmt.Errorf("sip-accounts create: %w", err)
 		}
@@ -159,7 +161,7 @@ tenant, realm and creation time. Passwords cannot be shown.
 `
 
 func sipAccountsList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	var asJSON bool
 	fs := appsFlags("list", sipListHelp, &data, stderr)
 	fs.Init("sip-accounts list", flag.ContinueOnError)
@@ -167,7 +169,7 @@ func sipAccountsList(args []string, _ io.Reader, stdout, stderr io.Writer) error
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		as, err := s.ListSIPAccounts(ctx)
 		if err != nil {
 			return fmt.Errorf("sip-accounts list: %w", err)
@@ -213,14 +215,14 @@ routes calls until it expires (an hour at most).
 `
 
 func sipAccountsDelete(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	var data string
+	var data storeFlags
 	fs := appsFlags("delete", sipDeleteHelp, &data, stderr)
 	fs.Init("sip-accounts delete", flag.ContinueOnError)
 	pos, err := parseInterspersed(fs, args, "USERNAME")
 	if err != nil {
 		return err
 	}
-	return withStore(data, false, stderr, func(ctx context.Context, s *sqlite.Store) error {
+	return withStore(data, false, stderr, func(ctx context.Context, s store.Store) error {
 		if err := s.DeleteSIPAccount(ctx, pos[0]); err != nil {
 			return fmt.Errorf("sip-accounts delete: %w", err)
 		}

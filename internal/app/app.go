@@ -29,7 +29,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 	"github.com/switchboard-dev/switchboard/internal/sip"
-	"github.com/switchboard-dev/switchboard/internal/store/sqlite"
+	"github.com/switchboard-dev/switchboard/internal/store"
 	"github.com/switchboard-dev/switchboard/internal/telemetry"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
@@ -44,7 +44,7 @@ type App struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	store       *sqlite.Store
+	store       store.Store
 	auth        *auth.Service
 	notify      *notify.Worker
 	calls       *calls.Service
@@ -114,10 +114,13 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := PrepareDataDir(a.cfg.DataDir); err != nil {
 		return err
 	}
-	a.store, err = sqlite.Open(ctx, filepath.Join(a.cfg.DataDir, DatabaseFile), sqlite.Options{Logger: a.log, Clock: a.clock, ObserveBatch: a.batchObserver()})
+	spec := a.cfg.StoreSpec()
+	a.store, err = store.Open(ctx, spec, store.Options{Logger: a.log, Clock: a.clock, ObserveBatch: a.batchObserver()})
 	if err != nil {
 		return fmt.Errorf("app: store: %w", err)
 	}
+	kind, where := store.Describe(spec) // a URL's password redacted
+	a.log.Info("app: store opened", "store", kind, "database", where)
 	apps, err := a.apps()
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no listener", func(c *app.Config) { c.Listen, c.ListenTLS = "off", "" }, "no listener"},
 		{"half a key pair", func(c *app.Config) { c.TLSCert = "x.pem" }, "go together"},
 		{"TLS without certificate in production", func(c *app.Config) { c.Dev = false }, "--tls-cert"},
-		{"postgres", func(c *app.Config) { c.Store = "postgres://u:secret@db/x" }, "PostgreSQL"},
+		{"bad postgres URL", func(c *app.Config) { c.Store = "postgres://u:secret@db:port/x" }, "PostgreSQL"},
 		{"unknown store", func(c *app.Config) { c.Store = "mysql://u:secret@db/x" }, "***@db/x"},
 		{"log level", func(c *app.Config) { c.LogLevel = "loud" }, "log level"},
 		{"app without tenant", func(c *app.Config) { c.Apps = []app.AppConfig{{ClientID: "x", Secret: "s"}} }, "tenantId"},
@@ -158,6 +158,13 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if cfg := app.Defaults(); cfg.Validate() != nil {
 		t.Fatalf("defaults invalid: %v", cfg.Validate())
+	}
+	for _, u := range []string{"postgres://sb:secret@db.example/switchboard?sslmode=verify-full", "postgresql://db/switchboard"} {
+		cfg := app.Defaults()
+		cfg.Store = u
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("--store %s: %v", u, err)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
+	"github.com/switchboard-dev/switchboard/internal/store"
 )
 
 // Config is everything a Switchboard server is told. The zero value is not
@@ -29,8 +31,10 @@ type Config struct {
 	TLSKey  string `yaml:"tlsKey"`
 	// DataDir holds the SQLite database and the development certificates.
 	DataDir string `yaml:"data"`
-	// Store selects the store: empty for SQLite in DataDir. (A postgres://
-	// DSN is reserved for the PostgreSQL store, which is not built yet.)
+	// Store selects the store: empty for SQLite in DataDir (DatabaseFile),
+	// or a postgres:// or postgresql:// URL of a PostgreSQL database, which
+	// several servers may share. The database must exist; its tables are
+	// created or migrated at start. The URL's password is never logged.
 	Store string `yaml:"store"`
 	// Dev turns on development mode: the well-known development application,
 	// http:// callbacks to loopback, and the development certificate.
@@ -268,10 +272,12 @@ func (c *Config) Validate() error {
 		return errors.New("config: --data must name a directory")
 	}
 	if c.Store != "" {
-		if strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://") {
-			return errors.New("config: the PostgreSQL store is not available in this version; leave --store empty for SQLite")
+		if !store.IsPostgres(c.Store) {
+			return fmt.Errorf("config: --store %q: expected empty (SQLite in --data) or a postgres:// URL", redact(c.Store))
 		}
-		return fmt.Errorf("config: --store %q: expected empty (SQLite in --data) or a postgres:// DSN", redact(c.Store))
+		if err := store.CheckPostgresURL(c.Store); err != nil {
+			return fmt.Errorf("config: --store: not a usable PostgreSQL URL: %w", err)
+		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
@@ -323,6 +329,15 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.validateDevListeners()
+}
+
+// StoreSpec is what store.Open opens: Store when set, otherwise the SQLite
+// database file in DataDir.
+func (c *Config) StoreSpec() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return filepath.Join(c.DataDir, DatabaseFile)
 }
 
 func off(addr string) bool { return addr == "" || strings.EqualFold(addr, "off") }

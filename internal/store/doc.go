@@ -8,6 +8,11 @@
 // the domain never learns which one it runs on. store/pgtest starts the
 // PostgreSQL servers their tests run against.
 //
+// Open is the one place that picks a store: a postgres:// or postgresql://
+// URL opens store/postgres, anything else is the path of a SQLite file.
+// What it returns, Store, is every port the server and the switchboard
+// commands use, so that neither knows which store it has.
+//
 // Store packages speak SQL and nothing else: they must not import
 // internal/graph's HTTP side, net/http or the media engine.
 package store

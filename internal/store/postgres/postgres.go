@@ -225,3 +225,12 @@ func Redact(s string) string {
 	}
 	return u.String()
 }
+
+// CheckURL reports whether url is a connection string Open can use, without
+// connecting. The error never carries the URL's password.
+func CheckURL(url string) error {
+	if _, err := pgxpool.ParseConfig(url); err != nil {
+		return fmt.Errorf("postgres: %w", err) // pgconn redacts the password
+	}
+	return nil
+}

@@ -3,10 +3,14 @@ package postgres
 import (
 	"log/slog"
 	"os"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/idempotency"
 	"github.com/switchboard-dev/switchboard/internal/store/pgtest"
 	"github.com/switchboard-dev/switchboard/internal/store/storetest"
 )
@@ -69,4 +73,47 @@ func TestSIPAccountContract(t *testing.T) {
 
 func TestPendingForContract(t *testing.T) {
 	storetest.RunPendingForContract(t, func(t *testing.T) storetest.PendingForStoreUnderTest { return openClosed(t) })
+}
+
+// TestExecMode runs the store with statements that are not prepared
+// (default_query_exec_mode=exec), as a connection pooler without prepared
+// statement support needs: parameter types then come from the Go values.
+func TestExecMode(t *testing.T) {
+	open := func(t *testing.T) *Store {
+		s := openURL(t, pgtest.Database(t)+"&default_query_exec_mode=exec", quiet)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	t.Run("Idempotency", func(t *testing.T) {
+		storetest.RunIdempotencyContract(t, func(t *testing.T) idempotency.Store { return open(t) })
+	})
+	t.Run("AssertionIDs", func(t *testing.T) {
+		storetest.RunAssertionIDContract(t, func(t *testing.T) auth.AssertionIDStore { return open(t) })
+	})
+	t.Run("SIPAccounts", func(t *testing.T) {
+		storetest.RunSIPAccountContract(t, func(t *testing.T) storetest.SIPAccountStore { return open(t) })
+	})
+	t.Run("Apps", func(t *testing.T) {
+		storetest.RunAppStoreContract(t, func(t *testing.T) auth.AppStore { return open(t) })
+	})
+	t.Run("CommitAndLog", func(t *testing.T) {
+		s := open(t)
+		c := storetest.Conversation("c", t0)
+		if err := s.Commit(t.Context(), c, []calls.OutboxEntry{storetest.Entry("c-call", 1, t0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Attempted(t.Context(), "c-call", 1, 1, time.Time{}, "x", false); err != nil {
+			t.Fatal(err)
+		}
+		live, err := s.LoadLive(t.Context())
+		if err != nil || len(live) != 1 || !reflect.DeepEqual(live[0], c) {
+			t.Fatalf("LoadLive = %v, %v", live, err)
+		}
+		if es, err := s.Notifications(t.Context(), "c-call", 0, 0); err != nil || len(es) != 1 || es[0].Attempts != 1 {
+			t.Fatalf("Notifications = %+v, %v", es, err)
+		}
+		if n, err := s.DeleteEnded(t.Context(), t0, 10); err != nil || n != 0 {
+			t.Fatalf("DeleteEnded = %d, %v", n, err)
+		}
+	})
 }
