@@ -56,6 +56,8 @@ type App struct {
 	sip         *sip.Server       // nil when SIP is off
 	phones      *phones.Directory // SIP accounts, registrations, contacts, trunks
 	devCA       []byte
+	node        *nodeSetup   // set when the store is shared by several nodes
+	earlyHTTP   net.Listener // --listen, bound before the services start (a node learns its address)
 
 	sweepMu      sync.Mutex
 	sweeper      clock.Timer
@@ -121,6 +123,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	kind, where := store.Describe(spec) // a URL's password redacted
 	a.log.Info("app: store opened", "store", kind, "database", where)
+	if a.node, err = a.setupNode(ctx); err != nil {
+		return err
+	}
 	apps, err := a.apps()
 	if err != nil {
 		return err
@@ -149,6 +154,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		// Outside development mode a redirect may not downgrade https.
 		AllowDowngrade: a.cfg.Dev,
 		OnResult:       a.deliveryObserver(),
+		// A node delivers the notifications of the calls it owns only.
+		Clustered: a.node != nil,
 	})
 	a.directory, err = sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
@@ -183,12 +190,14 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if a.sip != nil {
 		endpoints = a.sip
 	}
-	a.calls = calls.New(calls.Config{
+	callsCfg := calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
 		Media: a.bridge, Recordings: a.recordings, Observer: a.callObserver(), Endpoints: endpoints,
-	})
+	}
+	a.node.callsConfig(&callsCfg, a)
+	a.calls = calls.New(callsCfg)
 	a.bridge.SetSink(a.calls)
 	if err := a.engine.Start(ctx); err != nil {
 		return fmt.Errorf("app: media engine: %w", err)
@@ -215,7 +224,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 func (a *App) listen() error {
 	h := a.metrics.Instrument(a.routeLabel(), a.handler())
-	if !off(a.cfg.Listen) {
+	if ln := a.earlyHTTP; ln != nil {
+		a.earlyHTTP = nil
+		a.serve("http", ln, h)
+	} else if !off(a.cfg.Listen) {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("app: --listen: %w", err)
@@ -290,7 +302,11 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 // handler is the whole HTTP surface: Graph under /v1.0 and /beta, the
 // extension API under /switchboard/, and the token service at the root.
 func (a *App) handler() http.Handler {
-	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log})
+	gcfg := graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log}
+	if a.node != nil {
+		gcfg.Forwarder = a.node.forwarder
+	}
+	api := graph.NewHandler(gcfg)
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
 		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
@@ -356,8 +372,19 @@ func (a *App) DevCA() []byte { return a.devCA }
 // and notification delivery (what is undelivered stays in the store), and
 // closes the store. It waits for every goroutine the App started, or for
 // ctx to end.
+//
+// A node of a cluster first drains: it takes no new conversations and
+// hands its live ones to the other nodes, ending none (docs/cluster.md).
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if a.node != nil && a.calls != nil {
+		if err := a.calls.Drain(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.earlyHTTP != nil {
+		a.earlyHTTP.Close()
+	}
 	for _, s := range a.servers {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http: %w", err))

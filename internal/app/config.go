@@ -36,6 +36,9 @@ type Config struct {
 	// several servers may share. The database must exist; its tables are
 	// created or migrated at start. The URL's password is never logged.
 	Store string `yaml:"store"`
+	// Cluster configures this server as one node of several sharing a
+	// PostgreSQL Store (see docs/cluster.md); ignored with SQLite.
+	Cluster ClusterConfig `yaml:"cluster"`
 	// Dev turns on development mode: the well-known development application,
 	// http:// callbacks to loopback, and the development certificate.
 	Dev bool `yaml:"dev"`

@@ -71,6 +71,19 @@ func TestPostgresStore(t *testing.T) {
 	if g := call(t, "GET", other+"/v1.0/communications/calls/"+created.ID, tok, ""); g.status != 200 || !strings.Contains(g.body, created.ID) {
 		t.Errorf("the second server, with the first one's token: %d %s", g.status, g.body)
 	}
+	// The two are nodes of one cluster: the first owns the call, and a
+	// hang-up through the second reaches it there.
+	if !strings.Contains(logs.String(), "joined the cluster") {
+		t.Errorf("the first server did not join a cluster:\n%s", logs.String())
+	}
+	if d := call(t, "DELETE", other+"/v1.0/communications/calls/"+created.ID, tok, ""); d.status != 204 {
+		t.Fatalf("hang up through the second server: %d %s", d.status, d.body)
+	}
+	if g := call(t, "GET", base+"/v1.0/communications/calls/"+created.ID, tok, ""); g.status != 200 || !strings.Contains(g.body, `"terminating"`) && !strings.Contains(g.body, `"terminated"`) {
+		if g.status != 404 {
+			t.Errorf("the call on its owner after a hang-up elsewhere: %d %s", g.status, g.body)
+		}
+	}
 }
 
 // appTokenWithSecret gets a token of clientID in tenant A with secret.

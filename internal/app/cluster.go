@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/cluster"
+)
+
+// ClusterConfig is the cluster: section: this server as one node of
+// several on one PostgreSQL database (docs/cluster.md).
+type ClusterConfig struct {
+	// NodeName is the operator's name for this node, in logs and in the
+	// nodes table. Default: the host name.
+	NodeName string `yaml:"nodeName"`
+	// AdvertiseURL is the base URL other nodes forward requests for this
+	// node's calls to, such as http://10.0.0.5:8080. Default: http:// and
+	// the --listen address, when that names a host (not 0.0.0.0 or [::]).
+	AdvertiseURL string `yaml:"advertiseURL"`
+	// LeaseTTL is how long this node's conversations stay its own after
+	// its last heartbeat (it renews every third of it). Default 15s.
+	LeaseTTL Duration `yaml:"leaseTTL"`
+}
+
+// clusterStore is a store several nodes share.
+type clusterStore interface {
+	calls.Cluster
+	ClusterKey(ctx context.Context) ([]byte, error)
+}
+
+// nodeSetup is what a clustered App needs before its services start.
+type nodeSetup struct {
+	store     clusterStore
+	node      calls.Node
+	forwarder *cluster.Forwarder
+}
+
+// setupNode makes this App a node of the cluster its store serves, when
+// the store is a shared one; nil otherwise. It binds the HTTP listener
+// early when the advertised address must be learnt from it (a port of 0).
+func (a *App) setupNode(ctx context.Context) (*nodeSetup, error) {
+	cs, ok := a.store.(clusterStore)
+	if !ok {
+		return nil, nil
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	n := calls.Node{ID: hex.EncodeToString(id), Name: a.cfg.Cluster.NodeName, Address: a.cfg.Cluster.AdvertiseURL}
+	if n.Name == "" {
+		n.Name, _ = os.Hostname()
+	}
+	if n.Address == "" {
+		if off(a.cfg.Listen) {
+			return nil, fmt.Errorf("app: cluster.advertiseURL is required without --listen: the other nodes forward requests to it")
+		}
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("app: --listen: %w", err)
+		}
+		ap, err := netip.ParseAddrPort(ln.Addr().String())
+		if err != nil || ap.Addr().IsUnspecified() {
+			ln.Close()
+			return nil, fmt.Errorf("app: --listen %s is every address: set cluster.advertiseURL (--advertise-url) to the one the other nodes reach", a.cfg.Listen)
+		}
+		a.earlyHTTP = ln
+		n.Address = "http://" + ln.Addr().String()
+	}
+	key, err := cs.ClusterKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: cluster key: %w", err)
+	}
+	fwd, err := cluster.NewForwarder(key, n.ID, a.clock, a.log, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &nodeSetup{store: cs, node: n, forwarder: fwd}, nil
+}
+
+// clusterConfig fills in calls.Config for a node: its cluster, and the
+// hooks that move notifications with conversations.
+func (ns *nodeSetup) callsConfig(cfg *calls.Config, a *App) {
+	if ns == nil {
+		return
+	}
+	cfg.Cluster, cfg.Node, cfg.LeaseTTL = ns.store, ns.node, time.Duration(a.cfg.Cluster.LeaseTTL)
+	cfg.Adopted = a.notify.Adopt
+	cfg.Evicted = func(callIDs []string) { a.notify.Forget(callIDs...) }
+}
