@@ -94,6 +94,10 @@ type Cluster interface {
 	// Load returns the live conversations with these ids (those that are
 	// not live, or do not exist, are left out), with their leases.
 	Load(ctx context.Context, ids []string) ([]*Conversation, error)
+	// ListCalls returns a page of the application's calls that have not
+	// ended, whichever node owns them, in the order they were created
+	// (then by id), and how many there are in all.
+	ListCalls(ctx context.Context, tenantID, appID string, offset, limit int) ([]*Call, int, error)
 }
 
 // ErrNodeGone is returned by Heartbeat when the node's row is gone.

@@ -16,9 +16,18 @@ func (s *Service) Get(_ context.Context, c Caller, callID string) (*Call, error)
 }
 
 // List returns the caller's calls that have not ended, oldest first.
-func (s *Service) List(_ context.Context, c Caller) []*Call {
+func (s *Service) List(ctx context.Context, c Caller) []*Call {
+	if s.clustered() {
+		if page, _ := s.ListPage(ctx, c, 0, s.cfg.MaxOpenCalls*maxClusterNodes); page != nil {
+			return page
+		}
+	}
 	return s.sortedLegs(c)
 }
+
+// maxClusterNodes bounds List with several nodes: MaxOpenCalls is counted
+// on each node.
+const maxClusterNodes = 64
 
 // Participants returns the roster of the conversation the caller's call is
 // in, as Graph shows it: the participants that have joined.

@@ -108,7 +108,15 @@ func legsChanged(old, cur *Conversation) bool {
 // ListPage returns at most limit of the caller's calls that have not ended,
 // oldest first, skipping the first offset, and how many there are in all.
 // Its cost is that of the page, not of every live call.
-func (s *Service) ListPage(_ context.Context, c Caller, offset, limit int) (page []*Call, total int) {
+func (s *Service) ListPage(ctx context.Context, c Caller, offset, limit int) (page []*Call, total int) {
+	if s.clustered() {
+		// Every node's calls, from the store; this node's own if it fails.
+		page, total, err := s.cfg.Cluster.ListCalls(ctx, c.TenantID, c.AppID, max(offset, 0), max(limit, 0))
+		if err == nil {
+			return page, total
+		}
+		s.log.Error("calls: listing the cluster's calls failed; listing this node's", "node", s.cfg.Node.ID, "err", err)
+	}
 	s.mu.RLock()
 	refs := s.legs[openKey(c.TenantID, c.AppID)]
 	total = len(refs)

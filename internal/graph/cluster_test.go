@@ -57,6 +57,13 @@ func TestRequestsForwardedToTheOwningNode(t *testing.T) {
 	if ctx, _ := got.body["@odata.context"].(string); !strings.HasPrefix(ctx, b.URL) {
 		t.Errorf("@odata.context %q: want the address the client used, %s", ctx, b.URL)
 	}
+	// Listing through either node shows every node's calls.
+	for _, n := range []*server{a, b} {
+		list := n.do(t, http.MethodGet, "/v1.0/communications/calls", "app-a", nil)
+		if v, _ := list.body["value"].([]any); list.status != http.StatusOK || len(v) != 1 || v[0].(map[string]any)["id"] != id {
+			t.Fatalf("list through %s: %d %s", n.URL, list.status, list.raw)
+		}
+	}
 	// Another application's call is not found, through any node.
 	if other := b.do(t, http.MethodGet, "/v1.0/communications/calls/"+id, "app-b", nil); other.status != http.StatusNotFound {
 		t.Fatalf("another app's get through b: %d %s", other.status, other.raw)

@@ -257,6 +257,33 @@ func (s *Store) Load(_ context.Context, ids []string) ([]*calls.Conversation, er
 	return out, nil
 }
 
+// ListCalls implements calls.Cluster.
+func (s *Store) ListCalls(_ context.Context, tenantID, appID string, offset, limit int) ([]*calls.Call, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*calls.Call
+	for _, b := range s.convs {
+		var c calls.Conversation
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, 0, err
+		}
+		for _, l := range c.Legs {
+			if l.TenantID == tenantID && l.AppID == appID && !l.State.Ended() {
+				all = append(all, l)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b *calls.Call) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	lo := min(offset, len(all))
+	hi := min(lo+limit, len(all))
+	return all[lo:hi], len(all), nil
+}
+
 // Outbox returns every committed outbox entry, in commit order.
 func (s *Store) Outbox() []calls.OutboxEntry {
 	s.mu.Lock()

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func RunClusterContract(t *testing.T, open func(t *testing.T) ClusterStoreUnderT
 		{"ReleasedConversationsAreClaimedAtOnce", testRelease},
 		{"EndedConversationDropsItsLease", testLeaseEnded},
 		{"ForgottenNodeCannotComeBack", testNodeGone},
+		{"ListCallsSeesEveryNodesCalls", testListCalls},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -259,5 +261,40 @@ func testNodeGone(t *testing.T, s ClusterStoreUnderTest) {
 	}
 	if err := s.Heartbeat(t.Context(), node("c", now), false); !errors.Is(err, calls.ErrNodeGone) {
 		t.Fatalf("a renewal of a node that never joined: %v, want ErrNodeGone", err)
+	}
+}
+
+func testListCalls(t *testing.T, s ClusterStoreUnderTest) {
+	join(t, s, "a", "b")
+	var want []string
+	for i, owner := range []string{"a", "b", "a"} {
+		c := leased(fmt.Sprintf("c%d", i), owner, 1)
+		c.Legs[0].CreatedAt = clusterBase.Add(time.Duration(i) * time.Second)
+		mustCommit(t, s, c)
+		want = append(want, c.Legs[0].ID)
+	}
+	ended := leased("c9", "a", 1)
+	ended.Legs[0].State = calls.StateTerminated
+	mustCommit(t, s, ended)
+	other := leased("c8", "b", 1)
+	other.Legs[0].AppID = "app-2"
+	mustCommit(t, s, other)
+
+	page, total, err := s.ListCalls(t.Context(), "tenant-1", "app-1", 1, 5)
+	if err != nil || total != 3 || len(page) != 2 || page[0].ID != want[1] || page[1].ID != want[2] {
+		ids := make([]string, len(page))
+		for i, l := range page {
+			ids[i] = l.ID
+		}
+		t.Fatalf("page from 1: %v of %d, %v; want %v of 3", ids, total, err, want[1:])
+	}
+	if page[0].Spec.CallbackURI != "https://bot.example/callback" || page[0].State != calls.StateEstablished {
+		t.Fatalf("a listed call lacks its spec or state: %+v", page[0])
+	}
+	if page, total, err := s.ListCalls(t.Context(), "tenant-1", "app-1", 5, 5); err != nil || total != 3 || len(page) != 0 {
+		t.Fatalf("past the end: %d of %d, %v", len(page), total, err)
+	}
+	if page, total, err := s.ListCalls(t.Context(), "tenant-2", "app-1", 0, 5); err != nil || total != 0 || len(page) != 0 {
+		t.Fatalf("another tenant: %d of %d, %v", len(page), total, err)
 	}
 }
