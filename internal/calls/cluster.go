@@ -94,6 +94,11 @@ type Cluster interface {
 	// Load returns the live conversations with these ids (those that are
 	// not live, or do not exist, are left out), with their leases.
 	Load(ctx context.Context, ids []string) ([]*Conversation, error)
+	// FindMeeting returns the node owning the live meeting with the
+	// (tenant-scoped) key, and the meeting's conversation id; ErrNotFound
+	// when no live meeting has it. Two live meetings never share a key:
+	// the commit that would start the second fails.
+	FindMeeting(ctx context.Context, key string) (Node, string, error)
 	// ListCalls returns a page of the application's calls that have not
 	// ended, whichever node owns them, in the order they were created
 	// (then by id), and how many there are in all.

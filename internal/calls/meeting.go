@@ -46,6 +46,15 @@ func (s *Service) joinMeeting(ctx context.Context, c Caller, spec *model.Call, n
 	for attempt := 0; attempt < 3; attempt++ {
 		s.mu.Lock()
 		e := s.meetings[scoped]
+		if e == nil && s.clustered() {
+			// Another node may hold the meeting: the request belongs there.
+			s.mu.Unlock()
+			if err := s.meetingElsewhere(ctx, scoped); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			e = s.meetings[scoped]
+		}
 		if e == nil {
 			conv := &Conversation{ID: newID(), Kind: KindMeeting, TenantID: c.TenantID, MeetingKey: scoped, Passcode: passcode, CreatedAt: now, UpdatedAt: now}
 			e = &entry{conv: &Conversation{ID: conv.ID, MeetingKey: scoped}, timers: make(map[Timer]clock.Timer)}

@@ -328,3 +328,28 @@ func (s *Service) Locate(ctx context.Context, callID string) (Node, bool) {
 	}
 	return Node{}, false
 }
+
+// meetingElsewhere reports, as an *ElsewhereError, that another node holds
+// the live meeting with the key; nil when no live meeting has it (this node
+// may start it).
+func (s *Service) meetingElsewhere(ctx context.Context, key string) error {
+	n, _, err := s.cfg.Cluster.FindMeeting(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case n.ID == s.cfg.Node.ID:
+		// Ours: it is being adopted, or was started a moment ago.
+		s.mu.RLock()
+		_, held := s.meetings[key]
+		s.mu.RUnlock()
+		if held {
+			return nil
+		}
+		return fmt.Errorf("%w: the meeting is changing nodes; retry", ErrUnavailable)
+	case n.ID == "":
+		return fmt.Errorf("%w: the meeting is changing nodes; retry", ErrUnavailable)
+	}
+	return &ElsewhereError{Node: n}
+}

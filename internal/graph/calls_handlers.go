@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -58,6 +59,10 @@ func (a *api) createCall(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	leg, err := a.calls.Create(r.Context(), r.caller, spec)
+	var elsewhere *calls.ElsewhereError
+	if errors.As(err, &elsewhere) && a.forwardBody(w, r, body, elsewhere.Node) {
+		return nil // a meeting another node holds: joined there
+	}
 	if err != nil {
 		return err
 	}

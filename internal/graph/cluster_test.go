@@ -80,3 +80,29 @@ func TestRequestsForwardedToTheOwningNode(t *testing.T) {
 		t.Fatalf("a forged forward: %d %s", forged.status, forged.raw)
 	}
 }
+
+const joinBody = `{"callbackUri":"http://127.0.0.1:9/cb","requestedModalities":["audio"],
+  "mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"},
+  "meetingInfo":{"@odata.type":"#microsoft.graph.joinMeetingIdMeetingInfo","joinMeetingId":"1234567"}}`
+
+// Bots joining one meeting through different nodes are in one meeting:
+// the node that does not hold it forwards the create to the one that does.
+func TestMeetingJoinedThroughAnotherNode(t *testing.T) {
+	store := callstest.NewStore()
+	a, b := newNodeServer(t, store, "a"), newNodeServer(t, store, "b")
+	first := a.do(t, http.MethodPost, "/v1.0/communications/calls", "app-a", strings.NewReader(joinBody))
+	second := b.do(t, http.MethodPost, "/v1.0/communications/calls", "app-b", strings.NewReader(joinBody))
+	if first.status != http.StatusCreated || second.status != http.StatusCreated {
+		t.Fatalf("joins: %d %s / %d %s", first.status, first.raw, second.status, second.raw)
+	}
+	if loc := second.header.Get("Location"); !strings.HasPrefix(loc, b.URL) {
+		t.Errorf("Location %q: want the address the client used, %s", loc, b.URL)
+	}
+	one, err := a.svc.Conversation(first.body["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Leg(second.body["id"].(string)) == nil {
+		t.Fatalf("the second bot's leg is not in the first one's meeting: %d legs", len(one.Legs))
+	}
+}

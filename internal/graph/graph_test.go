@@ -33,7 +33,7 @@ func (fakeAuth) Authenticate(r *http.Request) (auth.Principal, error) {
 	if !ok || (app != "app-a" && app != "app-b") {
 		return auth.Principal{}, auth.ErrInvalidToken
 	}
-	return auth.Principal{TenantID: "t1", AppID: app, Roles: []string{calls.RoleInitiate, calls.RoleInitiateGroupCall}}, nil
+	return auth.Principal{TenantID: "t1", AppID: app, Roles: []string{calls.RoleInitiate, calls.RoleInitiateGroupCall, calls.RoleJoinGroupCall}}, nil
 }
 
 func (fakeAuth) WWWAuthenticate(error) string { return `Bearer error="invalid_token"` }

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -208,4 +211,25 @@ func (a *api) forward(w http.ResponseWriter, r *http.Request) (forwarded string,
 			Message: "The node serving this call cannot be reached. Retry after the interval in Retry-After."})
 	})
 	return "", true
+}
+
+// forwardBody sends a request whose body the handler already read to the
+// node that must serve it (a create joining a meeting another node holds),
+// with that body, and reports whether it did: not without a Forwarder, nor
+// for a request another node forwarded here (one hop at most).
+func (a *api) forwardBody(w http.ResponseWriter, r *request, body []byte, to calls.Node) bool {
+	if a.fwd == nil || cluster.Forwarded(r.Request) {
+		return false
+	}
+	out := r.Request.Clone(r.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.Header.Del("Content-Encoding") // the body read is decoded
+	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	out.Header.Set(cluster.HeaderRequestID, requestIDs(r.Request).requestID)
+	a.fwd.Forward(w, out, to.Address, func(w http.ResponseWriter, req *http.Request, err error) {
+		writeError(w, req, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
+			Message: "The node serving this meeting cannot be reached. Retry after the interval in Retry-After."})
+	})
+	return true
 }

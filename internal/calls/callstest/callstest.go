@@ -67,10 +67,19 @@ func (s *Store) Commit(_ context.Context, conv *calls.Conversation, outbox []cal
 	return nil
 }
 
-// fence checks a commit's lease (see calls.Cluster). Called with s.mu held.
+// fence checks a commit's lease (see calls.Cluster), and that a new live
+// meeting does not take a live one's key. Called with s.mu held.
 func (s *Store) fence(conv *calls.Conversation) error {
 	if conv.Lease.Node == "" {
 		return nil
+	}
+	if _, stored := s.convs[conv.ID]; !stored && conv.MeetingKey != "" && conv.Live() {
+		for id := range s.leases {
+			var c calls.Conversation
+			if json.Unmarshal(s.convs[id], &c) == nil && c.MeetingKey == conv.MeetingKey {
+				return fmt.Errorf("callstest: a live meeting has the key %q", conv.MeetingKey)
+			}
+		}
 	}
 	held, ok := s.leases[conv.ID]
 	_, stored := s.convs[conv.ID]
@@ -255,6 +264,22 @@ func (s *Store) Load(_ context.Context, ids []string) ([]*calls.Conversation, er
 		}
 	}
 	return out, nil
+}
+
+// FindMeeting implements calls.Cluster.
+func (s *Store) FindMeeting(_ context.Context, key string) (calls.Node, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, l := range s.leases {
+		var c calls.Conversation
+		if err := json.Unmarshal(s.convs[id], &c); err != nil {
+			return calls.Node{}, "", err
+		}
+		if c.MeetingKey == key && key != "" {
+			return s.nodes[l.Node], id, nil
+		}
+	}
+	return calls.Node{}, "", calls.ErrNotFound
 }
 
 // ListCalls implements calls.Cluster.

@@ -297,3 +297,30 @@ func (s *Store) ListCalls(ctx context.Context, tenantID, appID string, offset, l
 	}
 	return out, total, nil
 }
+
+// FindMeeting implements calls.Cluster.
+func (s *Store) FindMeeting(ctx context.Context, key string) (calls.Node, string, error) {
+	done, err := s.use()
+	if err != nil {
+		return calls.Node{}, "", err
+	}
+	defer done()
+	var conv string
+	var id, name, address *string
+	var expires *int64
+	var draining *bool
+	err = s.pool.QueryRow(ctx, `SELECT conv.id, n.id, n.name, n.address, n.expires_at, n.draining
+FROM conversations AS conv JOIN leases AS l ON l.conversation_id = conv.id LEFT JOIN nodes AS n ON n.id = l.node_id
+WHERE conv.live AND conv.meeting_key = $1 AND $1 <> ''`, key).Scan(&conv, &id, &name, &address, &expires, &draining)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calls.Node{}, "", calls.ErrNotFound
+	}
+	if err != nil {
+		return calls.Node{}, "", fmt.Errorf("postgres: find meeting: %w", err)
+	}
+	var n calls.Node
+	if id != nil {
+		n = calls.Node{ID: *id, Name: *name, Address: *address, Expires: time.Unix(0, *expires).UTC(), Draining: *draining}
+	}
+	return n, conv, nil
+}

@@ -12,13 +12,14 @@ import (
 )
 
 const (
-	upsertConversationSQL = `INSERT INTO conversations (id, tenant_id, live, data, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+	upsertConversationSQL = `INSERT INTO conversations (id, tenant_id, live, data, created_at, updated_at, meeting_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO UPDATE SET
 	tenant_id = excluded.tenant_id,
 	live = excluded.live,
 	data = excluded.data,
-	updated_at = excluded.updated_at`
+	updated_at = excluded.updated_at,
+	meeting_key = excluded.meeting_key`
 
 	// A NULL spec keeps the one written before: it never changes.
 	upsertCallSQL = `INSERT INTO calls (id, conversation_id, tenant_id, app_id, state, created_at, updated_at, ended_at, spec)
@@ -86,6 +87,7 @@ func (s *Store) CommitAll(ctx context.Context, changes []calls.Change) error {
 type conversationWrite struct {
 	lease            calls.Lease // fenced on when its Node is set
 	id, tenant       string
+	meetingKey       string
 	live             bool
 	data             []byte
 	created, updated any
@@ -106,8 +108,9 @@ func newConversationWrite(conv *calls.Conversation, outbox []calls.OutboxEntry) 
 		return nil, fmt.Errorf("postgres: encode conversation %s: %w", conv.ID, err)
 	}
 	w := &conversationWrite{
-		lease: conv.Lease,
-		id:    conv.ID, tenant: conv.TenantID, live: conv.Live(), data: data,
+		lease:      conv.Lease,
+		meetingKey: conv.MeetingKey,
+		id:         conv.ID, tenant: conv.TenantID, live: conv.Live(), data: data,
 		created: nanos(conv.CreatedAt), updated: nanos(conv.UpdatedAt),
 		legs: conv.Legs, rows: make([]codec.LegRow, len(conv.Legs)),
 		outbox: outbox,
@@ -126,7 +129,7 @@ func (w *conversationWrite) queue(b *pgx.Batch, legs *codec.Legs) error {
 		// First: a fenced commit aborts before it writes anything.
 		b.Queue(fenceSQL, w.id, w.lease.Node, w.lease.Epoch, w.live)
 	}
-	b.Queue(upsertConversationSQL, w.id, w.tenant, w.live, w.data, w.created, w.updated)
+	b.Queue(upsertConversationSQL, w.id, w.tenant, w.live, w.data, w.created, w.updated, w.meetingKey)
 	for i, r := range w.rows {
 		known, unchanged := legs.Lookup(r)
 		if unchanged {

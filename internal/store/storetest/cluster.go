@@ -34,6 +34,7 @@ func RunClusterContract(t *testing.T, open func(t *testing.T) ClusterStoreUnderT
 		{"EndedConversationDropsItsLease", testLeaseEnded},
 		{"ForgottenNodeCannotComeBack", testNodeGone},
 		{"ListCallsSeesEveryNodesCalls", testListCalls},
+		{"MeetingsAreFoundAndStartedOnce", testMeetings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -297,4 +298,34 @@ func testListCalls(t *testing.T, s ClusterStoreUnderTest) {
 	if page, total, err := s.ListCalls(t.Context(), "tenant-2", "app-1", 0, 5); err != nil || total != 0 || len(page) != 0 {
 		t.Fatalf("another tenant: %d of %d, %v", len(page), total, err)
 	}
+}
+
+func testMeetings(t *testing.T, s ClusterStoreUnderTest) {
+	join(t, s, "a", "b")
+	m := leased("m1", "a", 1)
+	m.Kind, m.MeetingKey = calls.KindMeeting, "tenant-1|join:123"
+	mustCommit(t, s, m)
+	n, conv, err := s.FindMeeting(t.Context(), "tenant-1|join:123")
+	if err != nil || n.ID != "a" || conv != "m1" {
+		t.Fatalf("find the meeting: %+v %q %v; want node a, m1", n, conv, err)
+	}
+	if _, _, err := s.FindMeeting(t.Context(), "tenant-1|join:999"); !errors.Is(err, calls.ErrNotFound) {
+		t.Fatalf("an unknown meeting: %v, want ErrNotFound", err)
+	}
+	// b starting the same meeting at the same time fails, writing nothing.
+	dup := leased("m2", "b", 1)
+	dup.Kind, dup.MeetingKey = calls.KindMeeting, "tenant-1|join:123"
+	if err := s.Commit(t.Context(), dup, nil); err == nil {
+		t.Fatal("a second live meeting with the same key was committed")
+	}
+	if got, err := s.Load(t.Context(), []string{"m2"}); err != nil || len(got) != 0 {
+		t.Fatalf("the refused meeting was written: %d, %v", len(got), err)
+	}
+	// Once it ended, the key is free again.
+	m.Legs[0].State = calls.StateTerminated
+	mustCommit(t, s, m)
+	if _, _, err := s.FindMeeting(t.Context(), "tenant-1|join:123"); !errors.Is(err, calls.ErrNotFound) {
+		t.Fatalf("an ended meeting is found: %v", err)
+	}
+	mustCommit(t, s, dup)
 }
