@@ -173,7 +173,9 @@ func failureFor(err error) (int, string) {
 		return sip.StatusNotFound, "Not Found"
 	case errors.As(err, &limit):
 		return sip.StatusBusyHere, "Busy Here"
-	case errors.Is(err, calls.ErrUnavailable):
+	case errors.Is(err, calls.ErrUnavailable), errors.Is(err, calls.ErrElsewhere):
+		// ErrElsewhere: a meeting another node of the cluster holds;
+		// SIP is not forwarded between nodes.
 		return sip.StatusServiceUnavailable, "Service Unavailable"
 	default:
 		var ve *calls.ValidationError
