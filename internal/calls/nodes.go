@@ -169,10 +169,11 @@ func (s *Service) claimAndAdopt(ctx context.Context) {
 	s.log.Info("calls: took conversations over", "node", s.cfg.Node.ID, "count", len(convs))
 }
 
-// adopt takes live conversations into memory and resumes them: their
-// timers run (those that fell due fire at once), their media rooms open,
-// and what lived on the node they came from ends cleanly: operations on
-// media in progress fail, live endpoints (a SIP leg's RTP) leave with the
+// adopt takes live conversations into memory and resumes them, at start
+// or when taking them over from another node: their timers run (those
+// that fell due fire at once), their media rooms open, and what lived in
+// the process they come from ends cleanly: operations on media in
+// progress fail, live endpoints (a SIP leg's RTP) leave with the
 // media-failure result.
 func (s *Service) adopt(convs []*Conversation) {
 	entries := make([]*entry, len(convs))

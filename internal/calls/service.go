@@ -137,29 +137,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("calls: loading live conversations: %w", err)
 	}
-	entries := make([]*entry, len(convs))
-	s.mu.Lock()
-	for i, c := range convs {
-		e := &entry{conv: c, timers: make(map[Timer]clock.Timer)}
-		e.view.Store(c)
-		s.index(e)
-		for _, l := range c.Legs {
-			if !l.State.Ended() {
-				s.open[openKey(l.TenantID, l.AppID)]++
-			}
-		}
-		entries[i] = e
-	}
-	s.mu.Unlock()
-	for _, e := range entries {
-		e.mu.Lock()
-		s.indexLegs(e, &Conversation{}, e.conv)
-		s.schedule(e)
-		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
-		e.mu.Unlock()
-		s.failInterruptedMedia(e)
-		s.dropLostEndpoints(e)
-	}
+	s.adopt(convs)
 	s.log.Info("calls: resumed live conversations", "count", len(convs))
 	return nil
 }
