@@ -26,6 +26,25 @@
 #                    fresh "sipp -sn uas -rtp_echo" (a static contact), so
 #                    that every call is a SIP leg whose RTP sipp echoes back
 #
+# and, with CLUSTER=1 (or only these, with --cluster; they need PostgreSQL's
+# server programs, Debian's postgresql package), against a throwaway
+# PostgreSQL server the script starts in its temporary directory:
+#
+#   {sqlite,pg1,pg3}-{get,create,established}
+#                    sbload get, create and established, each against one
+#                    Switchboard on SQLite (as above), one node on
+#                    PostgreSQL, and CLUSTER_NODES nodes on PostgreSQL with
+#                    sbload's requests spread over them round-robin; the
+#                    nodes' CPU summed, PostgreSQL's apart, and PostgreSQL's
+#                    transactions, write transactions, rows written and WAL
+#                    bytes over the window (pg_stat_database)
+#   failover-TTL-I   FAILOVER_RUNS times for each TTL of FAILOVER_TTLS: three
+#                    nodes with --lease-ttl TTL, FAILOVER_CALLS calls created
+#                    through the first and established, then sbload kills
+#                    that node (SIGKILL) and times the first callback from
+#                    the node that takes the calls over, and the first GET
+#                    served through another node
+#
 # and prints a table, the GET/baseline ratio and the verdict on each target.
 # The idle and media servers also serve Prometheus metrics on another free
 # loopback port (--metrics-listen), which sbload reads at both ends of the
@@ -48,6 +67,11 @@
 #   SIP_CALLS ["250 500 1000"] sip-out: the calls of each SIP run
 #   SIP_RATE [100]   sip-out: calls placed per second   SIP_C [64] most creates in flight
 #   SIP_RTP_PORTS [20000-29999] the servers' sip.rtpPorts (one port a call)
+#   CLUSTER [unset]  1: the cluster runs too, after the others
+#   CLUSTER_NODES [3] nodes of the pg3 runs (the label stays pg3)
+#   FAILOVER_CALLS [50] FAILOVER_RUNS [2] FAILOVER_TTLS ["15s 3s"]
+#   FAILOVER_HANGUP [1s] failover: the callee's hangUpAfter, shorter than
+#                    two thirds of the least TTL (see docs/performance.md)
 #
 # bench/run.sh --sweep instead runs GET (both servers) at each of SWEEP_C
 # [1 4 16 64] workers and create at each of SWEEP_CREATE_C [16 64 128 256],
@@ -69,17 +93,47 @@ SIP_CALLS=${SIP_CALLS:-250 500 1000}
 SIP_RATE=${SIP_RATE:-100}
 SIP_C=${SIP_C:-64}
 SIP_RTP_PORTS=${SIP_RTP_PORTS:-20000-29999}
+CLUSTER_NODES=${CLUSTER_NODES:-3}
+FAILOVER_CALLS=${FAILOVER_CALLS:-50}
+FAILOVER_RUNS=${FAILOVER_RUNS:-2}
+FAILOVER_TTLS=${FAILOVER_TTLS:-15s 3s}
+FAILOVER_HANGUP=${FAILOVER_HANGUP:-1s}
+# The simulated person the failover calls go to: answers at once, hangs up
+# FAILOVER_HANGUP later.
+FAILOVER_CALLEE=failover-person
 # The user the SIP runs call, bound to sipp by a static contact.
 SIP_CALLEE=5b0e0000-0000-4000-8000-00000000e001
 sip_only=""
 [[ ${1:-} == --sip ]] && sip_only=yes
+cluster_only=""
+[[ ${1:-} == --cluster ]] && cluster_only=yes
 if [[ -n $sip_only || ${SIP:-} == 1 ]]; then
 	command -v sipp >/dev/null || { printf 'the SIP runs need sipp (Debian: sip-tester)\n' >&2; exit 1; }
+fi
+
+# PostgreSQL's server programs, for the cluster runs: Debian's newest
+# /usr/lib/postgresql/*/bin, or else initdb on the PATH.
+PG_BIN=""
+if [[ -n $cluster_only || ${CLUSTER:-} == 1 ]]; then
+	PG_BIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
+	if [[ -z $PG_BIN || ! -x $PG_BIN/initdb ]]; then
+		PG_BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+	fi
+	[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || { printf 'the cluster runs need PostgreSQL (Debian: postgresql)\n' >&2; exit 1; }
+	if [[ $(id -u) == 0 ]] && ! id postgres >/dev/null 2>&1; then
+		printf 'running as root, the cluster runs need a postgres user to run PostgreSQL as\n' >&2
+		exit 1
+	fi
 fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbbench.XXXXXX")
 pids=()
+# The PostgreSQL server's data directory once started (pg_start), and the
+# command prefix that runs its programs as the postgres user when this
+# script runs as root.
+PG_DATA=""
+as_pg=()
 
 cleanup() {
 	local pid
@@ -91,6 +145,9 @@ cleanup() {
 		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	if [[ -n $PG_DATA && -f $PG_DATA/postmaster.pid ]]; then
+		"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -141,7 +198,7 @@ busy() {
 command -v curl >/dev/null || { log "run.sh needs curl"; exit 1; }
 
 log "building into $tmp/bin"
-mkdir -p "$tmp/bin" "$tmp/data"
+mkdir -p "$tmp/bin"
 (cd "$repo" && go build -o "$tmp/bin/" ./bench/cmd/sbload ./bench/cmd/baseline)
 if [[ -n ${SB_REV:-} ]]; then
 	# A committed revision, exported without touching the working tree.
@@ -186,17 +243,25 @@ elif [[ -n $sip_only || ${SIP:-} == 1 ]]; then
 	exit 1
 fi
 SB_CONFIG=$tmp/switchboard.yaml
+if [[ -n $cluster_only || ${CLUSTER:-} == 1 ]] && [[ $serve_help != *-lease-ttl* ]]; then
+	log "this switchboard has no --store, --node-name and --lease-ttl: no cluster runs"
+	exit 1
+fi
 
 # start_switchboard [metrics] starts a Switchboard with an empty data
-# directory and sets SB and SB_PID, and with "metrics" (when the server has
-# --metrics-listen) SB_METRICS, its /metrics URL; stop_switchboard stops it.
-# Every Switchboard run gets a fresh server, so that calls left by one run
-# (each live call costs the server something) do not weigh on the next.
+# directory, SB_DATA, and sets SB and SB_PID, and with "metrics" (when the
+# server has --metrics-listen) SB_METRICS, its /metrics URL;
+# stop_switchboard stops it and removes SB_DATA. Every Switchboard run gets
+# a fresh server, so that calls left by one run (each live call costs the
+# server something) do not weigh on the next. SB_NODE holds more flags: a
+# PostgreSQL store and a node's (start_nodes).
 sb_n=0
+SB_NODE=()
 start_switchboard() {
 	local port mport pid extra
 	sb_n=$((sb_n + 1))
 	SB_METRICS=""
+	SB_DATA=$tmp/data-$sb_n
 	for _ in 1 2 3; do
 		port=$(free_port)
 		extra=()
@@ -204,10 +269,10 @@ start_switchboard() {
 			mport=$(free_port)
 			extra=(--metrics-listen "127.0.0.1:$mport")
 		fi
-		rm -rf "$tmp/data"
-		mkdir -p "$tmp/data"
+		rm -rf "$SB_DATA"
+		mkdir -p "$SB_DATA"
 		"$tmp/bin/switchboard" serve --listen "127.0.0.1:$port" --listen-tls off \
-			--data "$tmp/data" --config "$SB_CONFIG" --log-level warn "${SB_SIP[@]}" "${extra[@]}" \
+			--data "$SB_DATA" --config "$SB_CONFIG" --log-level warn "${SB_SIP[@]}" "${SB_NODE[@]}" "${extra[@]}" \
 			>"$tmp/switchboard-$sb_n.log" 2>&1 &
 		pid=$!
 		pids+=("$pid")
@@ -240,7 +305,10 @@ stop_pid() {
 	pids=("${kept[@]}")
 }
 
-stop_switchboard() { stop_pid "$SB_PID"; }
+stop_switchboard() {
+	stop_pid "$SB_PID"
+	rm -rf "$SB_DATA"
+}
 
 # sb_run LABEL ARGS...: sbload_run against a fresh Switchboard.
 sb_run() {
@@ -360,7 +428,153 @@ sip_runs() {
 	SB_CONFIG=$tmp/switchboard.yaml
 }
 
-if [[ -z $sip_only ]]; then
+# pg_start initialises and starts the PostgreSQL server of the cluster runs
+# in $tmp/pg, on a free loopback port, and sets PG_DATA, PG_PORT and PG_PID
+# (the postmaster's). It keeps PostgreSQL's defaults (fsync, full page
+# writes, synchronous_commit on: every acknowledged commit is on disk, as
+# SQLite's synchronous=FULL) but for where it listens and max_connections,
+# which leaves room for several nodes' pools. When the script runs as root,
+# the server runs as the postgres user, which then owns $tmp/pg and may
+# pass through $tmp. The cleanup trap stops it.
+pg_start() {
+	local dir=$tmp/pg attempt
+	mkdir -p "$dir"
+	if [[ $(id -u) == 0 ]]; then
+		chmod 711 "$tmp"
+		chown postgres: "$dir"
+		as_pg=(runuser -u postgres --)
+	fi
+	if ! "${as_pg[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$tmp/initdb.log" 2>&1; then
+		log "initdb failed:"
+		tail -20 "$tmp/initdb.log" >&2
+		exit 1
+	fi
+	PG_DATA=$dir/data
+	cat >>"$PG_DATA/postgresql.conf" <<EOF
+
+# bench/run.sh: PostgreSQL's defaults, but for these
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+max_connections = 200
+EOF
+	for attempt in 1 2 3; do
+		PG_PORT=$(free_port)
+		if "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/postgres-$attempt.log" -w -t 60 -o "-p $PG_PORT" start >/dev/null; then
+			PG_PID=$(head -1 "$PG_DATA/postmaster.pid")
+			return 0
+		fi
+		log "PostgreSQL did not start on port $PG_PORT:"
+		tail -5 "$dir/postgres-$attempt.log" >&2 || true
+		"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	done
+	exit 1
+}
+
+# pg_url DB is the URL of database DB for the servers and psql.
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1?sslmode=disable"; }
+
+# pg_query DB SQL runs SQL on database DB and prints the rows, unaligned.
+pg_query() {
+	timeout 120 "$PG_BIN/psql" -X -q -tA -v ON_ERROR_STOP=1 -d "$(pg_url "$1")" -c "$2"
+}
+
+# What sbload reads at both ends of a PostgreSQL run's window (-window-cmd),
+# as name=value counters of the run's database: its transactions
+# committed and rolled back (each autocommit statement and each pgx batch
+# is one; the backends report them up to a second late), write
+# transactions (xids assigned, exact and at once, for the whole server),
+# rows inserted, updated and deleted, and WAL bytes (the whole server's).
+PG_COUNTERS_SQL="SELECT 'xacts=' || (xact_commit + xact_rollback) || ' write_xacts=' || pg_snapshot_xmax(pg_current_snapshot()) || ' rows_written=' || (tup_inserted + tup_updated + tup_deleted) || ' wal_bytes=' || pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') FROM pg_stat_database WHERE datname = current_database()"
+
+# start_nodes N TTL starts N Switchboard nodes (--lease-ttl TTL) on a fresh
+# database of their own, and sets NODE_URLS, NODE_PIDS, NODE_DATA and
+# CL_DB; stop_nodes stops them all at once and drops the database.
+pg_db_n=0
+start_nodes() {
+	local i
+	pg_db_n=$((pg_db_n + 1))
+	CL_DB=sb_$pg_db_n
+	pg_query postgres "CREATE DATABASE $CL_DB" >/dev/null
+	NODE_URLS=() NODE_PIDS=() NODE_DATA=()
+	for i in $(seq "$1"); do
+		SB_NODE=(--store "$(pg_url "$CL_DB")" --node-name "node$i" --lease-ttl "$2")
+		start_switchboard || { log "could not start node $i"; exit 1; }
+		NODE_URLS+=("$SB") NODE_PIDS+=("$SB_PID") NODE_DATA+=("$SB_DATA")
+	done
+	SB_NODE=()
+}
+
+stop_nodes() {
+	local pid
+	# All at once: a node stopped alone drains, and the others would
+	# adopt its calls.
+	for pid in "${NODE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${NODE_PIDS[@]}"; do stop_pid "$pid"; done
+	rm -rf "${NODE_DATA[@]}"
+	pg_query postgres "DROP DATABASE IF EXISTS $CL_DB WITH (FORCE)" >/dev/null
+}
+
+# pg_run N LABEL ARGS...: sbload_run against N fresh nodes on a fresh
+# database (default lease TTL), the requests spread over the nodes.
+pg_run() {
+	local n=$1 label=$2 counters
+	shift 2
+	start_nodes "$n" 15s
+	counters=$(printf '%q ' "$PG_BIN/psql" -X -q -tA -v ON_ERROR_STOP=1 -d "$(pg_url "$CL_DB")" -c "$PG_COUNTERS_SQL")
+	sbload_run "$label" -target "$(IFS=,; echo "${NODE_URLS[*]}")" -server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
+		-db-pid "$PG_PID" -window-cmd "$counters" "$@"
+	stop_nodes
+}
+
+# cluster_runs: the cluster runs. Each mode runs against SQLite, one node
+# and CLUSTER_NODES nodes in a row, so that a change in the machine's
+# background load hits the three alike.
+cluster_runs() {
+	local mode ttl i args
+	pg_start
+	log "PostgreSQL $("$PG_BIN/postgres" --version | grep -o '[0-9][0-9.]*' | head -1) on 127.0.0.1:$PG_PORT (postmaster $PG_PID):" \
+		"$(pg_query postgres "SELECT string_agg(name || '=' || setting, ' ') FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers', 'max_connections')")"
+	for mode in get create established; do
+		case $mode in
+		get) args=(-mode get -c "$GET_C" -n "$CALLS") ;;
+		create) args=(-mode create -c "$CREATE_C") ;;
+		established) args=(-mode established -rate "$EST_RATE" -c "$EST_C") ;;
+		esac
+		sb_run "sqlite-$mode" "${args[@]}"
+		pg_run 1 "pg1-$mode" "${args[@]}"
+		pg_run "$CLUSTER_NODES" "pg3-$mode" "${args[@]}"
+	done
+	# The failover runs' callee answers at once and hangs up
+	# FAILOVER_HANGUP later: a hang-up that falls due while its call has no
+	# owner, which the new owner fires (and notifies) when it takes the
+	# call over.
+	cat >"$tmp/switchboard-failover.yaml" <<EOF
+logLevel: warn
+simulation:
+  answerDelay: 0s
+  identities:
+    - {id: $FAILOVER_CALLEE, hangUpAfter: $FAILOVER_HANGUP}
+calls:
+  maxOpenCallsPerApp: 100000000
+throttle:
+  requests: 0
+EOF
+	SB_CONFIG=$tmp/switchboard-failover.yaml
+	for ttl in $FAILOVER_TTLS; do
+		for i in $(seq "$FAILOVER_RUNS"); do
+			start_nodes 3 "$ttl"
+			if ! sbload_run "failover-$ttl-$i" -mode failover -target "$(IFS=,; echo "${NODE_URLS[*]}")" \
+				-kill-pid "${NODE_PIDS[0]}" -callee "$FAILOVER_CALLEE" -n "$FAILOVER_CALLS" -c 16; then
+				log "failover-$ttl-$i: sbload failed; no figures"
+				failed+=("failover-$ttl-$i")
+			fi
+			stop_nodes
+		done
+	done
+	SB_CONFIG=$tmp/switchboard.yaml
+}
+
+if [[ -z $sip_only && -z $cluster_only ]]; then
 	start_baseline
 	log "baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
 fi
@@ -375,6 +589,24 @@ sbload_run() {
 	log "-- $label (CPUs $(busy)% busy just before the run)"
 	timeout 300 "$tmp/bin/sbload" -label "$label" -d "$DURATION" -warmup "$WARMUP" "$@" >>"$results"
 }
+
+if [[ -n $cluster_only ]]; then
+	log "$(nproc) CPUs, $(go version)"
+	cluster_runs
+	log ""
+	log "switchboard logs (warnings and errors, last 3 lines of each):"
+	for f in "$tmp"/switchboard-*.log; do
+		grep -v 'development mode\|applied migration' "$f" | tail -3 >&2 || true
+	done
+	echo
+	"$tmp/bin/sbload" -report "$results"
+	[[ -n ${OUT:-} ]] && cp "$results" "$OUT"
+	if [[ ${#failed[@]} -gt 0 ]]; then
+		echo "no result, sbload failed (see above): ${failed[*]}"
+		exit 1
+	fi
+	exit 0
+fi
 
 if [[ -n $sip_only ]]; then
 	# sipp -v exits non-zero: no pipefail on it.
@@ -426,6 +658,9 @@ sb_hold_run idle -mode idle -n "$IDLE_CALLS" -c "$CREATE_C"
 sb_hold_run media -mode media -n "$MEDIA_CALLS" -c "$CREATE_C"
 if [[ ${SIP:-} == 1 ]]; then
 	sip_runs
+fi
+if [[ ${CLUSTER:-} == 1 ]]; then
+	cluster_runs
 fi
 
 log ""

@@ -4,6 +4,8 @@
 //	sbload -mode get -target http://127.0.0.1:8080 -c 16 -d 10s
 //	sbload -mode idle -n 10000 -server-pid 1234 -metrics http://127.0.0.1:8081/metrics
 //	sbload -mode sip-out -callee <user bound to a SIP peer> -rate 100 -n 1000 -server-pid 1234 -peer-pid 1235
+//	sbload -mode create -target http://127.0.0.1:8081,http://127.0.0.1:8082 -server-pid 1234,1235 -db-pid 1200
+//	sbload -mode failover -target http://127.0.0.1:8081,http://127.0.0.1:8082 -kill-pid 1234 -callee <a user who hangs up>
 //	sbload -report results.jsonl
 //
 // Each run prints a human summary on standard error and one JSON line on
@@ -19,6 +21,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/switchboard-dev/switchboard/bench/internal/load"
@@ -38,8 +42,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg := load.Defaults()
 	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle, media or sip-out")
-	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL")
+	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle, media, sip-out or failover")
+	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL; or several, comma-separated (the nodes of a cluster): create, get, list and established mode send each worker's requests to them in turn, failover mode creates through the first and kills it")
 	fs.StringVar(&cfg.Token, "token", "", "bearer token; empty fetches one with the client credentials, \"none\" sends no Authorization header")
 	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant of the token request")
 	fs.StringVar(&cfg.ClientID, "client-id", cfg.ClientID, "client id of the token request")
@@ -50,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of each request")
 	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode, %d in sip-out mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia), load.DefaultCalls(load.ModeSIPOut)))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers); sip-out mode: the calls placed per second (required)")
-	fs.StringVar(&cfg.Callee, "callee", "", "sip-out mode: the user id the calls go to, bound to a SIP peer that answers and echoes RTP (or a simulated user, for the baseline)")
+	fs.StringVar(&cfg.Callee, "callee", "", "sip-out mode: the user id the calls go to, bound to a SIP peer that answers and echoes RTP (or a simulated user, for the baseline); failover mode: a simulated user who hangs up on its own (hangUpAfter) sooner than a lease TTL")
 	fs.BoolVar(&cfg.NoMedia, "no-media", false, "sip-out mode: start no recordResponse on the calls")
 	fs.IntVar(&cfg.PeerPID, "peer-pid", 0, "the SIP peer's process id (sipp), to report its CPU apart from other processes' (Linux)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "established mode: how long to wait for outstanding callbacks")
@@ -61,7 +65,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
 	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the results (default: the mode)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to report its CPU use, and its memory in idle, media and sip-out mode (Linux; required in those modes)")
+	serverPIDs := fs.String("server-pid", "", "the server's process id, to report its CPU use, and its memory in idle, media and sip-out mode (Linux; required in those modes); or several, comma-separated (a cluster's nodes), whose CPU is summed")
+	fs.IntVar(&cfg.DBPID, "db-pid", 0, "the database server's main process id (PostgreSQL's postmaster), to report the CPU of it and its children apart (Linux)")
+	fs.StringVar(&cfg.WindowCmd, "window-cmd", "", "create, get, list and established mode: a shell command run at both ends of the measured window that prints name=number counters (such as the database's transactions); the result reports their growth")
+	fs.IntVar(&cfg.KillPID, "kill-pid", 0, "failover mode: the process id of the first target's node, which is killed with SIGKILL once its calls are established")
 	quiet := fs.Bool("q", false, "print only the JSON line")
 	report := fs.String("report", "", "print a table of the JSON lines in this file ('-': standard input) instead of running")
 	fs.Usage = func() {
@@ -73,6 +80,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *serverPIDs != "" {
+		for _, f := range strings.Split(*serverPIDs, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || pid <= 0 {
+				return fmt.Errorf("-server-pid %q: want process ids separated by commas", *serverPIDs)
+			}
+			cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+		}
 	}
 	if *report != "" {
 		return printReport(*report, stdout)

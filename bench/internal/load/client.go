@@ -16,21 +16,24 @@ import (
 // client is the HTTP side of a run: a keep-alive transport sized for the
 // workers, the bearer token and the request shapes.
 type client struct {
-	hc       *http.Client
-	target   string
-	auth     string // "Bearer ...", or empty
-	callsURL string
+	hc     *http.Client
+	target string // the first target: the token comes from there
+	auth   string // "Bearer ...", or empty
+	// callsURL is the first target's call collection, callsURLs every
+	// target's, in the order given.
+	callsURL  string
+	callsURLs []string
 }
 
 // newTransport returns a transport that keeps one idle connection per
-// worker (and then some), so that a closed loop never dials after warm-up.
-// It ignores proxy settings and asks for no compression: both would measure
-// something other than the server.
-func newTransport(conns int) *http.Transport {
+// worker (and then some) to each of hosts hosts, so that a closed loop
+// never dials after warm-up. It ignores proxy settings and asks for no
+// compression: both would measure something other than the server.
+func newTransport(conns, hosts int) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          2*conns + 16,
+		MaxIdleConns:          hosts * (2*conns + 16),
 		MaxIdleConnsPerHost:   2*conns + 16,
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true,
@@ -40,13 +43,23 @@ func newTransport(conns int) *http.Transport {
 	}
 }
 
+// newClient returns the client of a validated cfg. Its transport keeps
+// idle connections for every worker to every target.
 func newClient(cfg *Config) *client {
-	return &client{
-		hc:       &http.Client{Transport: newTransport(cfg.Concurrency)},
-		target:   cfg.Target,
-		callsURL: cfg.Target + "/v1.0/communications/calls",
+	c := &client{
+		hc:     &http.Client{Transport: newTransport(cfg.Concurrency, len(cfg.targets))},
+		target: cfg.targets[0],
 	}
+	for _, t := range cfg.targets {
+		c.callsURLs = append(c.callsURLs, t+"/v1.0/communications/calls")
+	}
+	c.callsURL = c.callsURLs[0]
+	return c
 }
+
+// calls returns the call collection of target k modulo the number of
+// targets: the k-th request of a round-robin goes there.
+func (c *client) calls(k int) string { return c.callsURLs[k%len(c.callsURLs)] }
 
 func (c *client) close() { c.hc.CloseIdleConnections() }
 

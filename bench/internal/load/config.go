@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,15 +37,20 @@ const (
 	// Config.NoMedia), and then measures the server like media mode, with
 	// the machine's UDP traffic and losses besides.
 	ModeSIPOut Mode = "sip-out"
+	// ModeFailover creates Config.Calls calls to Config.Callee through the
+	// first of several cluster nodes, waits until they are established,
+	// kills that node (SIGKILL to Config.KillPID) and times how long the
+	// calls take to come back under another node: see runFailover.
+	ModeFailover Mode = "failover"
 )
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(s)); m {
-	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut:
+	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut, ModeFailover:
 		return m, nil
 	}
-	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle, media or sip-out", s)
+	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle, media, sip-out or failover", s)
 }
 
 // holds reports whether m is one of the modes that hold calls open and
@@ -66,6 +72,8 @@ func DefaultCalls(m Mode) int {
 		return TargetMediaCalls
 	case ModeSIPOut:
 		return TargetSIPLegs
+	case ModeFailover:
+		return DefaultFailoverCalls
 	case ModeList:
 		return 0
 	}
@@ -85,8 +93,15 @@ const NoToken = "none"
 // Config describes one run. Zero fields take the defaults of Defaults.
 type Config struct {
 	Mode Mode
-	// Target is the server's base URL, e.g. http://127.0.0.1:8080.
+	// Target is the server's base URL, e.g. http://127.0.0.1:8080, or the
+	// base URLs of several nodes of a cluster separated by commas. With
+	// several, create, get, list and established mode send each worker's
+	// requests to them in turn (round-robin), and failover mode creates its
+	// calls through the first and polls the others; the other modes take
+	// one URL.
 	Target string
+	// targets is Target split at the commas, by validate.
+	targets []string
 	// Token is the bearer token; empty fetches one with the client
 	// credentials below, NoToken sends none.
 	Token                            string
@@ -133,6 +148,11 @@ type Config struct {
 	// that its CPU is reported apart from other processes'.
 	PeerPID int
 
+	// KillPID, in failover mode, is the process id of the node behind the
+	// first target, which the run kills with SIGKILL once its calls are
+	// established.
+	KillPID int
+
 	// CallbackURI is the callbackUri of created calls. Empty starts a
 	// receiver on CallbackListen and uses it; established mode needs that
 	// receiver.
@@ -141,9 +161,21 @@ type Config struct {
 
 	// Label names the run in the results.
 	Label string
-	// ServerPID, when positive, is the server's process id, so that the
-	// result says how much CPU the server used (Linux only).
-	ServerPID int
+	// ServerPIDs are the server's process ids (one per node of a
+	// cluster), so that the result says how much CPU the server used: the
+	// sum of theirs (Linux only). Idle, media and sip-out mode take one,
+	// whose memory they also report.
+	ServerPIDs []int
+	// DBPID, when positive, is the process id of the database server's
+	// main process (PostgreSQL's postmaster), so that the CPU of it and of
+	// its child processes is reported apart from other processes'.
+	DBPID int
+	// WindowCmd, when set, is a shell command (sh -c) that create, get,
+	// list and established mode run at both ends of the measured window,
+	// just after sampling the CPU. It prints counters as name=value pairs
+	// separated by white space (such as the database's transaction count);
+	// the result reports how much each grew over the window.
+	WindowCmd string
 }
 
 // Defaults returns the defaults of every Config field.
@@ -157,11 +189,16 @@ func Defaults() Config {
 }
 
 func (c *Config) validate() error {
-	u, err := url.Parse(c.Target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("load: target %q: want a base URL such as http://127.0.0.1:8080", c.Target)
+	c.targets = c.targets[:0]
+	for _, t := range strings.Split(c.Target, ",") {
+		t = strings.TrimRight(strings.TrimSpace(t), "/")
+		u, err := url.Parse(t)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("load: target %q: want a base URL such as http://127.0.0.1:8080, or several separated by commas", t)
+		}
+		c.targets = append(c.targets, t)
 	}
-	c.Target = strings.TrimRight(c.Target, "/")
+	c.Target = strings.Join(c.targets, ",")
 	switch {
 	case c.Concurrency < 1:
 		return errors.New("load: concurrency must be at least 1")
@@ -179,16 +216,32 @@ func (c *Config) validate() error {
 		return fmt.Errorf("load: %s mode runs its own callback receiver; leave the callback URI empty", c.Mode)
 	case c.Mode.holds() && c.Calls < 1:
 		return fmt.Errorf("load: %s mode needs at least one call (-n)", c.Mode)
-	case c.Mode.holds() && c.ServerPID <= 0:
-		return fmt.Errorf("load: %s mode measures the server's CPU and memory: give its process id (-server-pid)", c.Mode)
+	case c.Mode.holds() && len(c.ServerPIDs) != 1:
+		return fmt.Errorf("load: %s mode measures the server's CPU and memory: give its one process id (-server-pid)", c.Mode)
+	case slices.ContainsFunc(c.ServerPIDs, func(pid int) bool { return pid <= 0 }):
+		return errors.New("load: server process ids must be positive")
+	case len(c.targets) > 1 && c.Mode.holds():
+		return fmt.Errorf("load: %s mode takes one target", c.Mode)
+	case c.Mode == ModeFailover && len(c.targets) < 2:
+		return errors.New("load: failover mode needs the node to kill and at least one other (-target URL1,URL2,...)")
+	case c.Mode == ModeFailover && c.KillPID <= 0:
+		return errors.New("load: failover mode kills the first target's node: give its process id (-kill-pid)")
+	case c.Mode != ModeFailover && c.KillPID != 0:
+		return errors.New("load: -kill-pid is for failover mode")
+	case c.Mode == ModeFailover && c.Calls < 1:
+		return errors.New("load: failover mode needs at least one call (-n)")
+	case c.Mode == ModeFailover && c.CallbackURI != "":
+		return errors.New("load: failover mode runs its own callback receiver; leave the callback URI empty")
+	case c.Mode == ModeFailover && strings.TrimSpace(c.Callee) == "":
+		return errors.New("load: failover mode needs a simulated user that hangs up on its own (-callee)")
 	case c.Prompt < 0:
 		return errors.New("load: prompt length must not be negative")
 	case c.Mode == ModeSIPOut && c.Rate <= 0:
 		return errors.New("load: sip-out mode places calls at a fixed rate: give it (-rate)")
 	case c.Mode == ModeSIPOut && strings.TrimSpace(c.Callee) == "":
 		return errors.New("load: sip-out mode needs the user the calls go to (-callee)")
-	case c.Mode != ModeSIPOut && c.Callee != "":
-		return fmt.Errorf("load: %s mode calls the simulated user %q; -callee is for sip-out mode", c.Mode, defaultCallee)
+	case c.Mode != ModeSIPOut && c.Mode != ModeFailover && c.Callee != "":
+		return fmt.Errorf("load: %s mode calls the simulated user %q; -callee is for sip-out and failover mode", c.Mode, defaultCallee)
 	}
 	if c.EstablishWait <= 0 {
 		c.EstablishWait = time.Minute

@@ -59,9 +59,9 @@ func runEstablished(ctx context.Context, c *client, cfg *Config, rcv *receiver, 
 		}()
 	}
 
-	t := closedLoop(ctx, cfg, start, g, func(ctx context.Context, worker, _ int, measured bool) exchange {
+	t := closedLoop(ctx, cfg, start, g, func(ctx context.Context, worker, i int, measured bool) exchange {
 		sent := time.Now()
-		x := c.do(ctx, http.MethodPost, c.callsURL, body, true)
+		x := c.do(ctx, http.MethodPost, c.calls(worker+i), body, true)
 		if measured && x.err == nil && x.status == http.StatusCreated {
 			per[worker] = append(per[worker], placed{id: createdID(x), sent: sent, at201: x.headersAt})
 		}

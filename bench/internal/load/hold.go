@@ -45,7 +45,7 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 		}
 	} else {
 		var err error
-		if ids, err = precreate(ctx, c, cfg, body); err != nil {
+		if ids, err = precreate(ctx, c, cfg, body, c.calls); err != nil {
 			return err
 		}
 		h.Calls = len(ids)
@@ -96,7 +96,7 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 	// The scrapes cost the server some CPU, so they stay outside the
 	// sampled interval.
 	mBefore, mErr := metricsAt(ctx, c, cfg)
-	memBefore, err := readMem(cfg.ServerPID)
+	memBefore, err := readMem(cfg.ServerPIDs[0])
 	if err != nil {
 		return fmt.Errorf("load: the server's memory: %w", err)
 	}
@@ -111,11 +111,11 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 	}
 	cbBefore := rcv.callbacks.Load()
 	from := time.Now()
-	before := sampleCPU(cfg.ServerPID, cfg.PeerPID)
+	before := sampleCPU(cfg.ServerPIDs, cfg.PeerPID, cfg.DBPID)
 	if !pause(ctx, cfg.Duration) {
 		return ctx.Err()
 	}
-	after := sampleCPU(cfg.ServerPID, cfg.PeerPID)
+	after := sampleCPU(cfg.ServerPIDs, cfg.PeerPID, cfg.DBPID)
 	to := time.Now()
 	if cfg.Mode == ModeSIPOut {
 		if udpErr == nil {
@@ -132,7 +132,7 @@ func runHold(ctx context.Context, c *client, cfg *Config, rcv *receiver, body []
 	h.CallbacksInWindow = rcv.callbacks.Load() - cbBefore
 	h.Ended, h.Failed, h.Failure = rcv.opsEnded.Load(), rcv.opsFailed.Load(), rcv.failure()
 	h.PromptFetches = rcv.promptFetches.Load()
-	memAfter, err := readMem(cfg.ServerPID)
+	memAfter, err := readMem(cfg.ServerPIDs[0])
 	if err != nil {
 		return fmt.Errorf("load: the server's memory: %w", err)
 	}

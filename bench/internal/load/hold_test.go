@@ -299,7 +299,7 @@ func TestHold(t *testing.T) {
 		t.Run(string(mode), func(t *testing.T) {
 			srv := fakeGraph(t)
 			cfg := quick(mode, srv.URL)
-			cfg.Token, cfg.ServerPID, cfg.MetricsURL = NoToken, os.Getpid(), srv.URL+"/metrics"
+			cfg.Token, cfg.ServerPIDs, cfg.MetricsURL = NoToken, []int{os.Getpid()}, srv.URL+"/metrics"
 			res, err := Run(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -264,7 +264,17 @@ func TestUsage(t *testing.T) {
 	if got := usage(cpuSample{}, b, 2); got != nil {
 		t.Errorf("usage without a first sample = %+v, want nil", got)
 	}
-	if s := sampleCPU(os.Getpid(), os.Getpid()); s.ok && (!s.serverKnown || !s.peerKnown || s.total <= 0) {
+	// The database's 30 ticks too, and the server is two processes.
+	a.db, a.dbKnown, b.db, b.dbKnown, b.servers = 10, true, 40, true, 2
+	want.DB, want.Other, want.Servers = 30, 0, 2
+	if got := usage(a, b, 2); got == nil || *got != want {
+		t.Errorf("usage with a database = %+v, want %+v", got, want)
+	}
+	pid := os.Getpid()
+	if s := sampleCPU([]int{pid, pid}, pid, pid); s.ok && (!s.serverKnown || !s.peerKnown || !s.dbKnown || s.servers != 2 || s.total <= 0 || s.server < s.peer || s.db < s.peer) {
 		t.Errorf("sampleCPU(self) = %+v", s)
+	}
+	if s := sampleCPU([]int{pid, 1 << 30}, 0, 0); s.ok && s.serverKnown {
+		t.Errorf("sampleCPU with a server process that does not exist = %+v, want the server unknown", s)
 	}
 }

@@ -18,7 +18,9 @@ import (
 // receiver is the bot's callback endpoint: it answers every notification
 // with 202 at once and, when parsing, records when each call's first
 // "established" notification arrived and counts the media operations that
-// ended. It also serves the prompt of media mode, at promptPath.
+// ended; once marked (failover mode), it also records when each call's
+// first notification of any kind arrived after the mark. It also serves
+// the prompt of media mode, at promptPath.
 type receiver struct {
 	srv       *http.Server
 	ln        net.Listener
@@ -42,7 +44,11 @@ type receiver struct {
 	firstFail   string        // the resultInfo of the first failed operation
 	terminated  map[string]bool
 	firstEnd    string // the resultInfo of the first call terminated
-	done        chan struct{}
+	// marked says whether mark was called; since then, after holds when
+	// each call's first notification arrived, by call id.
+	marked bool
+	after  map[string]time.Time
+	done   chan struct{}
 }
 
 // promptPath is where the receiver serves its prompt.
@@ -111,6 +117,23 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err != nil || json.Unmarshal(body, &n) != nil {
 		return
 	}
+	r.mu.Lock()
+	if r.marked {
+		seen := false
+		for _, v := range n.Value {
+			if id := callOf(v.ResourceURL); id != "" {
+				if _, ok := r.after[id]; !ok {
+					r.after[id] = at
+					seen = true
+				}
+			}
+		}
+		if seen {
+			close(r.changed)
+			r.changed = make(chan struct{})
+		}
+	}
+	r.mu.Unlock()
 	for _, v := range n.Value {
 		if d := v.ResourceData; strings.HasSuffix(strings.ToLower(d.Type), "operation") &&
 			(strings.EqualFold(d.Status, "completed") || strings.EqualFold(d.Status, "failed")) {
@@ -219,39 +242,65 @@ func (r *receiver) ended() (map[string]bool, string) {
 // waitFor returns when every id in ids has been established or ctx ends,
 // and reports when each arrived.
 func (r *receiver) waitFor(ctx context.Context, ids []string) map[string]time.Time {
+	return r.waitIn(ctx, ids, func() map[string]time.Time { return r.established })
+}
+
+// mark makes the receiver record, from now on, when the first notification
+// of each call arrives (waitAfter), and returns the time it did.
+func (r *receiver) mark() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.marked, r.after = true, make(map[string]time.Time)
+	return time.Now()
+}
+
+// waitAfter returns when a notification of every call in ids has arrived
+// since mark was called, or ctx ends, and reports when the first of each
+// did.
+func (r *receiver) waitAfter(ctx context.Context, ids []string) map[string]time.Time {
+	return r.waitIn(ctx, ids, func() map[string]time.Time { return r.after })
+}
+
+// waitIn returns when the map that set returns (called with r.mu held)
+// has every id in ids, or ctx ends, and reports their times.
+func (r *receiver) waitIn(ctx context.Context, ids []string, set func() map[string]time.Time) map[string]time.Time {
+	collect := func() map[string]time.Time {
+		out := make(map[string]time.Time, len(ids))
+		m := set()
+		for _, id := range ids {
+			if t, ok := m[id]; ok {
+				out[id] = t
+			}
+		}
+		return out
+	}
 	for {
 		r.mu.Lock()
-		missing := false
-		for _, id := range ids {
-			if _, ok := r.established[id]; !ok {
-				missing = true
-				break
-			}
-		}
-		changed := r.changed
-		if !missing {
-			out := make(map[string]time.Time, len(ids))
-			for _, id := range ids {
-				out[id] = r.established[id]
-			}
-			r.mu.Unlock()
+		out, changed := collect(), r.changed
+		r.mu.Unlock()
+		if len(out) == len(ids) {
 			return out
 		}
-		r.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
 			r.mu.Lock()
-			out := make(map[string]time.Time, len(ids))
-			for _, id := range ids {
-				if t, ok := r.established[id]; ok {
-					out[id] = t
-				}
-			}
-			r.mu.Unlock()
-			return out
+			defer r.mu.Unlock()
+			return collect()
 		}
 	}
+}
+
+// callOf returns the call id of a notification's resourceUrl,
+// /communications/calls/{id} or a path below it; "" for another resource.
+func callOf(resourceURL string) string {
+	const prefix = "/communications/calls/"
+	i := strings.Index(resourceURL, prefix)
+	if i < 0 {
+		return ""
+	}
+	id, _, _ := strings.Cut(resourceURL[i+len(prefix):], "/")
+	return id
 }
 
 // quiesce returns true once no callback has arrived for idle, or false if

@@ -99,6 +99,13 @@ func Report(w io.Writer, results []*Result) {
 				perOp = fmt.Sprintf("%.0f", ServerMicrosPerOp(r))
 			}
 		}
+		if f := r.Failover; f != nil {
+			fmt.Fprintf(w, "%-24s %-11s %-10s %10s %9s %9s %9s %9s %9s  %-17s %s\n", r.Label, r.Mode, fmt.Sprintf("n=%d", f.Calls), "-", "-", "-", "-", "-", "-", "-", errs)
+			for _, line := range f.details() {
+				fmt.Fprintf(w, "  ↳ %s\n", line)
+			}
+			continue
+		}
 		if h := r.Held; h != nil {
 			// No requests in the window: the figures are CPU, memory and
 			// the engine's, on the lines below.
@@ -109,6 +116,19 @@ func Report(w io.Writer, results []*Result) {
 			continue
 		}
 		fmt.Fprintf(w, "%-24s %-11s %-10s %10.0f %9.3f %9.3f %9.3f %9.3f %9s  %-17s %s\n", r.Label, r.Mode, load, r.RPS, l.P50, l.P95, l.P99, l.Max, perOp, cpu, errs)
+		if c := r.CPU; c != nil && (c.Servers > 1 || c.DB > 0) {
+			line := fmt.Sprintf("  ↳ server: %d processes", max(1, c.Servers))
+			if c.DB > 0 {
+				line += fmt.Sprintf("; database %.0f%% of a core", c.DB)
+				if r.RPS > 0 {
+					line += fmt.Sprintf(", %.0f µs/op", DBMicrosPerOp(r))
+				}
+			}
+			fmt.Fprintln(w, line)
+		}
+		if line := r.countersLine(); line != "" {
+			fmt.Fprintf(w, "  ↳ counters: %s\n", line)
+		}
 		if e := r.Established; e != nil {
 			for _, row := range []struct {
 				name string
@@ -119,7 +139,8 @@ func Report(w io.Writer, results []*Result) {
 		}
 	}
 	fmt.Fprintln(w, "srv µs/op: server CPU time per successful request, which other processes on the machine disturb far less than ok/s")
-	fmt.Fprintln(w, "cpu: percent of one core used by the server / sbload / other processes in the measured window")
+	fmt.Fprintln(w, "cpu: percent of one core used by the server (all its processes) / sbload / other processes in the measured window")
+	fmt.Fprintln(w, "     (a database whose process was given is in neither: see its ↳ line)")
 	fmt.Fprintln(w, "     (kernel interrupt time, mostly loopback networking, is in neither; see the JSON)")
 	if noisy {
 		fmt.Fprintf(w, "*: other processes used more than %d%% of a core: that run's ok/s and latencies understate the server\n", NoisyOther)
@@ -145,6 +166,8 @@ func Report(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "media load (%s): %s\n", r.Label, mediaVerdict(r))
 		case r.Mode == ModeSIPOut && r.Held != nil && r.Held.Placement != nil:
 			fmt.Fprintf(w, "calls out (%s, to %s): %s\n", r.Label, r.Held.Placement.Callee, sipVerdict(r))
+		case r.Mode == ModeFailover && r.Failover != nil:
+			fmt.Fprintf(w, "failover (%s): %s\n", r.Label, r.Failover.verdict())
 		}
 	}
 }
@@ -286,6 +309,15 @@ func heldVerdict(n, want int, missed, unknown []string) string {
 		return "NOT SHOWN: " + strings.Join(unknown, "; ")
 	}
 	return "MET"
+}
+
+// DBMicrosPerOp is the database's CPU time per successful request, in
+// microseconds; 0 when unknown.
+func DBMicrosPerOp(r *Result) float64 {
+	if r.CPU == nil || r.RPS <= 0 {
+		return 0
+	}
+	return r.CPU.DB / 100 / r.RPS * 1e6
 }
 
 // ServerMicrosPerOp is the server's CPU time per successful request, in

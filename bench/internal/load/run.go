@@ -32,7 +32,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			prompt = toneWAV(cfg.Prompt)
 		}
 		var err error
-		if rcv, err = startReceiver(cfg.CallbackListen, cfg.Mode == ModeEstablished || cfg.Mode.holds(), prompt); err != nil {
+		parse := cfg.Mode == ModeEstablished || cfg.Mode == ModeFailover || cfg.Mode.holds()
+		if rcv, err = startReceiver(cfg.CallbackListen, parse, prompt); err != nil {
 			return nil, fmt.Errorf("load: callback receiver: %w", err)
 		}
 		cfg.CallbackURI = rcv.uri
@@ -48,50 +49,57 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		NumCPU: runtime.NumCPU(), Start: time.Now().UTC(),
 	}
 	callee := defaultCallee
-	if cfg.Mode == ModeSIPOut {
+	if cfg.Mode == ModeSIPOut || cfg.Mode == ModeFailover {
 		callee = cfg.Callee
 	}
 	body := createBody(cfg.CallbackURI, callee)
 	var err error
 	switch cfg.Mode {
 	case ModeCreate:
-		t := closedLoop(ctx, &cfg, time.Now(), nil, func(ctx context.Context, _, _ int, _ bool) exchange {
-			return c.do(ctx, http.MethodPost, c.callsURL, body, false)
+		t := closedLoop(ctx, &cfg, time.Now(), nil, func(ctx context.Context, worker, i int, _ bool) exchange {
+			return c.do(ctx, http.MethodPost, c.calls(worker+i), body, false)
 		}, http.StatusCreated)
 		t.fill(res)
 	case ModeGet:
 		var ids []string
-		if ids, err = precreate(ctx, c, &cfg, body); err != nil {
+		if ids, err = precreate(ctx, c, &cfg, body, c.calls); err != nil {
 			return nil, err
 		}
 		res.Setup = fmt.Sprintf("created %d calls", len(ids))
-		urls := make([]string, len(ids))
-		for i, id := range ids {
-			urls[i] = c.callsURL + "/" + id
+		// urls[t][k] is call k through target t.
+		urls := make([][]string, len(c.callsURLs))
+		for t, calls := range c.callsURLs {
+			urls[t] = make([]string, len(ids))
+			for k, id := range ids {
+				urls[t][k] = calls + "/" + id
+			}
 		}
 		t := closedLoop(ctx, &cfg, time.Now(), nil, func(ctx context.Context, worker, i int, _ bool) exchange {
 			// Worker w takes ids w, w+c, w+2c, ...: round-robin over all of
-			// them with no shared counter.
-			return c.do(ctx, http.MethodGet, urls[(worker+i*cfg.Concurrency)%len(urls)], nil, false)
+			// them with no shared counter; and the targets in turn, as the
+			// other modes do. Call k was created through target k (modulo
+			// their number), which owns it on a cluster; so with 3 nodes
+			// about two GETs in three go to a node that forwards them.
+			return c.do(ctx, http.MethodGet, urls[(worker+i)%len(urls)][(worker+i*cfg.Concurrency)%len(ids)], nil, false)
 		}, http.StatusOK)
 		t.fill(res)
 	case ModeList:
 		if cfg.Calls > 0 {
-			ids, err := precreate(ctx, c, &cfg, body)
+			ids, err := precreate(ctx, c, &cfg, body, c.calls)
 			if err != nil {
 				return nil, err
 			}
 			res.Setup = fmt.Sprintf("created %d calls", len(ids))
 		}
-		u := c.callsURL
+		query := ""
 		if cfg.ListQuery != "" {
-			u += "?" + cfg.ListQuery
+			query = "?" + cfg.ListQuery
 		}
-		if res.ListItems, err = pageSize(ctx, c, u, cfg.Timeout); err != nil {
+		if res.ListItems, err = pageSize(ctx, c, c.callsURL+query, cfg.Timeout); err != nil {
 			return nil, err
 		}
-		t := closedLoop(ctx, &cfg, time.Now(), nil, func(ctx context.Context, _, _ int, _ bool) exchange {
-			return c.do(ctx, http.MethodGet, u, nil, false)
+		t := closedLoop(ctx, &cfg, time.Now(), nil, func(ctx context.Context, worker, i int, _ bool) exchange {
+			return c.do(ctx, http.MethodGet, c.calls(worker+i)+query, nil, false)
 		}, http.StatusOK)
 		t.fill(res)
 	case ModeEstablished:
@@ -101,6 +109,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runEstablished(ctx, c, &cfg, rcv, body, res)
 	case ModeIdle, ModeMedia, ModeSIPOut:
 		err = runHold(ctx, c, &cfg, rcv, body, res)
+	case ModeFailover:
+		err = runFailover(ctx, c, &cfg, rcv, body, res)
 	}
 	if rcv != nil && err == nil {
 		dctx, cancel := context.WithTimeout(ctx, cfg.Drain)
@@ -115,8 +125,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 const quietTime = 500 * time.Millisecond
 
 // precreate creates cfg.Calls calls with cfg.Concurrency workers and
-// returns their ids.
-func precreate(ctx context.Context, c *client, cfg *Config, body []byte) ([]string, error) {
+// returns their ids. Call k is created by a POST to through(k), a call
+// collection URL.
+func precreate(ctx context.Context, c *client, cfg *Config, body []byte, through func(k int) string) ([]string, error) {
 	ids := make([]string, cfg.Calls)
 	var next atomic.Int64
 	var firstErr error
@@ -130,7 +141,7 @@ func precreate(ctx context.Context, c *client, cfg *Config, body []byte) ([]stri
 					return
 				}
 				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-				x := c.do(rctx, http.MethodPost, c.callsURL, body, true)
+				x := c.do(rctx, http.MethodPost, through(i), body, true)
 				cancel()
 				if x.err != nil || x.status != http.StatusCreated {
 					once.Do(func() { firstErr = fmt.Errorf("load: creating calls: status %d, %v: %.300s", x.status, x.err, x.body) })
@@ -173,6 +184,10 @@ type tally struct {
 	errs     map[string]int64
 	window   time.Duration
 	cpu      *CPUUsage
+	// counters is how much Config.WindowCmd's counters grew over the
+	// window, or counterNote why there are none.
+	counters    map[string]float64
+	counterNote string
 }
 
 func (t *tally) fill(r *Result) {
@@ -186,6 +201,7 @@ func (t *tally) fill(r *Result) {
 	}
 	r.Latency = Summarize(t.lat)
 	r.CPU = t.cpu
+	r.Counters, r.CounterNote = t.counters, t.counterNote
 }
 
 // gate hands out the permission to send, in fixed-rate runs, with the time
@@ -203,6 +219,8 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 	from := start.Add(cfg.Warmup)
 	until := from.Add(cfg.Duration)
 	var before cpuSample
+	var countersBefore map[string]float64
+	var countersErr error
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
@@ -212,7 +230,10 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 		case <-t.C:
 		case <-ctx.Done():
 		}
-		before = sampleCPU(cfg.ServerPID, cfg.PeerPID)
+		before = sampleCPU(cfg.ServerPIDs, cfg.PeerPID, cfg.DBPID)
+		if cfg.WindowCmd != "" {
+			countersBefore, countersErr = readCounters(ctx, cfg.WindowCmd)
+		}
 	}()
 	per := make([]*tally, cfg.Concurrency)
 	lastEnd := make([]time.Time, cfg.Concurrency)
@@ -257,9 +278,20 @@ func closedLoop(ctx context.Context, cfg *Config, start time.Time, g gate, send 
 		})
 	}
 	wg.Wait()
-	after := sampleCPU(cfg.ServerPID, cfg.PeerPID)
+	after := sampleCPU(cfg.ServerPIDs, cfg.PeerPID, cfg.DBPID)
 	<-sampled
 	all := &tally{errs: make(map[string]int64), cpu: usage(before, after, runtime.NumCPU())}
+	if cfg.WindowCmd != "" {
+		var countersAfter map[string]float64
+		if countersErr == nil {
+			countersAfter, countersErr = readCounters(ctx, cfg.WindowCmd)
+		}
+		if countersErr == nil {
+			all.counters = grown(countersBefore, countersAfter)
+		} else {
+			all.counterNote = countersErr.Error()
+		}
+	}
 	last := from
 	for w, t := range per {
 		all.lat = append(all.lat, t.lat...)

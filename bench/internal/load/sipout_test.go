@@ -160,12 +160,12 @@ func TestSIPOutConfig(t *testing.T) {
 	}{
 		{"no rate", func(c *Config) { c.Rate = 0 }, "-rate"},
 		{"no callee", func(c *Config) { c.Callee = " " }, "-callee"},
-		{"callee in another mode", func(c *Config) { c.Mode = ModeMedia }, "-callee is for sip-out mode"},
-		{"no server pid", func(c *Config) { c.ServerPID = 0 }, "-server-pid"},
+		{"callee in another mode", func(c *Config) { c.Mode = ModeMedia }, "-callee is for sip-out and failover mode"},
+		{"no server pid", func(c *Config) { c.ServerPIDs = nil }, "-server-pid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := quick(ModeSIPOut, "http://127.0.0.1:9")
-			cfg.Rate, cfg.Callee, cfg.ServerPID = 100, "u", 1
+			cfg.Rate, cfg.Callee, cfg.ServerPIDs = 100, "u", []int{1}
 			tt.edit(&cfg)
 			if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("validate: %v, want an error with %q", err, tt.err)
@@ -186,7 +186,7 @@ func TestSIPOut(t *testing.T) {
 	}
 	srv := fakeGraph(t)
 	cfg := quick(ModeSIPOut, srv.URL)
-	cfg.Token, cfg.ServerPID, cfg.PeerPID, cfg.MetricsURL = NoToken, os.Getpid(), os.Getpid(), srv.URL+"/metrics"
+	cfg.Token, cfg.ServerPIDs, cfg.PeerPID, cfg.MetricsURL = NoToken, []int{os.Getpid()}, os.Getpid(), srv.URL+"/metrics"
 	cfg.Callee, cfg.Rate, cfg.EstablishWait = flakyCallee, 1000, 10*time.Second
 	res, err := Run(t.Context(), cfg)
 	if err != nil {

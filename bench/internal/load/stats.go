@@ -75,6 +75,12 @@ type Result struct {
 	Held *Held `json:"held,omitempty"`
 	// CPU is where the CPU time went during the measured window.
 	CPU *CPUUsage `json:"cpu,omitempty"`
+	// Counters is how much each counter of Config.WindowCmd grew over the
+	// measured window, or CounterNote why there are none.
+	Counters    map[string]float64 `json:"counters,omitempty"`
+	CounterNote string             `json:"counter_note,omitempty"`
+	// Failover is what failover mode measured.
+	Failover *Failover `json:"failover,omitempty"`
 
 	// Callbacks counts the notifications sbload's receiver got, during the
 	// run and the drain after it; CallbacksDrained says whether they had
@@ -164,22 +170,36 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if r.Held != nil {
 		how = fmt.Sprintf("%d calls, set up by %d workers, then no requests", r.Held.Calls, r.Concurrency)
 	}
+	noLoad := r.Held != nil || r.Failover != nil
+	if f := r.Failover; f != nil {
+		how = fmt.Sprintf("%d calls through the first target, then it is killed", f.Calls)
+	}
 	fmt.Fprintf(w, "== %s: %s %s (%s, %.1fs measured after %.1fs warm-up)\n", r.Label, r.Mode, r.Target, how, r.Duration, r.Warmup)
 	if r.Setup != "" {
 		fmt.Fprintf(w, "   setup:      %s\n", r.Setup)
 	}
-	if r.Held == nil {
+	if !noLoad {
 		fmt.Fprintf(w, "   requests:   %d (%d ok), %.0f ok/s, %.0f bytes/response\n", r.Requests, r.OK, r.RPS, r.BytesPerResponse)
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "   errors:     %s\n", formatErrors(r.Errors))
 	}
-	if r.Held == nil {
+	if !noLoad {
 		fmt.Fprintf(w, "   latency ms: %s\n", r.Latency)
 	}
 	if c := r.CPU; c != nil {
-		fmt.Fprintf(w, "   cpu:        %.0f%% of %d cores busy: server %.0f%%, sbload %.0f%%, kernel interrupts %.0f%%, other processes %.0f%% (100%% = one core)\n",
-			c.Busy/float64(c.Cores), c.Cores, c.Server, c.Loadgen, c.Interrupts, c.Other)
+		server := fmt.Sprintf("server %.0f%%", c.Server)
+		if c.Servers > 1 {
+			server = fmt.Sprintf("server (%d processes) %.0f%%", c.Servers, c.Server)
+		}
+		if c.DB > 0 {
+			server += fmt.Sprintf(", database %.0f%%", c.DB)
+		}
+		fmt.Fprintf(w, "   cpu:        %.0f%% of %d cores busy: %s, sbload %.0f%%, kernel interrupts %.0f%%, other processes %.0f%% (100%% = one core)\n",
+			c.Busy/float64(c.Cores), c.Cores, server, c.Loadgen, c.Interrupts, c.Other)
+	}
+	if line := r.countersLine(); line != "" {
+		fmt.Fprintf(w, "   counters:   %s\n", line)
 	}
 	if r.ListItems > 0 {
 		fmt.Fprintf(w, "   list page:  %d items\n", r.ListItems)
@@ -195,6 +215,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if h := r.Held; h != nil {
 		h.writeSummary(w)
 	}
+	if f := r.Failover; f != nil {
+		f.writeSummary(w)
+	}
 	if r.Callbacks > 0 {
 		drained := "then they stopped"
 		if !r.CallbacksDrained {
@@ -202,6 +225,32 @@ func (r *Result) WriteSummary(w io.Writer) {
 		}
 		fmt.Fprintf(w, "   callbacks:  %d received; %s\n", r.Callbacks, drained)
 	}
+}
+
+// countersLine describes r.Counters: each counter's growth over the
+// window and, when requests succeeded, per successful request; "" without
+// counters.
+func (r *Result) countersLine() string {
+	if len(r.Counters) == 0 {
+		if r.CounterNote != "" {
+			return "none: " + r.CounterNote
+		}
+		return ""
+	}
+	names := make([]string, 0, len(r.Counters))
+	for name := range r.Counters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		v := r.Counters[name]
+		parts[i] = fmt.Sprintf("%s +%.0f", name, v)
+		if r.OK > 0 {
+			parts[i] += fmt.Sprintf(" (%.2f/ok)", v/float64(r.OK))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (p Percentiles) String() string {
