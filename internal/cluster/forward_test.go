@@ -116,3 +116,30 @@ func TestForwardToAnUnreachableOwner(t *testing.T) {
 		t.Fatal("a short key was accepted")
 	}
 }
+
+// Whatever a client puts in the forwarding headers, Verify never panics
+// and never accepts a request it did not sign.
+func FuzzVerify(f *testing.F) {
+	f.Add("a", "1796000000", "AAAA", "GET", "/v1.0/communications/calls/x", "https")
+	f.Add("", "", "", "POST", "/", "")
+	f.Add("node", "-99999999999999999999", "x", "DELETE", "/v1.0/communications/calls/%zz", "http")
+	f.Fuzz(func(t *testing.T, by, at, mac, method, path, proto string) {
+		fwd, err := cluster.NewForwarder(key, "b", clock.NewFake(time.Unix(1796000000, 0)), slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.NewRequest(http.MethodGet, "http://h/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Method = method
+		r.URL.Path = path
+		r.Header.Set(cluster.HeaderBy, by)
+		r.Header.Set(cluster.HeaderAt, at)
+		r.Header.Set(cluster.HeaderMAC, mac)
+		r.Header.Set(cluster.HeaderProto, proto)
+		if _, err := fwd.Verify(r); err == nil {
+			t.Fatalf("an unsigned request verified: by=%q at=%q mac=%q", by, at, mac)
+		}
+	})
+}
