@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
@@ -102,7 +104,7 @@ func (s *Service) heartbeat() {
 	case errors.Is(err, ErrNodeGone):
 		// Presumed dead: everything this node held is someone else's now.
 		s.log.Error("calls: this node was presumed dead and lost its conversations; it serves none until restarted", "node", s.cfg.Node.ID)
-		s.evictAll()
+		s.evictAll(slog.LevelWarn)
 		return
 	case err != nil:
 		// The store is unreachable: keep trying; if it lasts past the TTL
@@ -203,11 +205,15 @@ func (s *Service) adopt(convs []*Conversation) {
 
 // evict drops a conversation this node no longer owns from memory,
 // without ending anything: its owner carries on. Called with e.mu held.
-func (s *Service) evict(e *entry) {
+func (s *Service) evict(e *entry) { s.evictAs(e, slog.LevelWarn) }
+
+// evictAs is evict, logged at level: a drain hands conversations over on
+// purpose, a fenced commit finds out it lost one.
+func (s *Service) evictAs(e *entry, level slog.Level) {
 	if e.gone {
 		return
 	}
-	s.log.Warn("calls: another node owns the conversation now", append(convAttrs(e.conv), "node", s.cfg.Node.ID)...)
+	s.log.Log(context.Background(), level, "calls: another node owns the conversation now", append(convAttrs(e.conv), "node", s.cfg.Node.ID)...)
 	e.gone = true
 	for k, t := range e.timers {
 		t.Stop()
@@ -244,8 +250,8 @@ func (s *Service) evict(e *entry) {
 	}
 }
 
-// evictAll drops every conversation from memory.
-func (s *Service) evictAll() {
+// evictAll drops every conversation from memory, logging each at level.
+func (s *Service) evictAll(level slog.Level) {
 	s.mu.RLock()
 	entries := make([]*entry, 0, len(s.convs))
 	for _, e := range s.convs {
@@ -254,7 +260,7 @@ func (s *Service) evictAll() {
 	s.mu.RUnlock()
 	for _, e := range entries {
 		e.mu.Lock()
-		s.evict(e)
+		s.evictAs(e, level)
 		e.mu.Unlock()
 	}
 }
@@ -288,7 +294,7 @@ func (s *Service) Drain(ctx context.Context) error {
 	if err := s.cfg.Cluster.Release(ctx, s.cfg.Node.ID); err != nil {
 		return fmt.Errorf("calls: drain: %w", err)
 	}
-	s.evictAll()
+	s.evictAll(slog.LevelDebug)
 	s.log.Info("calls: drained: conversations handed over", "node", s.cfg.Node.ID)
 	return nil
 }
@@ -317,17 +323,62 @@ func (s *Service) Locate(ctx context.Context, callID string) (Node, bool) {
 	if !s.clustered() {
 		return Node{}, false
 	}
+	id := strings.ToLower(callID)
 	s.mu.RLock()
-	e := s.byCall[strings.ToLower(callID)]
+	e := s.byCall[id]
 	s.mu.RUnlock()
 	if e != nil {
 		return Node{}, false
 	}
+	now := s.cfg.Clock.Now()
+	if n, ok := s.owners.get(id, now); ok {
+		return n, true
+	}
 	var el *ElsewhereError
 	if errors.As(s.whereIs(ctx, callID), &el) {
+		s.owners.put(id, el.Node, now.Add(ownerCacheTTL))
 		return el.Node, true
 	}
 	return Node{}, false
+}
+
+// ownerCacheTTL is how long a node trusts what it learnt of another
+// node's ownership of a call: a forward for every request then costs no
+// store read. After a takeover, requests may reach the old owner for that
+// long, which answers 503 (a client retries).
+const ownerCacheTTL = time.Second
+
+// maxCachedOwners bounds the cache; it is emptied when full.
+const maxCachedOwners = 10000
+
+// ownerCache remembers which node owns calls that this node forwards to.
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[string]cachedOwner
+}
+
+type cachedOwner struct {
+	node    Node
+	expires time.Time
+}
+
+func (c *ownerCache) get(callID string, now time.Time) (Node, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.m[callID]
+	if !ok || !now.Before(o.expires) {
+		return Node{}, false
+	}
+	return o.node, true
+}
+
+func (c *ownerCache) put(callID string, n Node, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedOwners {
+		c.m = make(map[string]cachedOwner)
+	}
+	c.m[callID] = cachedOwner{node: n, expires: expires}
 }
 
 // meetingElsewhere reports, as an *ElsewhereError, that another node holds

@@ -160,3 +160,42 @@ func TestDrainHandsConversationsOver(t *testing.T) {
 		}
 	})
 }
+
+// countingOwner counts the store lookups of a call's owner.
+type countingOwner struct {
+	calls.Cluster
+	owners atomic.Int32
+}
+
+func (c *countingOwner) Owner(ctx context.Context, callID string) (calls.Node, string, error) {
+	c.owners.Add(1)
+	return c.Cluster.Owner(ctx, callID)
+}
+
+// A node forwarding requests for another node's call asks the store who
+// owns it once a second, not once a request.
+func TestLocateCachesOwners(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		a := newNode(t, store, "a", store, nil)
+		view := &countingOwner{Cluster: store}
+		b := newNode(t, store, "b", view, nil)
+		leg, err := a.svc.Create(t.Context(), alice, p2p("dora"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if n, ok := b.svc.Locate(t.Context(), leg.ID); !ok || n.ID != "a" {
+				t.Fatalf("locate on b: %+v %v, want node a", n, ok)
+			}
+		}
+		if got := view.owners.Load(); got != 1 {
+			t.Fatalf("%d owner lookups for 3 requests within a second, want 1", got)
+		}
+		time.Sleep(2 * time.Second)
+		b.svc.Locate(t.Context(), leg.ID)
+		if got := view.owners.Load(); got != 2 {
+			t.Fatalf("%d owner lookups after the cache expired, want 2", got)
+		}
+	})
+}

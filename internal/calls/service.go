@@ -82,6 +82,7 @@ type Service struct {
 	meetings map[string]*entry // live meetings by tenant|meeting key
 	legs     legIndex          // live legs by tenant/app, in creation order
 	closed   bool
+	owners   ownerCache     // clustered: other nodes' calls, as Locate learnt them
 	draining bool           // clustered: handing conversations over (Drain)
 	beat     clock.Timer    // clustered: the next heartbeat
 	running  sync.WaitGroup // timer callbacks in progress
