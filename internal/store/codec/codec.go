@@ -19,15 +19,26 @@ type storedLeg struct {
 
 // storedConversation is a conversation as its data holds it.
 type storedConversation struct {
+	// Version is the record's format, FormatVersion when written by this
+	// build; absent (0) in records written before it was. A reader
+	// accepts any version: fields it does not know are skipped, and
+	// values it does not know are kept where the domain allows it (a
+	// call's state), so nodes of two builds can share a store during an
+	// upgrade.
+	Version int `json:"v,omitempty"`
 	*calls.Conversation
 	Legs []storedLeg `json:"legs"` // shadows calls.Conversation.Legs
 }
+
+// FormatVersion is the version of the stored conversation this build
+// writes. Raise it when the format changes in a way a reader must know.
+const FormatVersion = 1
 
 // EncodeConversation encodes conv for its conversations row: the JSON of
 // the conversation without the legs' specs (see EncodeSpec). It does not
 // change conv.
 func EncodeConversation(conv *calls.Conversation) ([]byte, error) {
-	sc := storedConversation{Conversation: conv, Legs: make([]storedLeg, len(conv.Legs))}
+	sc := storedConversation{Version: FormatVersion, Conversation: conv, Legs: make([]storedLeg, len(conv.Legs))}
 	for i, l := range conv.Legs {
 		sc.Legs[i].Call = l
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,26 @@ func TestLegs(t *testing.T) {
 	w.Reset()
 	if known, _ := w.Lookup(b); known {
 		t.Fatal("Reset kept b")
+	}
+}
+
+// A record from a newer build — another version, a field this build does
+// not know, a call state it does not know — still decodes.
+func TestDecodeIsTolerant(t *testing.T) {
+	data := []byte(`{"v":7,"id":"c1","kind":"peerToPeer","tenantId":"t1","roster":[],"rosterSeq":1,
+		"futureField":{"nested":[1,2,3]},"createdAt":"2026-12-06T09:00:00Z","updatedAt":"2026-12-06T09:00:00Z",
+		"legs":[{"id":"call-1","appId":"a","tenantId":"t1","state":"parkedInOrbit","participantId":"p","chainId":"ch",
+		"callbackUri":"https://bot.example/cb","direction":"outgoing","notifySeq":3,"alsoNew":true,
+		"createdAt":"2026-12-06T09:00:00Z","updatedAt":"2026-12-06T09:00:00Z"}]}`)
+	c, err := codec.DecodeConversation(data, nil)
+	if err != nil {
+		t.Fatalf("a newer record failed to decode: %v", err)
+	}
+	if c.ID != "c1" || len(c.Legs) != 1 || c.Legs[0].State.String() != "parkedInOrbit" || !c.Live() {
+		t.Fatalf("decoded %+v", c)
+	}
+	again, err := codec.EncodeConversation(c)
+	if err != nil || !strings.Contains(string(again), `"state":"parkedInOrbit"`) || !strings.HasPrefix(string(again), `{"v":1,`) {
+		t.Fatalf("written back as %s, %v", again, err)
 	}
 }
