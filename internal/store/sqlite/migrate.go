@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/switchboard-dev/switchboard/internal/store/codec"
 )
 
 //go:embed migrations/*.sql
@@ -31,8 +29,8 @@ type migration struct {
 // migrations is the schema of this build, in order.
 var migrations = mustLoadMigrations(migrationFiles, "migrations")
 
-// mustLoadMigrations reads files named NNNN_name.sql from dir. Versions must
-// run 1, 2, 3... without gaps, so that the slice index is the version.
+// mustLoadMigrations reads files named NNNN_name.sql from dir (see
+// codec.LoadMigrations).
 func mustLoadMigrations(fsys fs.FS, dir string) []migration {
 	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
@@ -42,34 +40,15 @@ func mustLoadMigrations(fsys fs.FS, dir string) []migration {
 }
 
 func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	ms, err := codec.LoadMigrations(fsys, dir, "sqlite")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("sqlite: migration file %q is not named NNNN_name.sql", name)
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	out := make([]migration, len(ms))
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: want version %d", m.name, i+1)
-		}
+		out[i] = migration{version: m.Version, name: m.Name, sql: m.SQL}
 	}
-	return ms, nil
+	return out, nil
 }
 
 // migrate brings the database on conn up to ms. Each migration runs in one
