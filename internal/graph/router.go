@@ -205,11 +205,7 @@ func (a *api) forward(w http.ResponseWriter, r *http.Request) (forwarded string,
 	if !ok {
 		return "", false
 	}
-	r.Header.Set(cluster.HeaderRequestID, requestIDs(r).requestID)
-	a.fwd.Forward(w, r, owner.Address, func(w http.ResponseWriter, r *http.Request, err error) {
-		writeError(w, r, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
-			Message: "The node serving this call cannot be reached. Retry after the interval in Retry-After."})
-	})
+	a.sendTo(w, r, owner, "call")
 	return "", true
 }
 
@@ -226,10 +222,16 @@ func (a *api) forwardBody(w http.ResponseWriter, r *request, body []byte, to cal
 	out.ContentLength = int64(len(body))
 	out.Header.Del("Content-Encoding") // the body read is decoded
 	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	out.Header.Set(cluster.HeaderRequestID, requestIDs(r.Request).requestID)
-	a.fwd.Forward(w, out, to.Address, func(w http.ResponseWriter, req *http.Request, err error) {
-		writeError(w, req, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
-			Message: "The node serving this meeting cannot be reached. Retry after the interval in Retry-After."})
-	})
+	a.sendTo(w, out, to, "meeting")
 	return true
+}
+
+// sendTo forwards r to node with this node's request-id; if the node
+// cannot be reached the client gets 503 about the call or meeting (what).
+func (a *api) sendTo(w http.ResponseWriter, r *http.Request, node calls.Node, what string) {
+	r.Header.Set(cluster.HeaderRequestID, requestIDs(r).requestID)
+	a.fwd.Forward(w, r, node.Address, func(w http.ResponseWriter, r *http.Request, err error) {
+		writeError(w, r, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
+			Message: "The node serving this " + what + " cannot be reached. Retry after the interval in Retry-After."})
+	})
 }
