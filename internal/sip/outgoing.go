@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -88,7 +89,9 @@ func (s *Server) dial(ctx context.Context, d *dialog, route route, call calls.Di
 	s.register(d) // now under its Call-ID too: BYEs find it
 	defer s.release(d)
 	defer cli.Close()
-	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{Username: route.Username, Password: route.Password})
+	err = waitAnswer(ctx, func(ctx context.Context) error {
+		return cli.WaitAnswer(ctx, sipgo.AnswerOptions{Username: route.Username, Password: route.Password})
+	})
 	var failed *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
@@ -122,6 +125,28 @@ func (s *Server) dial(ctx context.Context, d *dialog, route route, call calls.Di
 	s.established(d)
 	d.waitEnd(cli.Context())
 	s.hungUp(d)
+}
+
+// waitAnswer runs sipgo's WaitAnswer and survives its CANCEL path.
+//
+// When the context ends while the phone rings, sipgo sends a CANCEL and
+// reads its response; if that transaction is terminated at the moment
+// it is read (the client closing under it at shutdown), sipgo sees
+// neither a response nor an error and dereferences the nil response
+// (sipgo v1.7.2 and v1.7.3, DialogClientSession.inviteCancel). Once the
+// dial is cancelled nothing is left to do with that response, so such a
+// panic ends the wait as cancelled. A panic while not cancelling is a
+// different bug and goes on up.
+func waitAnswer(ctx context.Context, wait func(context.Context) error) (err error) {
+	defer func() {
+		if ctx.Err() == nil {
+			return
+		}
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sip: the CANCEL ended without an answer: %v", r)
+		}
+	}()
+	return wait(ctx)
 }
 
 // from is the From header of an INVITE to a phone: who it sees calling.
