@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"github.com/switchboard-dev/switchboard/internal/devcert"
 	"github.com/switchboard-dev/switchboard/internal/extapi"
 	"github.com/switchboard-dev/switchboard/internal/graph"
@@ -302,13 +303,14 @@ func (a *App) serve(scheme string, ln net.Listener, h http.Handler) {
 // handler is the whole HTTP surface: Graph under /v1.0 and /beta, the
 // extension API under /switchboard/, and the token service at the root.
 func (a *App) handler() http.Handler {
-	gcfg := graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log}
+	var fwd *cluster.Forwarder // nil on one node
 	if a.node != nil {
-		gcfg.Forwarder = a.node.forwarder
+		fwd = a.node.forwarder
 	}
-	api := graph.NewHandler(gcfg)
+	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log, Forwarder: fwd})
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
-		Sim: &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
+		Forwarding: graph.NewForwarding(fwd, a.calls, a.log),
+		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log,
@@ -331,6 +333,10 @@ func (a *App) handler() http.Handler {
 		case "v1.0", "beta":
 			api.ServeHTTP(w, r)
 		case "switchboard":
+			if r.URL.Path == handOverPath {
+				a.serveHandOver(w, r) // between nodes only
+				return
+			}
 			if strings.HasPrefix(r.URL.Path, recordings.PathPrefix) {
 				a.recordings.ServeHTTP(w, r) // authorised by the recording's own token
 				return
@@ -340,7 +346,9 @@ func (a *App) handler() http.Handler {
 			tokens.ServeHTTP(w, r)
 		}
 	})
-	return graph.WithRequestIDs(graph.WithRecovery(a.log, root))
+	// Requests other nodes forward here are verified before the limits,
+	// which let them through (the node the client reached applied them).
+	return graph.WithRequestIDs(graph.WithRecovery(a.log, graph.WithForwarded(fwd, a.log, root)))
 }
 
 // StepMedia moves the media engine of an App made WithManualMedia by d

@@ -5,13 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/cluster"
+	"github.com/switchboard-dev/switchboard/internal/graph"
 )
 
 // ClusterConfig is the cluster: section: this server as one node of
@@ -94,4 +98,43 @@ func (ns *nodeSetup) callsConfig(cfg *calls.Config, a *App) {
 	cfg.Cluster, cfg.Node, cfg.LeaseTTL = ns.store, ns.node, time.Duration(a.cfg.Cluster.LeaseTTL)
 	cfg.Adopted = a.notify.Adopt
 	cfg.Evicted = func(callIDs []string) { a.notify.Forget(callIDs...) }
+	cfg.AskHandOver = ns.askHandOver
+}
+
+// handOverPath is where a node asks another to hand a conversation over
+// (calls.Service.HandOver). Only requests another node signed reach it.
+const handOverPath = "/switchboard/internal/handOver"
+
+// askHandOver asks node from to give this node the conversation of callID.
+func (ns *nodeSetup) askHandOver(ctx context.Context, from calls.Node, callID string) error {
+	q := url.Values{"call": {callID}, "to": {ns.node.ID}}
+	resp, err := ns.forwarder.Send(ctx, from.Address, http.MethodPost, handOverPath+"?"+q.Encode(), nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return nil
+	case http.StatusNotFound:
+		return calls.ErrNotFound
+	}
+	return fmt.Errorf("node %s answered %s: %s", from.ID, resp.Status, body)
+}
+
+// serveHandOver is handOverPath: the other node named in "to" needs the
+// conversation of "call" (a command on two calls). 204 once handed over,
+// 404 when this node does not hold it.
+func (a *App) serveHandOver(w http.ResponseWriter, r *http.Request) {
+	if _, ok := cluster.FromNode(r.Context()); !ok || a.node == nil || r.Method != http.MethodPost {
+		graph.WriteError(w, r, a.log, graph.NewError(http.StatusNotFound, "BadRequest", "There is no endpoint at '"+r.URL.Path+"'."))
+		return
+	}
+	err := a.calls.HandOver(r.Context(), r.URL.Query().Get("call"), r.URL.Query().Get("to"))
+	if err != nil {
+		graph.WriteError(w, r, a.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

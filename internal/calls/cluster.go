@@ -87,6 +87,14 @@ type Cluster interface {
 	// Release gives up node's leases of the conversations (all of them
 	// when ids is empty): the other nodes may claim them at once.
 	Release(ctx context.Context, node string, ids ...string) error
+	// HandOver moves the lease of live conversation id from lease from
+	// (its node and epoch) straight to node to, with the next epoch, and
+	// returns the new lease: a live node giving one conversation to
+	// another that needs it (a consultative transfer between calls on
+	// two nodes), which no third node can claim in between. It fails with
+	// an error wrapping ErrFenced unless the row still holds from, and
+	// with ErrNotFound when the conversation is not live.
+	HandOver(ctx context.Context, id string, from Lease, to string) (Lease, error)
 	// Owner returns the node owning the live conversation that holds the
 	// call, and that conversation's id; ErrNotFound when no live
 	// conversation holds it.

@@ -19,7 +19,10 @@ func (s *Service) onLegs(ctx context.Context, c Caller, callID, otherID string, 
 	}
 	o, _, err := s.lookup(c, otherID)
 	if err != nil {
-		return otherMissing
+		// On another node: it comes here (both commit in one transaction).
+		if o, err = s.pull(ctx, c, otherID, otherMissing); err != nil {
+			return err
+		}
 	}
 	on := func(id string, missing error, fn func(tx *txn, leg *Call) error) func(tx *txn) error {
 		return func(tx *txn) error {

@@ -405,3 +405,22 @@ func (s *Service) meetingElsewhere(ctx context.Context, key string) error {
 	}
 	return &ElsewhereError{Node: n}
 }
+
+// Peers returns the other live nodes of the cluster (none when the
+// Service is not clustered).
+func (s *Service) Peers(ctx context.Context) ([]Node, error) {
+	if !s.clustered() {
+		return nil, nil
+	}
+	nodes, err := s.cfg.Cluster.Nodes(ctx, s.cfg.Clock.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	out := nodes[:0]
+	for _, n := range nodes {
+		if n.ID != s.cfg.Node.ID {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package calls_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/calls/callstest"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/sim"
 )
 
@@ -196,6 +198,71 @@ func TestLocateCachesOwners(t *testing.T) {
 		b.svc.Locate(t.Context(), leg.ID)
 		if got := view.owners.Load(); got != 2 {
 			t.Fatalf("%d owner lookups after the cache expired, want 2", got)
+		}
+	})
+}
+
+// A consultative transfer between calls on two nodes moves the
+// consultation call's conversation to the node of the transferred call,
+// which commits both; nobody else's call moves that way.
+func TestConsultativeTransferAcrossNodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		nodes := map[string]*fixture{}
+		for _, id := range []string{"a", "b"} {
+			nodes[id] = newFixtureWith(t, store, func(c *calls.Config) {
+				c.Cluster = store
+				c.Node = calls.Node{ID: id, Name: id, Address: "http://" + id + ".test"}
+				c.LeaseTTL = 15 * time.Second
+				c.AskHandOver = func(ctx context.Context, from calls.Node, callID string) error {
+					return nodes[from.ID].svc.HandOver(ctx, callID, id)
+				}
+			})
+		}
+		a, b := nodes["a"], nodes["b"]
+		first, err := a.svc.Create(t.Context(), alice, p2p("bob"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		consult, err := b.svc.Create(t.Context(), alice, p2p("dave"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		req := model.TransferRequest{TransferTarget: &model.InvitationParticipantInfo{
+			Identity: &model.IdentitySet{User: &model.Identity{ID: "dave"}}, ReplacesCallID: consult.ID}}
+
+		// Another application names alice's call on b: nothing moves.
+		other, err := a.svc.Create(t.Context(), mallory, p2p("erin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := a.svc.Transfer(t.Context(), mallory, other.ID, req); err == nil {
+			t.Fatal("another application's transfer replacing alice's call succeeded")
+		}
+		if n, _, err := store.Owner(t.Context(), consult.ID); err != nil || n.ID != "b" {
+			t.Fatalf("owner of the consultation call after another app named it: %+v, %v; want b", n, err)
+		}
+
+		if err := a.svc.Transfer(t.Context(), alice, first.ID, req); err != nil {
+			t.Fatalf("consultative transfer across nodes: %v", err)
+		}
+		for _, id := range []string{first.ID, consult.ID} {
+			if _, err := a.svc.Get(t.Context(), alice, id); !errors.Is(err, calls.ErrNotFound) {
+				t.Fatalf("call %s after the transfer: %v, want it ended", id, err)
+			}
+		}
+		// The consultation call's notifications go on from where b left
+		// them, sent by a.
+		fromB, fromA := b.disp.For(consult.ID), a.disp.For(consult.ID)
+		if len(fromB) == 0 || len(fromA) == 0 || fromA[0].Seq != fromB[len(fromB)-1].Seq+1 {
+			t.Fatalf("consultation call's notifications: %d from b, then %+v from a; want a to go on with the next sequence", len(fromB), fromA)
+		}
+		if last := fromA[len(fromA)-1]; !strings.Contains(string(last.Body), `"terminated"`) || !strings.Contains(string(last.Body), `"subcode":7015`) {
+			t.Fatalf("consultation call's end: %s, want terminated with 7015", last.Body)
 		}
 	})
 }

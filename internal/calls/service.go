@@ -64,6 +64,12 @@ type Config struct {
 	// lost to another (it must send none of their notifications again).
 	// Called with the conversation's lock held: it must not block.
 	Evicted func(callIDs []string)
+	// AskHandOver, with Cluster, asks node from to hand the conversation
+	// of callID over to this node (HandOver, run there), for a command
+	// that needs two calls' conversations on one node (a consultative
+	// transfer, an invite with replacesCallId) when the other lives on
+	// node from. Without it such a command finds the other call missing.
+	AskHandOver func(ctx context.Context, from Node, callID string) error
 }
 
 // DefaultMaxOpenCalls is the default of Config.MaxOpenCalls.

@@ -104,7 +104,8 @@ func (s *Service) JoinMeeting(ctx context.Context, tenantID string, spec model.C
 
 // JoinMeetingAs is JoinMeeting for an identity reached through an endpoint
 // of the given kind: a live one (a phone dialling in) brings its own media
-// and acts by itself.
+// and acts by itself. On a node of a cluster, a meeting another node holds
+// is an *ElsewhereError naming that node (the request belongs there).
 func (s *Service) JoinMeetingAs(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet, endpoint string) (EndpointRef, error) {
 	key, passcode, err := MeetingKey(&spec)
 	if err != nil {
@@ -113,9 +114,19 @@ func (s *Service) JoinMeetingAs(ctx context.Context, tenantID string, spec model
 	if _, ok := identityKey(&who); !ok {
 		return EndpointRef{}, invalid("identity", "must name a user, phone or guest with an id")
 	}
+	scoped := strings.ToLower(tenantID) + "|" + key
 	s.mu.RLock()
-	e := s.meetings[strings.ToLower(tenantID)+"|"+key]
+	e := s.meetings[scoped]
 	s.mu.RUnlock()
+	if e == nil && s.clustered() {
+		// Another node may hold the meeting: an ElsewhereError names it.
+		if err := s.meetingElsewhere(ctx, scoped); err != nil {
+			return EndpointRef{}, err
+		}
+		s.mu.RLock()
+		e = s.meetings[scoped]
+		s.mu.RUnlock()
+	}
 	if e == nil {
 		return EndpointRef{}, ErrNotFound
 	}

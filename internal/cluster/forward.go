@@ -13,6 +13,8 @@
 package cluster
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,4 +154,65 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, address stri
 		},
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// Send makes a request of this node's own to the node at address, signed
+// as a forward is: target is the path and query, such as
+// /switchboard/internal/handOver?call=x; header (may be nil) and body
+// (may be nil) go as given. The caller closes the response's body.
+func (f *Forwarder) Send(ctx context.Context, address, method, target string, header http.Header, body []byte) (*http.Response, error) {
+	base, err := url.Parse(address)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("cluster: the node's address %q is not a base URL", address)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(address, "/")+target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = slices.Clone(vs)
+	}
+	at := strconv.FormatInt(f.clock.Now().Unix(), 10)
+	req.Header.Set(HeaderBy, f.self)
+	req.Header.Set(HeaderAt, at)
+	req.Header.Set(HeaderProto, base.Scheme)
+	req.Header.Set(HeaderMAC, f.mac(method, req.URL.RequestURI(), f.self, at))
+	return f.client.RoundTrip(req)
+}
+
+// verifiedKey marks a request context as carrying a verified forward.
+type verifiedKey struct{}
+
+// FromNode reports whether the request whose context is ctx was forwarded
+// here by another node and verified (Accept let it through), and the
+// scheme its client used.
+func FromNode(ctx context.Context) (scheme string, ok bool) {
+	scheme, ok = ctx.Value(verifiedKey{}).(string)
+	return scheme, ok
+}
+
+// Accept is the gate for requests that claim to be forwarded, placed in
+// front of everything a node serves: such a request is verified (a node
+// without a Forwarder, f nil, verifies none) and then marked for FromNode,
+// or refused with refuse's response. Other requests pass unmarked. The
+// layers behind it trust FromNode, never the headers: a verified forward
+// was already rate-limited and given its idempotency by the node the
+// client reached, and is served here without going on.
+func Accept(f *Forwarder, next http.Handler, refuse func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Forwarded(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if f == nil {
+			refuse(w, r, fmt.Errorf("%w: this server is not part of a cluster", ErrForged))
+			return
+		}
+		scheme, err := f.Verify(r)
+		if err != nil {
+			refuse(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verifiedKey{}, scheme)))
+	})
 }

@@ -56,6 +56,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Sim, when set, enables simulation control under /simulation.
 	Sim *Simulation
+	// Forwarding, on a node of a cluster, sends a request about a call
+	// another node owns (a path with /calls/{id}) to that node, and a
+	// simulated join of a meeting to the node holding the meeting.
+	Forwarding *graph.Forwarding
 }
 
 type api struct {
@@ -129,6 +133,9 @@ func (a *api) authed(h handlerFunc) http.Handler {
 			w.Header().Set("WWW-Authenticate", a.cfg.Auth.WWWAuthenticate(err))
 			graph.WriteError(w, r, a.log, err)
 			return
+		}
+		if strings.Contains(r.Pattern, "/calls/{id}") && a.cfg.Forwarding.ToOwner(w, r, r.PathValue("id")) {
+			return // served by the node that owns the call
 		}
 		if err := h(w, r, p); err != nil {
 			graph.WriteError(w, r, a.log, err)

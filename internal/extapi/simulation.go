@@ -231,8 +231,12 @@ type joinRequest struct {
 // POST /switchboard/v1/simulation/meetings/join: a simulated person joins
 // a live meeting, named as a create-call request names it.
 func (a *api) joinMeeting(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	body, err := graph.ReadBody(w, r, 0)
+	if err != nil {
+		return err
+	}
 	var req joinRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := graph.DecodeJSON(body, &req); err != nil {
 		return err
 	}
 	if req.TenantID == "" {
@@ -242,6 +246,10 @@ func (a *api) joinMeeting(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return errOtherTenant("tenantId")
 	}
 	pid, err := a.cfg.Sim.Calls.JoinMeeting(r.Context(), req.TenantID, model.Call{ChatInfo: req.ChatInfo, MeetingInfo: req.MeetingInfo}, req.Identity)
+	var elsewhere *calls.ElsewhereError
+	if errors.As(err, &elsewhere) && a.cfg.Forwarding.WithBody(w, r, body, elsewhere.Node, "meeting") {
+		return nil // joined on the node that holds the meeting
+	}
 	if errors.Is(err, calls.ErrNotFound) {
 		return graph.NewError(http.StatusNotFound, "itemNotFound", "No live meeting of that tenant has these coordinates; an application must join it first.")
 	}
@@ -259,8 +267,12 @@ func (a *api) listIdentities(w http.ResponseWriter, _ *http.Request, _ auth.Prin
 // PUT /switchboard/v1/simulation/identities/{id}: set how an identity
 // behaves from now on (the same fields as the YAML simulation.identities).
 func (a *api) setIdentity(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	body, err := graph.ReadBody(w, r, 0)
+	if err != nil {
+		return err
+	}
 	var rule sim.Rule
-	if err := decode(w, r, &rule); err != nil {
+	if err := graph.DecodeJSON(body, &rule); err != nil {
 		return err
 	}
 	rule.ID = r.PathValue("id")
@@ -269,6 +281,10 @@ func (a *api) setIdentity(w http.ResponseWriter, r *http.Request, _ auth.Princip
 	}
 	if err := a.cfg.Sim.Directory.Set(rule); err != nil {
 		return graph.BadRequest("", strings.TrimPrefix(err.Error(), "sim: "))
+	}
+	// Each node keeps the rules in memory: every live node gets the rule.
+	if err := a.cfg.Forwarding.Broadcast(r, body); err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, rule)
 }

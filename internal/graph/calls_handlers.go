@@ -60,7 +60,7 @@ func (a *api) createCall(w http.ResponseWriter, r *request) error {
 	}
 	leg, err := a.calls.Create(r.Context(), r.caller, spec)
 	var elsewhere *calls.ElsewhereError
-	if errors.As(err, &elsewhere) && a.forwardBody(w, r, body, elsewhere.Node) {
+	if errors.As(err, &elsewhere) && a.fwd.WithBody(w, r.Request, body, elsewhere.Node, "meeting") {
 		return nil // a meeting another node holds: joined there
 	}
 	if err != nil {

@@ -33,7 +33,7 @@ func newNodeServer(t *testing.T, store *callstest.Store, id string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = graph.WithRequestIDs(graph.WithRecovery(nil, graph.NewHandler(graph.Config{Calls: svc, Auth: fakeAuth{}, Logger: log, Forwarder: fwd})))
+	srv.Config.Handler = graph.WithRequestIDs(graph.WithRecovery(nil, graph.WithForwarded(fwd, log, graph.NewHandler(graph.Config{Calls: svc, Auth: fakeAuth{}, Logger: log, Forwarder: fwd}))))
 	srv.Start()
 	s := &server{Server: srv, svc: svc}
 	t.Cleanup(func() { s.Close(); svc.Shutdown(context.Background()) })

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/clock"
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"github.com/switchboard-dev/switchboard/internal/idempotency"
 )
 
@@ -164,7 +165,9 @@ type idempotent struct {
 
 func (m *idempotent) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	vals := r.Header.Values(HeaderIdempotencyKey)
-	if r.Method != http.MethodPost || len(vals) == 0 {
+	// A verified forward carries the key the node the client reached
+	// already holds for it: served once, there.
+	if _, forwarded := cluster.FromNode(r.Context()); r.Method != http.MethodPost || len(vals) == 0 || forwarded {
 		m.next.ServeHTTP(w, r)
 		return
 	}

@@ -1,13 +1,10 @@
 package graph
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -30,14 +27,14 @@ type Config struct {
 	Logger  *slog.Logger
 	MaxBody int64 // default DefaultMaxBody
 	// Forwarder, when set (several nodes), sends a request for a call
-	// that another node owns to that node, and verifies the requests
-	// other nodes forward here.
+	// that another node owns to that node. The requests other nodes
+	// forward here are verified by WithForwarded, outside the handler.
 	Forwarder *cluster.Forwarder
 }
 
 // api holds what the handlers share.
 type api struct {
-	fwd     *cluster.Forwarder
+	fwd     *Forwarding // nil on one node
 	calls   *calls.Service
 	auth    Authenticator
 	log     *slog.Logger
@@ -70,7 +67,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, fwd: cfg.Forwarder}
+	a := &api{calls: cfg.Calls, auth: cfg.Auth, log: cfg.Logger, maxBody: cfg.MaxBody, fwd: NewForwarding(cfg.Forwarder, cfg.Calls, cfg.Logger)}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string)
 	for _, rt := range a.routes() {
@@ -131,14 +128,10 @@ func (a *api) wrap(h handlerFunc) http.Handler {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		if a.fwd != nil {
-			forwarded, done := a.forward(w, r)
-			if done {
-				return
-			}
-			if forwarded != "" {
-				scheme = forwarded
-			}
+		if forwarded, ok := cluster.FromNode(r.Context()); ok {
+			scheme = forwarded // as the client sent it to the node it reached
+		} else if a.fwd.ToOwner(w, r, r.PathValue("id")) {
+			return
 		}
 		req := &request{
 			Request: r,
@@ -181,57 +174,4 @@ func checkHeaders(h http.Header) error {
 		}
 	}
 	return nil
-}
-
-// forward sends a request for a call that another node owns to that node,
-// and reports done. A request another node forwarded here is verified and
-// served here, whoever owns the call now (one hop at most): forwarded is
-// then the scheme the client used.
-func (a *api) forward(w http.ResponseWriter, r *http.Request) (forwarded string, done bool) {
-	if cluster.Forwarded(r) {
-		scheme, err := a.fwd.Verify(r)
-		if err != nil {
-			a.log.Warn("graph: refused a forwarded request", "path", r.URL.Path, "by", r.Header.Get(cluster.HeaderBy), "err", err)
-			writeError(w, r, a.log, &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "The request claims to come from another node of this cluster and does not verify."})
-			return "", true
-		}
-		return scheme, false
-	}
-	id := r.PathValue("id")
-	if id == "" {
-		return "", false
-	}
-	owner, ok := a.calls.Locate(r.Context(), id)
-	if !ok {
-		return "", false
-	}
-	a.sendTo(w, r, owner, "call")
-	return "", true
-}
-
-// forwardBody sends a request whose body the handler already read to the
-// node that must serve it (a create joining a meeting another node holds),
-// with that body, and reports whether it did: not without a Forwarder, nor
-// for a request another node forwarded here (one hop at most).
-func (a *api) forwardBody(w http.ResponseWriter, r *request, body []byte, to calls.Node) bool {
-	if a.fwd == nil || cluster.Forwarded(r.Request) {
-		return false
-	}
-	out := r.Request.Clone(r.Context())
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	out.ContentLength = int64(len(body))
-	out.Header.Del("Content-Encoding") // the body read is decoded
-	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	a.sendTo(w, out, to, "meeting")
-	return true
-}
-
-// sendTo forwards r to node with this node's request-id; if the node
-// cannot be reached the client gets 503 about the call or meeting (what).
-func (a *api) sendTo(w http.ResponseWriter, r *http.Request, node calls.Node, what string) {
-	r.Header.Set(cluster.HeaderRequestID, requestIDs(r).requestID)
-	a.fwd.Forward(w, r, node.Address, func(w http.ResponseWriter, r *http.Request, err error) {
-		writeError(w, r, a.log, &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
-			Message: "The node serving this " + what + " cannot be reached. Retry after the interval in Retry-After."})
-	})
 }

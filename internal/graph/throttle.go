@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
 )
 
@@ -53,7 +54,8 @@ func WithThrottle(cfg ThrottleConfig, next http.Handler) http.Handler {
 			}
 			defer cfg.Gate.Leave()
 		}
-		if cfg.Limiter != nil {
+		// A verified forward was counted by the node the client reached.
+		if _, forwarded := cluster.FromNode(r.Context()); cfg.Limiter != nil && !forwarded {
 			if p, err := cfg.Auth.Authenticate(r); err == nil {
 				if ok, wait := cfg.Limiter.Allow(strings.ToLower(p.TenantID) + "/" + strings.ToLower(p.AppID)); !ok {
 					writeError(w, r, cfg.Logger, throttled(wait))

@@ -228,6 +228,22 @@ func (s *Store) Release(_ context.Context, node string, ids ...string) error {
 	return nil
 }
 
+// HandOver implements calls.Cluster.
+func (s *Store) HandOver(_ context.Context, id string, from calls.Lease, to string) (calls.Lease, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases[id]
+	if !ok {
+		return calls.Lease{}, calls.ErrNotFound
+	}
+	if l != from {
+		return calls.Lease{}, fmt.Errorf("%w: conversation %s is held by %q at epoch %d", calls.ErrFenced, id, l.Node, l.Epoch)
+	}
+	next := calls.Lease{Node: to, Epoch: l.Epoch + 1}
+	s.leases[id] = next
+	return next, nil
+}
+
 // Owner implements calls.Cluster.
 func (s *Store) Owner(_ context.Context, callID string) (calls.Node, string, error) {
 	s.mu.Lock()

@@ -152,6 +152,30 @@ func (s *Store) Release(ctx context.Context, node string, ids ...string) error {
 	return nil
 }
 
+// HandOver implements calls.Cluster.
+func (s *Store) HandOver(ctx context.Context, id string, from calls.Lease, to string) (calls.Lease, error) {
+	var epoch int64
+	var exists bool
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		err := conn.QueryRow(ctx, `UPDATE leases SET node_id = $4, epoch = epoch + 1
+WHERE conversation_id = $1 AND node_id = $2 AND epoch = $3 RETURNING epoch`, id, from.Node, from.Epoch, to).Scan(&epoch)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM leases WHERE conversation_id = $1)`, id).Scan(&exists)
+		}
+		exists = err == nil
+		return err
+	})
+	switch {
+	case err != nil:
+		return calls.Lease{}, fmt.Errorf("postgres: hand over %s: %w", id, err)
+	case !exists:
+		return calls.Lease{}, calls.ErrNotFound
+	case epoch == 0:
+		return calls.Lease{}, fmt.Errorf("%w: conversation %s is no longer held by node %s at epoch %d", calls.ErrFenced, id, from.Node, from.Epoch)
+	}
+	return calls.Lease{Node: to, Epoch: epoch}, nil
+}
+
 // Owner implements calls.Cluster.
 func (s *Store) Owner(ctx context.Context, callID string) (calls.Node, string, error) {
 	done, err := s.use()

@@ -31,6 +31,7 @@ func RunClusterContract(t *testing.T, open func(t *testing.T) ClusterStoreUnderT
 		{"ExpiredNodesConversationsAreClaimed", testClaim},
 		{"ClaimRespectsItsLimit", testClaimLimit},
 		{"ReleasedConversationsAreClaimedAtOnce", testRelease},
+		{"HandOverMovesOneLeaseToANamedNode", testHandOver},
 		{"EndedConversationDropsItsLease", testLeaseEnded},
 		{"ForgottenNodeCannotComeBack", testNodeGone},
 		{"ListCallsSeesEveryNodesCalls", testListCalls},
@@ -222,6 +223,31 @@ func testRelease(t *testing.T, s ClusterStoreUnderTest) {
 	}
 	if got, err := s.Claim(t.Context(), "b", clusterBase, 100); err != nil || len(got) != 1 || got[0].ConversationID != "c2" {
 		t.Fatalf("claim after a released all: %+v, %v", got, err)
+	}
+}
+
+func testHandOver(t *testing.T, s ClusterStoreUnderTest) {
+	join(t, s, "a", "b", "c")
+	mustCommit(t, s, leased("c1", "a", 1))
+	got, err := s.HandOver(t.Context(), "c1", calls.Lease{Node: "a", Epoch: 1}, "b")
+	if err != nil || got != (calls.Lease{Node: "b", Epoch: 2}) {
+		t.Fatalf("hand over c1 from a to b: %+v, %v; want b at epoch 2", got, err)
+	}
+	if n, conv, err := s.Owner(t.Context(), "c1-call"); err != nil || n.ID != "b" || conv != "c1" {
+		t.Fatalf("owner after the hand-over: %+v %q %v; want b", n, conv, err)
+	}
+	wantFenced(t, s.Commit(t.Context(), leased("c1", "a", 1), nil), "a commit by the node that handed over")
+	mustCommit(t, s, leased("c1", "b", 2))
+	// Nobody else may claim it in between: b is alive.
+	if got, err := s.Claim(t.Context(), "c", clusterBase, 100); err != nil || len(got) != 0 {
+		t.Fatalf("c claimed a handed-over conversation: %+v, %v", got, err)
+	}
+	// A stale lease hands nothing over.
+	if _, err := s.HandOver(t.Context(), "c1", calls.Lease{Node: "a", Epoch: 1}, "c"); !errors.Is(err, calls.ErrFenced) {
+		t.Fatalf("hand over with a stale lease: %v, want ErrFenced", err)
+	}
+	if _, err := s.HandOver(t.Context(), "nope", calls.Lease{Node: "a", Epoch: 1}, "b"); !errors.Is(err, calls.ErrNotFound) {
+		t.Fatalf("hand over of an unknown conversation: %v, want ErrNotFound", err)
 	}
 }
 
