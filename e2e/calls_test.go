@@ -402,6 +402,7 @@ func fetchToken(t *testing.T, httpClient *http.Client, base string) string {
 func plainClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
+	tr.DisableKeepAlives = clusterRun() // each request to the next node
 	return &http.Client{Transport: tr}
 }
 

@@ -198,6 +198,9 @@ func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and three server processes")
 	}
+	if clusterRun() {
+		t.Skip("runs in the single-node run: it starts its own cluster")
+	}
 	pg := pgtest.Start(t)
 	dbURL := pg.CreateDatabase(t)
 	// Migrate once, before the nodes start; share one data directory, for
