@@ -17,4 +17,12 @@
 // they skip, unless SWITCHBOARD_SIP_PEERS=1 (scripts/test installs them
 // with apt-get and sets it), which makes a missing one a failure naming
 // its Debian package.
+//
+// With SWITCHBOARD_E2E_CLUSTER=1 (scripts/test's second run), every server
+// the harness starts is two nodes on one PostgreSQL database behind a
+// round-robin load balancer (clusterrun_test.go), and the clients open a
+// connection per request, so about half the requests reach a node that
+// does not own the call and are forwarded. The phone tests skip there;
+// TestCluster, which starts its own three node processes, runs in the
+// single-node run.
 package e2e
