@@ -76,6 +76,15 @@ func TestPostgresStore(t *testing.T) {
 	if !strings.Contains(logs.String(), "joined the cluster") {
 		t.Errorf("the first server did not join a cluster:\n%s", logs.String())
 	}
+	// The hand-over between nodes answers only requests a node signed:
+	// a client, even with a token, cannot move a call.
+	handOver := other + "/switchboard/internal/handOver?call=" + created.ID + "&to=x"
+	if h := call(t, "POST", handOver, tok, ""); h.status != 404 {
+		t.Errorf("an unsigned hand-over: %d %s, want 404", h.status, h.body)
+	}
+	if h := call(t, "POST", handOver, tok, "", "Switchboard-Forwarded-By", "x", "Switchboard-Forwarded-At", "1"); h.status != 403 {
+		t.Errorf("a forged hand-over: %d %s, want 403", h.status, h.body)
+	}
 	if d := call(t, "DELETE", other+"/v1.0/communications/calls/"+created.ID, tok, ""); d.status != 204 {
 		t.Fatalf("hang up through the second server: %d %s", d.status, d.body)
 	}
