@@ -107,6 +107,10 @@ type Cluster interface {
 	// when no live meeting has it. Two live meetings never share a key:
 	// the commit that would start the second fails.
 	FindMeeting(ctx context.Context, key string) (Node, string, error)
+	// OpenCalls counts the calls in progress of each application (keyed
+	// "tenant/app", both lowercased) in live conversations that node does
+	// not own: what the other nodes hold, for the per-application limit.
+	OpenCalls(ctx context.Context, node string) (map[string]int, error)
 	// ListCalls returns a page of the application's calls that have not
 	// ended, whichever node owns them, in the order they were created
 	// (then by id), and how many there are in all.

@@ -25,8 +25,9 @@ func (s *Service) List(ctx context.Context, c Caller) []*Call {
 	return s.sortedLegs(c)
 }
 
-// maxClusterNodes bounds List with several nodes: MaxOpenCalls is counted
-// on each node.
+// maxClusterNodes bounds List with several nodes: each node counts the
+// others' calls against MaxOpenCalls only as of its last heartbeat, so an
+// application may briefly hold more.
 const maxClusterNodes = 64
 
 // Participants returns the roster of the conversation the caller's call is

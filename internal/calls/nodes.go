@@ -74,6 +74,7 @@ func (s *Service) startNode(ctx context.Context) error {
 	}
 	s.log.Info("calls: joined the cluster", "node", s.cfg.Node.ID, "name", s.cfg.Node.Name, "address", s.cfg.Node.Address, "lease_ttl", s.cfg.LeaseTTL)
 	s.claimAndAdopt(ctx)
+	s.countElsewhere(ctx)
 	s.scheduleBeat()
 	return nil
 }
@@ -112,8 +113,23 @@ func (s *Service) heartbeat() {
 		s.log.Error("calls: heartbeat failed", "node", s.cfg.Node.ID, "err", err)
 	default:
 		s.claimAndAdopt(ctx)
+		s.countElsewhere(ctx)
 	}
 	s.scheduleBeat()
+}
+
+// countElsewhere refreshes the count of the other nodes' calls in
+// progress, which the per-application limit adds to this node's. On
+// failure the last count stays.
+func (s *Service) countElsewhere(ctx context.Context) {
+	counts, err := s.cfg.Cluster.OpenCalls(ctx, s.cfg.Node.ID)
+	if err != nil {
+		s.log.Warn("calls: counting the other nodes' calls failed", "node", s.cfg.Node.ID, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.elsewhere = counts
+	s.mu.Unlock()
 }
 
 // claimAndAdopt claims orphaned conversations and takes them into memory.

@@ -266,3 +266,31 @@ func TestConsultativeTransferAcrossNodes(t *testing.T) {
 		}
 	})
 }
+
+// The per-application limit of calls in progress counts the other nodes'
+// calls as of the last heartbeat.
+func TestOpenCallLimitSpansNodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := callstest.NewStore()
+		limit := func(c *calls.Config) { c.MaxOpenCalls = 2 }
+		a := newNode(t, store, "a", store, nil)
+		b := newFixtureWith(t, store, func(c *calls.Config) {
+			c.Cluster, c.Node, c.LeaseTTL = store, calls.Node{ID: "b", Name: "b", Address: "http://b.test"}, 15*time.Second
+			limit(c)
+		})
+		for _, who := range []string{"dora", "erin"} {
+			if _, err := a.svc.Create(t.Context(), alice, p2p(who)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(5 * time.Second) // b's next heartbeat counts a's calls
+		synctest.Wait()
+		var limited *calls.LimitError
+		if _, err := b.svc.Create(t.Context(), alice, p2p("frank")); !errors.As(err, &limited) {
+			t.Fatalf("a third call through node b with two on node a: %v, want the limit of 2", err)
+		}
+		if _, err := b.svc.Create(t.Context(), mallory, p2p("frank")); err != nil {
+			t.Fatalf("another application's call on node b: %v", err)
+		}
+	})
+}

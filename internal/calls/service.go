@@ -81,17 +81,20 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.RWMutex
-	convs    map[string]*entry // by conversation id
-	byCall   map[string]*entry // by call id (lower case)
-	open     map[string]int    // calls in progress by tenant/app
-	meetings map[string]*entry // live meetings by tenant|meeting key
-	legs     legIndex          // live legs by tenant/app, in creation order
-	closed   bool
-	owners   ownerCache     // clustered: other nodes' calls, as Locate learnt them
-	draining bool           // clustered: handing conversations over (Drain)
-	beat     clock.Timer    // clustered: the next heartbeat
-	running  sync.WaitGroup // timer callbacks in progress
+	mu     sync.RWMutex
+	convs  map[string]*entry // by conversation id
+	byCall map[string]*entry // by call id (lower case)
+	open   map[string]int    // calls in progress by tenant/app
+	// elsewhere counts, when clustered, the calls in progress that the
+	// other nodes held at the last heartbeat, by tenant/app.
+	elsewhere map[string]int
+	meetings  map[string]*entry // live meetings by tenant|meeting key
+	legs      legIndex          // live legs by tenant/app, in creation order
+	closed    bool
+	owners    ownerCache     // clustered: other nodes' calls, as Locate learnt them
+	draining  bool           // clustered: handing conversations over (Drain)
+	beat      clock.Timer    // clustered: the next heartbeat
+	running   sync.WaitGroup // timer callbacks in progress
 }
 
 // entry holds one live conversation in memory.
@@ -409,12 +412,13 @@ func (s *Service) sortedLegs(c Caller) []*Call {
 func openKey(tenant, app string) string { return strings.ToLower(tenant) + "/" + strings.ToLower(app) }
 
 // reserve counts a new call against its application's limit of calls in
-// progress, or reports the limit when it is reached.
+// progress, or reports the limit when it is reached. On a node of a
+// cluster the other nodes' calls count as of the last heartbeat.
 func (s *Service) reserve(c Caller) error {
 	k := openKey(c.TenantID, c.AppID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.open[k] >= s.cfg.MaxOpenCalls {
+	if s.open[k]+s.elsewhere[k] >= s.cfg.MaxOpenCalls {
 		return &LimitError{What: "calls in progress", Limit: s.cfg.MaxOpenCalls}
 	}
 	s.open[k]++

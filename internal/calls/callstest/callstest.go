@@ -325,6 +325,28 @@ func (s *Store) ListCalls(_ context.Context, tenantID, appID string, offset, lim
 	return all[lo:hi], len(all), nil
 }
 
+// OpenCalls implements calls.Cluster.
+func (s *Store) OpenCalls(_ context.Context, node string) (map[string]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for id, l := range s.leases {
+		if l.Node == node {
+			continue
+		}
+		var c calls.Conversation
+		if err := json.Unmarshal(s.convs[id], &c); err != nil {
+			return nil, err
+		}
+		for _, leg := range c.Legs {
+			if !leg.State.Ended() {
+				out[strings.ToLower(leg.TenantID)+"/"+strings.ToLower(leg.AppID)]++
+			}
+		}
+	}
+	return out, nil
+}
+
 // Outbox returns every committed outbox entry, in commit order.
 func (s *Store) Outbox() []calls.OutboxEntry {
 	s.mu.Lock()

@@ -322,6 +322,35 @@ func (s *Store) ListCalls(ctx context.Context, tenantID, appID string, offset, l
 	return out, total, nil
 }
 
+// OpenCalls implements calls.Cluster.
+func (s *Store) OpenCalls(ctx context.Context, node string) (map[string]int, error) {
+	done, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, `SELECT lower(c.tenant_id) || '/' || lower(c.app_id), count(*)
+FROM calls AS c JOIN leases AS l ON l.conversation_id = c.conversation_id
+WHERE l.node_id <> $1 AND c.state <> 'terminated' GROUP BY 1`, node)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count open calls: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("postgres: count open calls: %w", err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: count open calls: %w", err)
+	}
+	return out, nil
+}
+
 // FindMeeting implements calls.Cluster.
 func (s *Store) FindMeeting(ctx context.Context, key string) (calls.Node, string, error) {
 	done, err := s.use()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -306,6 +307,16 @@ func testListCalls(t *testing.T, s ClusterStoreUnderTest) {
 	other := leased("c8", "b", 1)
 	other.Legs[0].AppID = "app-2"
 	mustCommit(t, s, other)
+
+	// What the other nodes hold, for the per-application limit.
+	for node, want := range map[string]map[string]int{
+		"a": {"tenant-1/app-1": 1, "tenant-1/app-2": 1},
+		"b": {"tenant-1/app-1": 2},
+	} {
+		if got, err := s.OpenCalls(t.Context(), node); err != nil || !maps.Equal(got, want) {
+			t.Fatalf("open calls not on node %s: %v, %v; want %v", node, got, err, want)
+		}
+	}
 
 	page, total, err := s.ListCalls(t.Context(), "tenant-1", "app-1", 1, 5)
 	if err != nil || total != 3 || len(page) != 2 || page[0].ID != want[1] || page[1].ID != want[2] {
