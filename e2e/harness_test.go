@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -95,6 +96,8 @@ func startServerWith(t *testing.T, dataDir string, configure func(*app.Config), 
 	for i, name := range []string{"a", "b"} {
 		node := cfg
 		node.Cluster.NodeName = name
+		// Recordings of its own: a node serves the other's through it.
+		node.Media.RecordingDir = filepath.Join(dataDir, "recordings-"+name)
 		if i > 0 {
 			node.SIP.Listen = "off" // phones talk to the first node
 		}

@@ -164,11 +164,16 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	// Service-hosted media: the engine mixes and records; the bridge fetches
 	// prompts through the same network guard as callbacks.
-	a.recordings, err = recordings.New(filepath.Join(a.cfg.DataDir, "recordings"), a.publicURL,
+	recDir := a.cfg.Media.RecordingDir
+	if recDir == "" {
+		recDir = filepath.Join(a.cfg.DataDir, "recordings")
+	}
+	a.recordings, err = recordings.New(recDir, a.publicURL,
 		time.Duration(a.cfg.Media.RecordingRetention), a.clock.Now)
 	if err != nil {
 		return err
 	}
+	a.node.shareRecordings(a)
 	a.bridge = mediabridge.New(mediabridge.Config{
 		Client: &http.Client{Transport: callbackTransport(guard), Timeout: 30 * time.Second}, AllowFile: a.cfg.Dev, Logger: a.log,
 		MaxFetches: a.cfg.Media.PromptFetches, MaxFetchesPerTenant: a.cfg.Media.PromptFetchesPerTenant,

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/cluster"
 	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/recordings"
 )
 
 // ClusterConfig is the cluster: section: this server as one node of
@@ -99,6 +100,26 @@ func (ns *nodeSetup) callsConfig(cfg *calls.Config, a *App) {
 	cfg.Adopted = a.notify.Adopt
 	cfg.Evicted = func(callIDs []string) { a.notify.Forget(callIDs...) }
 	cfg.AskHandOver = ns.askHandOver
+}
+
+// shareRecordings puts the metadata of the node's recordings in the
+// shared store, so that any node checks a recording's token and forwards
+// the request to the node that has the file (docs/cluster.md).
+func (ns *nodeSetup) shareRecordings(a *App) {
+	if ns == nil {
+		return
+	}
+	idx, ok := ns.store.(recordings.Index)
+	if !ok {
+		return
+	}
+	a.recordings.Join(recordings.Cluster{Index: idx, Node: ns.node.Address,
+		Remote: func(w http.ResponseWriter, r *http.Request, address string) {
+			ns.forwarder.Forward(w, r, address, func(w http.ResponseWriter, r *http.Request, err error) {
+				graph.WriteError(w, r, a.log, graph.NewError(http.StatusServiceUnavailable, "serviceNotAvailable",
+					"The node that has this recording cannot be reached. Retry after the interval in Retry-After."))
+			})
+		}})
 }
 
 // handOverPath is where a node asks another to hand a conversation over

@@ -85,6 +85,10 @@ type MediaConfig struct {
 	// downloadable (Graph discards them when the call ends; Switchboard
 	// keeps them this long after they were made).
 	RecordingRetention Duration `yaml:"recordingRetention"`
+	// RecordingDir is where recordings are kept; default "recordings" in
+	// the data directory. The nodes of a cluster may share one (or each
+	// keep its own: a node serves the others' through them).
+	RecordingDir string `yaml:"recordingDir"`
 	// PromptFetches bounds the prompts (playPrompt, recordResponse and
 	// preFetchMedia) fetched at once, and PromptFetchesPerTenant those of
 	// one tenant, so that one tenant cannot hold every fetch.

@@ -6,8 +6,10 @@
 //
 // Each recording is two files: <id>.wav and <id>.json (the SHA-256 of its
 // token, its owner and its expiry), written atomically, so a recording
-// whose operation was acknowledged survives a restart. It imports only the
-// standard library.
+// whose operation was acknowledged survives a restart. On the nodes of a
+// cluster (Join) the metadata is also in the shared store, and a node asked
+// for a recording it does not have checks the token and hands the request
+// to the node that has it. It imports only the standard library.
 package recordings
 
 import (
@@ -37,7 +39,43 @@ type Store struct {
 	publicURL func() string
 	retention time.Duration
 	now       func() time.Time
+	cluster   *Cluster // nil on one node
 }
+
+// Cluster is how the nodes of a cluster share recordings: each node keeps
+// the files it recorded in its own directory (or all share one), and the
+// metadata of every recording is in the shared Index, so that any node
+// checks a recording's token and hands the request to the node that has
+// the file.
+type Cluster struct {
+	Index Index
+	// Node is this node's address as the other nodes reach it (its
+	// advertised URL), written into the metadata of what it saves: it
+	// outlives a restart on the same directory, unlike a node's id.
+	Node string
+	// Remote serves a request for a recording whose file is on the node at
+	// address, by forwarding it there; it writes the response whatever
+	// happens.
+	Remote func(w http.ResponseWriter, r *http.Request, address string)
+}
+
+// Index keeps recordings' metadata where every node sees it (the store).
+type Index interface {
+	PutRecording(ctx context.Context, m Meta) error
+	// GetRecording returns the metadata of recording id, or an error
+	// matching ErrNotFound.
+	GetRecording(ctx context.Context, id string) (Meta, error)
+	// SweepRecordings deletes the metadata that expired by now and
+	// returns how many.
+	SweepRecordings(ctx context.Context, now time.Time) (int, error)
+}
+
+// ErrNotFound is what an Index returns for a recording it does not know.
+var ErrNotFound = errors.New("recordings: not found")
+
+// Join makes the Store one node's of a cluster (see Cluster). Call it
+// before the Store is used.
+func (s *Store) Join(c Cluster) { s.cluster = &c }
 
 // New returns a Store in dir, handing out locations under the URL that
 // publicURL returns (such as "https://switchboard.example"), keeping
@@ -59,20 +97,26 @@ func New(dir string, publicURL func() string, retention time.Duration, now func(
 	return &Store{dir: dir, publicURL: publicURL, retention: retention, now: now}, nil
 }
 
-type meta struct {
+// Meta is what is known of a recording besides its audio: the SHA-256 of
+// its token (hex), whose call it is, until when it is kept, and in a
+// cluster the address of the node that has its file. It is the content of
+// <id>.json.
+type Meta struct {
+	ID          string    `json:"-"`
 	TokenSHA256 string    `json:"tokenSha256"`
 	TenantID    string    `json:"tenantId"`
 	AppID       string    `json:"appId"`
 	CallID      string    `json:"callId"`
 	OperationID string    `json:"operationId"`
 	Expires     time.Time `json:"expires"`
+	Node        string    `json:"node,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-f0-9]{32}$`)
 
 // Save stores wav and returns its location and the bearer token that
 // fetches it.
-func (s *Store) Save(_ context.Context, tenantID, appID, callID, opID string, wav []byte) (string, string, error) {
+func (s *Store) Save(ctx context.Context, tenantID, appID, callID, opID string, wav []byte) (string, string, error) {
 	var raw [16]byte
 	var tok [32]byte
 	rand.Read(raw[:])
@@ -80,13 +124,22 @@ func (s *Store) Save(_ context.Context, tenantID, appID, callID, opID string, wa
 	id := hex.EncodeToString(raw[:])
 	token := base64.RawURLEncoding.EncodeToString(tok[:])
 	sum := sha256.Sum256([]byte(token))
-	m := meta{TokenSHA256: hex.EncodeToString(sum[:]), TenantID: tenantID, AppID: appID, CallID: callID, OperationID: opID, Expires: s.now().Add(s.retention)}
+	m := Meta{ID: id, TokenSHA256: hex.EncodeToString(sum[:]), TenantID: tenantID, AppID: appID, CallID: callID, OperationID: opID,
+		Expires: s.now().Add(s.retention).UTC()}
+	if s.cluster != nil {
+		m.Node = s.cluster.Node
+	}
 	b, _ := json.Marshal(m)
 	if err := writeAtomic(filepath.Join(s.dir, id+".wav"), wav); err != nil {
 		return "", "", err
 	}
 	if err := writeAtomic(filepath.Join(s.dir, id+".json"), b); err != nil {
 		return "", "", err
+	}
+	if s.cluster != nil {
+		if err := s.cluster.Index.PutRecording(ctx, m); err != nil {
+			return "", "", fmt.Errorf("recordings: %w", err)
+		}
 	}
 	return strings.TrimRight(s.publicURL(), "/") + PathPrefix + id, token, nil
 }
@@ -116,31 +169,47 @@ func writeAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-var errNotFound = errors.New("recordings: not found")
-
-func (s *Store) open(id, token string) (string, error) {
-	if !idPattern.MatchString(id) {
-		return "", errNotFound
+// open returns the file of recording id for the holder of token: a path
+// on this node, or else the node that has it ("" and node); ErrNotFound
+// for an unknown id, a wrong token or an expired recording alike.
+func (s *Store) open(ctx context.Context, id, token string) (path, node string, err error) {
+	if !idPattern.MatchString(id) || token == "" {
+		return "", "", ErrNotFound
 	}
+	var m Meta
 	b, err := os.ReadFile(filepath.Join(s.dir, id+".json"))
-	if err != nil {
-		return "", errNotFound
-	}
-	var m meta
-	if json.Unmarshal(b, &m) != nil {
-		return "", errNotFound
+	local := err == nil
+	switch {
+	case local:
+		if json.Unmarshal(b, &m) != nil {
+			return "", "", ErrNotFound
+		}
+	case s.cluster != nil:
+		// Recorded by another node: the shared metadata says which.
+		if m, err = s.cluster.Index.GetRecording(ctx, id); err != nil {
+			return "", "", ErrNotFound
+		}
+	default:
+		return "", "", ErrNotFound
 	}
 	sum := sha256.Sum256([]byte(token))
 	want, _ := hex.DecodeString(m.TokenSHA256)
-	if token == "" || subtle.ConstantTimeCompare(sum[:], want) != 1 || s.now().After(m.Expires) {
-		return "", errNotFound
+	if subtle.ConstantTimeCompare(sum[:], want) != 1 || s.now().After(m.Expires) {
+		return "", "", ErrNotFound
 	}
-	return filepath.Join(s.dir, id+".wav"), nil
+	switch {
+	case local:
+		return filepath.Join(s.dir, id+".wav"), "", nil
+	case m.Node == "" || m.Node == s.cluster.Node:
+		return "", "", ErrNotFound // ours, and its file is gone
+	}
+	return "", m.Node, nil
 }
 
 // ServeHTTP serves GET {PathPrefix}{id} to the holder of its token: 200
 // with application/octet-stream (as Graph does), or 404 for a wrong token,
-// an expired or unknown recording alike.
+// an expired or unknown recording alike. In a cluster, a recording
+// another node has is checked here and served by that node.
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -148,15 +217,18 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	path, err := s.open(strings.TrimPrefix(r.URL.Path, PathPrefix), strings.TrimSpace(token))
-	if err != nil {
+	path, node, err := s.open(r.Context(), strings.TrimPrefix(r.URL.Path, PathPrefix), strings.TrimSpace(token))
+	switch {
+	case err != nil:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"error":{"code":"itemNotFound","message":"No recording here for this token; recordings expire after the configured retention."}}`))
-		return
+	case node != "":
+		s.cluster.Remote(w, r, node)
+	default:
+		w.Header().Set("Content-Type", "application/octet-stream")
+		http.ServeFile(w, r, path)
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeFile(w, r, path)
 }
 
 // Sweep deletes expired recordings; it returns how many.
@@ -169,12 +241,16 @@ func (s *Store) Sweep() int {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
-		var m meta
+		var m Meta
 		if err != nil || json.Unmarshal(b, &m) != nil || s.now().After(m.Expires) {
 			os.Remove(filepath.Join(s.dir, id+".wav"))
 			os.Remove(filepath.Join(s.dir, e.Name()))
 			n++
 		}
+	}
+	if s.cluster != nil {
+		// Any node may drop expired metadata; each deletes its own files.
+		s.cluster.Index.SweepRecordings(context.Background(), s.now())
 	}
 	return n
 }

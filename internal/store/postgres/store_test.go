@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/idempotency"
+	"github.com/switchboard-dev/switchboard/internal/recordings"
 	"github.com/switchboard-dev/switchboard/internal/store/storetest"
 )
 
@@ -356,5 +357,29 @@ func TestTwoNodes(t *testing.T) {
 	}
 	if got := column(t, a, `SELECT count(*)::text FROM conversations WHERE NOT live`); got != "0" {
 		t.Errorf("%s ended conversations left", got)
+	}
+}
+
+// The recordings' metadata: any node reads what another wrote, and
+// expired rows are swept.
+func TestRecordingsIndex(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	m := recordings.Meta{ID: "0123456789abcdef0123456789abcdef", TokenSHA256: "ab", TenantID: "t", AppID: "a", CallID: "c",
+		OperationID: "o", Node: "http://10.0.0.5:8080", Expires: t0.Add(time.Hour)}
+	if err := s.PutRecording(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRecording(ctx, m.ID); err != nil || got != m {
+		t.Fatalf("GetRecording = %+v, %v; want %+v", got, err, m)
+	}
+	if _, err := s.GetRecording(ctx, "ffffffffffffffffffffffffffffffff"); !errors.Is(err, recordings.ErrNotFound) {
+		t.Fatalf("an unknown recording: %v, want ErrNotFound", err)
+	}
+	if n, err := s.SweepRecordings(ctx, t0.Add(time.Minute)); err != nil || n != 0 {
+		t.Fatalf("sweep before expiry: %d, %v", n, err)
+	}
+	if n, err := s.SweepRecordings(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("sweep at expiry: %d, %v", n, err)
 	}
 }
