@@ -71,6 +71,10 @@ func unmarshalEnum[T ~string](data []byte, dst *T, parse func(string) (T, error)
 		*dst = ""
 		return nil
 	}
+	if kept, ok := strings.CutPrefix(s, keepMark); ok {
+		*dst = T(kept) // marked by DecodeStored: a newer build's value
+		return nil
+	}
 	v, err := parse(s)
 	if err != nil {
 		return err

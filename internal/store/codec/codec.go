@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
 )
 
 // storedLeg is a leg as a conversation's data holds it: without its Spec,
@@ -52,7 +53,7 @@ func EncodeConversation(conv *calls.Conversation) ([]byte, error) {
 func DecodeConversation(data []byte, specs map[string][]byte) (*calls.Conversation, error) {
 	c := new(calls.Conversation)
 	sc := storedConversation{Conversation: c}
-	if err := json.Unmarshal(data, &sc); err != nil {
+	if err := model.DecodeStored(data, &sc); err != nil {
 		return nil, err
 	}
 	c.Legs = make([]*calls.Call, len(sc.Legs))
@@ -65,7 +66,7 @@ func DecodeConversation(data []byte, specs map[string][]byte) (*calls.Conversati
 			spec = s
 		}
 		if len(spec) > 0 {
-			if err := json.Unmarshal(spec, &l.Call.Spec); err != nil {
+			if err := model.DecodeStored(spec, &l.Call.Spec); err != nil {
 				return nil, fmt.Errorf("spec of call %s: %w", l.ID, err)
 			}
 		}

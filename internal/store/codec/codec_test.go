@@ -174,3 +174,35 @@ func TestDecodeIsTolerant(t *testing.T) {
 		t.Fatalf("written back as %s, %v", again, err)
 	}
 }
+
+// A Graph enum value this build does not know, written by a newer one into
+// a call's request or the roster, is kept as it is and written back
+// unchanged; a plain string with the same text is left alone.
+func TestUnknownGraphEnumValuesAreKept(t *testing.T) {
+	data := []byte(`{"v":1,"id":"c1","kind":"peerToPeer","tenantId":"t1","rosterSeq":1,
+		"roster":[{"id":"p1","info":{"identity":{"user":{"id":"u1","displayName":"hologram"}}},"modalities":["audio","hologram"]}],
+		"createdAt":"2026-12-06T09:00:00Z","updatedAt":"2026-12-06T09:00:00Z",
+		"legs":[{"id":"call-1","appId":"a","tenantId":"t1","state":"established","participantId":"p","chainId":"ch",
+		"callbackUri":"https://bot.example/cb","direction":"outgoing","notifySeq":3,
+		"createdAt":"2026-12-06T09:00:00Z","updatedAt":"2026-12-06T09:00:00Z"}]}`)
+	spec := []byte(`{"callbackUri":"https://bot.example/cb","requestedModalities":["audio","hologram"],"direction":"sideways"}`)
+	c, err := codec.DecodeConversation(data, map[string][]byte{"call-1": spec})
+	if err != nil {
+		t.Fatalf("a record with newer enum values failed to decode: %v", err)
+	}
+	p := c.Roster[0]
+	if len(p.Modalities) != 2 || p.Modalities[1] != "hologram" || *p.Info.Identity.User.DisplayName != "hologram" {
+		t.Fatalf("roster decoded as %+v (display name %q)", p.Modalities, *p.Info.Identity.User.DisplayName)
+	}
+	if got := c.Legs[0].Spec; len(got.RequestedModalities) != 2 || got.RequestedModalities[1] != "hologram" || got.Direction != "sideways" {
+		t.Fatalf("spec decoded as %+v / %q", got.RequestedModalities, got.Direction)
+	}
+	again, err := codec.EncodeConversation(c)
+	if err != nil || !strings.Contains(string(again), `"modalities":["audio","hologram"]`) || strings.Contains(string(again), `\u0000`) {
+		t.Fatalf("written back as %s, %v", again, err)
+	}
+	specAgain, err := codec.EncodeSpec(c.Legs[0])
+	if err != nil || !strings.Contains(string(specAgain), `"sideways"`) {
+		t.Fatalf("spec written back as %s, %v", specAgain, err)
+	}
+}
