@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/clock"
 	"github.com/switchboard-dev/switchboard/internal/cluster"
+	"github.com/switchboard-dev/switchboard/internal/console"
 	"github.com/switchboard-dev/switchboard/internal/devcert"
 	"github.com/switchboard-dev/switchboard/internal/extapi"
 	"github.com/switchboard-dev/switchboard/internal/graph"
@@ -54,6 +55,7 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	recordings  *recordings.Store
+	hub         *console.Hub      // the console's live view of commits
 	sip         *sip.Server       // nil when SIP is off
 	phones      *phones.Directory // SIP accounts, registrations, contacts, trunks
 	devCA       []byte
@@ -158,6 +160,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		// A node delivers the notifications of the calls it owns only.
 		Clustered: a.node != nil,
 	})
+	a.hub = console.NewHub()
 	a.directory, err = sim.NewDirectory(time.Duration(a.cfg.Simulation.AnswerDelay), a.cfg.Simulation.Identities)
 	if err != nil {
 		return err
@@ -332,11 +335,14 @@ func (a *App) handler() http.Handler {
 	}
 	api, ext = graph.WithThrottle(limits, api), graph.WithThrottle(limits, ext)
 	tokens := a.auth.Handler()
+	var con http.Handler
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		switch strings.ToLower(first) {
 		case "v1.0", "beta":
 			api.ServeHTTP(w, r)
+		case "console":
+			con.ServeHTTP(w, r)
 		case "switchboard":
 			if r.URL.Path == handOverPath {
 				a.serveHandOver(w, r) // between nodes only
@@ -351,6 +357,7 @@ func (a *App) handler() http.Handler {
 			tokens.ServeHTTP(w, r)
 		}
 	})
+	con = a.consoleHandler(root) // its API requests are the server's own
 	// Requests other nodes forward here are verified before the limits,
 	// which let them through (the node the client reached applied them).
 	return graph.WithRequestIDs(graph.WithRecovery(a.log, graph.WithForwarded(fwd, a.log, root)))

@@ -143,12 +143,14 @@ func (a *App) deliveryObserver() func(notify.Delivery, int, error, bool, bool) {
 	}
 }
 
-// callObserver feeds committed call changes to the metrics.
+// callObserver feeds committed call changes to the metrics and to the
+// console's live view.
 func (a *App) callObserver() calls.Observer {
-	if a.metrics == nil {
-		return nil
+	o := observers{hub: a.hub}
+	if a.metrics != nil {
+		o.metrics = callMetrics{a.metrics}
 	}
-	return callMetrics{a.metrics}
+	return o
 }
 
 type callMetrics struct{ m *telemetry.Metrics }

@@ -10,11 +10,23 @@ type Observer interface {
 	CallChanged(from State, call *Call)
 }
 
+// ConversationObserver, when the Observer also implements it, hears of
+// every committed change of a conversation, with its new state: a live
+// view (the console) reloads what shows it. It is called with the
+// conversation's lock held: it must not block, and must not change conv.
+type ConversationObserver interface {
+	ConversationChanged(conv *Conversation)
+}
+
 // observe tells the Observer about the calls whose state differs between
-// old and new. Called with the conversation's lock held.
+// old and new, and a ConversationObserver about the commit. Called with
+// the conversation's lock held.
 func (s *Service) observe(old, new *Conversation) {
 	if s.cfg.Observer == nil {
 		return
+	}
+	if co, ok := s.cfg.Observer.(ConversationObserver); ok {
+		co.ConversationChanged(new)
 	}
 	for _, l := range new.Legs {
 		from := StateUnknown

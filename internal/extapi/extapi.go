@@ -25,6 +25,15 @@ type Store interface {
 	// CallOwner returns the tenant and application of a call, ended or not;
 	// an error matching calls.ErrNotFound if there is none.
 	CallOwner(ctx context.Context, callID string) (tenantID, appID string, err error)
+	// RecentCalls returns the calls of tenantID (every tenant's when "")
+	// and appID (every application's of the tenant when ""), live or
+	// ended and not yet deleted, newest first, at most limit, with their
+	// Spec.
+	RecentCalls(ctx context.Context, tenantID, appID string, limit int) ([]*calls.Call, error)
+	// CallConversation returns the conversation holding callID, live or
+	// ended and not yet deleted; an error matching calls.ErrNotFound if
+	// there is none.
+	CallConversation(ctx context.Context, callID string) (*calls.Conversation, error)
 }
 
 // Replayer sends notifications again; *notify.Worker is one. Replay
@@ -109,6 +118,8 @@ func (a *api) routes() []route {
 	return append([]route{
 		{"GET", Prefix + "/health", http.HandlerFunc(a.health)},
 		{"GET", Prefix + "/ready", http.HandlerFunc(a.ready)},
+		{"GET", Prefix + "/calls", a.authed(a.listCalls)},
+		{"GET", Prefix + "/calls/{id}", a.authed(a.getCall)},
 		{"GET", Prefix + "/calls/{id}/notifications", a.authed(a.listNotifications)},
 		{"POST", Prefix + "/calls/{id}/notifications/replay", a.authed(a.replayNotifications)},
 	}, a.simRoutes()...)

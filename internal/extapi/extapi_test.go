@@ -52,6 +52,7 @@ func (fakeAuth) WWWAuthenticate(error) string { return `Bearer error="invalid_to
 // fakeStore holds the outbox rows of calls owned by tenant-1/app-1 unless
 // owners says otherwise. It remembers the largest limit it was asked for.
 type fakeStore struct {
+	legs     []*calls.Call // newest first, for RecentCalls
 	owners   map[string][2]string
 	entries  map[string][]notify.Entry
 	maxLimit atomic.Int64
@@ -78,6 +79,27 @@ func (s *fakeStore) CallOwner(_ context.Context, callID string) (string, string,
 		return "", "", fmt.Errorf("fake: %s: %w", callID, calls.ErrNotFound)
 	}
 	return o[0], o[1], nil
+}
+
+// RecentCalls filters legs as the stores do (case-insensitively).
+func (s *fakeStore) RecentCalls(_ context.Context, tenantID, appID string, limit int) ([]*calls.Call, error) {
+	var out []*calls.Call
+	for _, l := range s.legs {
+		if (tenantID == "" || strings.EqualFold(l.TenantID, tenantID)) && (appID == "" || strings.EqualFold(l.AppID, appID)) && len(out) < limit {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) CallConversation(_ context.Context, callID string) (*calls.Conversation, error) {
+	for _, l := range s.legs {
+		if l.ID == callID {
+			return &calls.Conversation{ID: "conv-" + callID, Legs: []*calls.Call{l},
+				Roster: []calls.Participant{{ID: "p-" + callID, State: calls.ParticipantJoined, Muted: true}}}, nil
+		}
+	}
+	return nil, fmt.Errorf("fake: %s: %w", callID, calls.ErrNotFound)
 }
 
 // fakeReplayer records what it was asked to replay and queues all of it,

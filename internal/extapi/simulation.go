@@ -199,10 +199,17 @@ func (a *api) showCall(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	for _, l := range conv.Legs {
 		out.Legs = append(out.Legs, legView{ID: l.ID, ApplicationID: l.AppID, TenantID: l.TenantID, State: l.State.String(), ParticipantID: l.ParticipantID})
 	}
-	for _, p := range conv.Roster {
-		out.Roster = append(out.Roster, participantView{ID: p.ID, Identity: p.Info.Identity, State: string(p.State), CallID: p.CallID, Muted: p.Muted, OnHold: p.OnHold, Sharing: p.Sharing})
-	}
+	out.Roster = rosterView(conv)
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// rosterView is the conversation's roster as the extension API shows it.
+func rosterView(conv *calls.Conversation) []participantView {
+	out := make([]participantView, 0, len(conv.Roster))
+	for _, p := range conv.Roster {
+		out = append(out, participantView{ID: p.ID, Identity: p.Info.Identity, State: string(p.State), CallID: p.CallID, Muted: p.Muted, OnHold: p.OnHold, Sharing: p.Sharing})
+	}
+	return out
 }
 
 // POST /switchboard/v1/simulation/calls/{id}/participants/{pid}/{action}

@@ -37,6 +37,13 @@ type Store interface {
 	// CallOwner returns the tenant and application of a call, ended or
 	// not; an error matching calls.ErrNotFound if there is none.
 	CallOwner(ctx context.Context, callID string) (tenantID, appID string, err error)
+	// RecentCalls returns the calls of a tenant (all when "") and an
+	// application (all of the tenant's when ""), live or ended and not yet
+	// deleted, newest first, at most limit, with their Spec.
+	RecentCalls(ctx context.Context, tenantID, appID string, limit int) ([]*calls.Call, error)
+	// CallConversation returns the conversation holding callID, live or
+	// ended and not yet deleted; calls.ErrNotFound when there is none.
+	CallConversation(ctx context.Context, callID string) (*calls.Conversation, error)
 	// DeleteEnded deletes at most limit conversations that ended before
 	// before, with their calls and outbox rows, and returns how many; a
 	// conversation with a notification still pending is kept.

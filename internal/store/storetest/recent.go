@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -24,6 +25,10 @@ type RecentCallsStoreUnderTest interface {
 	// means 100, more than 500 means 500), each with its Spec. Tenant and
 	// application ids compare case-insensitively.
 	RecentCalls(ctx context.Context, tenantID, appID string, limit int) ([]*calls.Call, error)
+	// CallConversation returns the conversation holding callID, live or
+	// ended and not yet deleted, with its legs' specs; an error matching
+	// calls.ErrNotFound when there is none.
+	CallConversation(ctx context.Context, callID string) (*calls.Conversation, error)
 }
 
 // RunRecentCallsContract runs the contract of RecentCalls as subtests of
@@ -42,6 +47,7 @@ func RunRecentCallsContract(t *testing.T, open func(t *testing.T) RecentCallsSto
 		{"Limit", testRecentLimit},
 		{"DefaultAndMaximumLimit", testRecentLimitBounds},
 		{"DeletedCallsAreGone", testRecentDeleted},
+		{"CallConversationLiveAndEnded", testCallConversation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -290,5 +296,27 @@ func testRecentDeleted(t *testing.T, s RecentCallsStoreUnderTest) {
 		if got := callIDs(recentCalls(t, s, f[0], f[1], 0)); !slices.Equal(got, want) {
 			t.Errorf("RecentCalls(%q, %q) after the sweep = %v, want %v", f[0], f[1], got, want)
 		}
+	}
+}
+
+func testCallConversation(t *testing.T, s RecentCallsStoreUnderTest) {
+	ctx := t.Context()
+	c := recentConversation("conv-1", "tenant-1", "app-1", time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	if err := s.Commit(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CallConversation(ctx, c.Legs[0].ID)
+	if err != nil || got.ID != c.ID || len(got.Legs) != 1 || got.Legs[0].Spec.Subject == nil || *got.Legs[0].Spec.Subject != "subject of "+c.Legs[0].ID {
+		t.Fatalf("CallConversation of a live call: %+v, %v", got, err)
+	}
+	c.Legs[0].State = calls.StateTerminated
+	if err := s.Commit(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.CallConversation(ctx, c.Legs[0].ID); err != nil || got.Legs[0].State != calls.StateTerminated {
+		t.Fatalf("CallConversation of an ended call: %+v, %v", got, err)
+	}
+	if _, err := s.CallConversation(ctx, "no-such-call"); !errors.Is(err, calls.ErrNotFound) {
+		t.Fatalf("CallConversation of an unknown call: %v, want ErrNotFound", err)
 	}
 }

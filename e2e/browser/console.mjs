@@ -1,0 +1,90 @@
+// Drives the Switchboard console in Debian's Chromium with Playwright, for
+// the Go end-to-end tests (e2e/console_test.go), which start the server,
+// make the calls and check what this prints.
+//
+//   node console.mjs <scenario>    scenario: list | csrf | signin
+//
+// Input comes from the environment (SB_URL, the console's base URL; the
+// scenario's call ids and credentials); the result is one JSON line on
+// stdout. Screenshots go to SB_ARTIFACTS.
+import { chromium } from "playwright-core";
+import path from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+
+const scenario = process.argv[2];
+const base = env("SB_URL");
+const artifacts = env("SB_ARTIFACTS");
+const timeout = 15000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.SB_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+});
+const result = {};
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+  if (scenario === "list") {
+    const callId = env("SB_CALL_ID");
+    await page.goto(base + "/console/");
+    const row = page.locator(`tr[data-call-id="${callId}"]`);
+    await row.waitFor();
+    result.rowText = await row.innerText();
+    result.signedInAs = await page.locator("#who-app").innerText();
+    await page.screenshot({ path: path.join(artifacts, "console-calls.png"), fullPage: true });
+    await row.click();
+    await page.locator("#roster tbody tr").first().waitFor();
+    await page.locator("#notifications tbody tr").first().waitFor();
+    result.roster = await page.locator("#roster tbody tr").allInnerTexts();
+    result.timeline = await page.locator("ol.timeline li").allInnerTexts();
+    result.notifications = await page.locator("#notifications tbody tr").count();
+    await page.screenshot({ path: path.join(artifacts, "console-call.png"), fullPage: true });
+    // The call ends (the test hangs up once told): the page shows it live.
+    console.log(JSON.stringify({ ready: true }));
+    await page.locator('#main .state[data-state="terminated"]').first().waitFor({ timeout: 20000 });
+    result.endedLive = true;
+    result.notificationsAfter = await page.locator("#notifications tbody tr").count();
+    await page.screenshot({ path: path.join(artifacts, "console-call-ended.png"), fullPage: true });
+  } else if (scenario === "csrf") {
+    await page.goto(base + "/console/");
+    await page.locator("#calls").waitFor();
+    result.withoutToken = await page.evaluate(async () => {
+      const r = await fetch("/console/api/v1.0/communications/calls", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+      return r.status;
+    });
+  } else if (scenario === "signin") {
+    // A development browser on loopback is signed in as the development
+    // application: sign out, then in as another.
+    await page.goto(base + "/console/");
+    await page.locator("#calls").waitFor();
+    await page.click("#sign-out");
+    await page.locator("form.signin").waitFor();
+    await page.screenshot({ path: path.join(artifacts, "console-signin.png"), fullPage: true });
+    await page.fill("#tenant", env("SB_TENANT"));
+    await page.fill("#client", env("SB_CLIENT_ID"));
+    await page.fill("#secret", env("SB_CLIENT_SECRET"));
+    await page.click("button[type=submit]");
+    await page.locator(`tr[data-call-id="${env("SB_OWN_CALL")}"]`).waitFor();
+    result.rows = await page.locator("#calls tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.callId));
+    const cookies = await context.cookies();
+    result.cookie = cookies.filter((c) => c.name === "switchboard_console").map((c) => ({ httpOnly: c.httpOnly, sameSite: c.sameSite }));
+    result.scriptSeesCookie = await page.evaluate(() => document.cookie.includes("switchboard_console"));
+  } else {
+    throw new Error(`unknown scenario ${scenario}`);
+  }
+  result.consoleErrors = consoleErrors;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/app"
+	"github.com/switchboard-dev/switchboard/internal/auth"
+)
+
+// The console's browser tests: e2e/browser/console.mjs drives Debian's
+// Chromium with Playwright (playwright-core from npm) against a server the
+// test starts, while the test makes the calls through msgraph-sdk-go and
+// checks what the page reports. Screenshots of the pages go to
+// SWITCHBOARD_ARTIFACTS (default: a directory of the test's own).
+
+// browserEnv, set to 1 (scripts/test does), makes a missing browser, Node
+// or playwright-core a failure instead of a skip.
+const browserEnv = "SWITCHBOARD_BROWSER"
+
+// browserDir holds the browser tests' script and npm packages.
+func browserDir(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "browser")
+}
+
+// requireBrowser checks that the browser tests can run: node, Chromium and
+// the npm packages (scripts/test installs them).
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	if clusterRun() {
+		t.Skip("a cluster run covers the Graph API; the browser tests run in the single-node run")
+	}
+	var missing []string
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node (apt-get install nodejs)")
+	}
+	if _, err := os.Stat(chromiumPath()); err != nil {
+		missing = append(missing, chromiumPath()+" (apt-get install chromium)")
+	}
+	if _, err := os.Stat(filepath.Join(browserDir(t), "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, "playwright-core (npm ci in e2e/browser)")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "browser test needs " + strings.Join(missing, ", ")
+	if os.Getenv(browserEnv) == "1" {
+		t.Fatalf("%s; %s=1 requires it", msg, browserEnv)
+	}
+	t.Skipf("%s; scripts/test installs them", msg)
+}
+
+func chromiumPath() string {
+	if p := os.Getenv("SB_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// artifactsDir is where the screenshots go.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browserRun runs one scenario of console.mjs with env added. Each line
+// the script prints is handed to onLine; the last one is its result,
+// decoded into result. It fails the test when the script fails.
+func browserRun(t *testing.T, scenario string, env map[string]string, onLine func(line string), result any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "console.mjs", scenario)
+	cmd.Dir = browserDir(t)
+	cmd.Env = append(os.Environ(), "SB_CHROMIUM="+chromiumPath(), "SB_ARTIFACTS="+artifactsDir(t))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		last = sc.Text()
+		if onLine != nil {
+			onLine(last)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser scenario %s: %v\n%s", scenario, err, stderr.String())
+	}
+	if err := json.Unmarshal([]byte(last), result); err != nil {
+		t.Fatalf("browser scenario %s printed %q: %v\n%s", scenario, last, err, stderr.String())
+	}
+}
+
+// consoleApp is an application without Switchboard.Admin: it sees only
+// its own calls in the console.
+var consoleApp = appCreds{devTenant, "5ec0d0a9-0000-4000-8000-0000000000c0", "console-app-secret"}
+
+func withConsoleApp(cfg *app.Config) {
+	cfg.Apps = append(cfg.Apps, app.AppConfig{ClientID: consoleApp.clientID, TenantID: consoleApp.tenant, DisplayName: "Console test bot",
+		Secret: consoleApp.secret, Roles: []string{auth.RoleCallsInitiate}})
+}
+
+// The console lists a call that a bot made through msgraph-sdk-go, shows
+// its roster and notifications, and shows its end as it happens; a change
+// without the CSRF token is refused; an application without admin signs in
+// and sees only its own calls.
+func TestConsole(t *testing.T) {
+	requireBrowser(t)
+	s := startServerWith(t, "", withConsoleApp)
+	rcv := newReceiver(t)
+	dev, own := newBot(t, s, devApp), newBot(t, s, consoleApp)
+
+	id := str(createCall(t, dev.GraphServiceClient, callRequest(rcv.URL(), alice)).GetId())
+	rcv.expectStates(t, id, 0, "updated:establishing", "updated:established")
+
+	t.Run("list, call, live end", func(t *testing.T) {
+		var res struct {
+			RowText            string
+			SignedInAs         string
+			Roster             []string
+			Timeline           []string
+			Notifications      int
+			EndedLive          bool
+			NotificationsAfter int
+			ConsoleErrors      []string
+		}
+		browserRun(t, "list", map[string]string{"SB_URL": s.HTTP, "SB_CALL_ID": id}, func(line string) {
+			if strings.Contains(line, `"ready":true`) {
+				if err := dev.call(id).Delete(t.Context(), nil); err != nil {
+					t.Errorf("hang up: %s", describe(err))
+				}
+			}
+		}, &res)
+		if !strings.Contains(res.RowText, devClientID) || !strings.Contains(res.RowText, "established") || !strings.Contains(res.RowText, alice) {
+			t.Errorf("the call's row: %q; want the application, the state and the callee", res.RowText)
+		}
+		if !strings.Contains(res.SignedInAs, devClientID) || !strings.Contains(res.SignedInAs, "development mode") {
+			t.Errorf("signed in as %q; want the development application", res.SignedInAs)
+		}
+		if len(res.Roster) < 2 || !strings.Contains(strings.Join(res.Roster, "\n"), alice) {
+			t.Errorf("roster %q; want the bot and %s", res.Roster, alice)
+		}
+		if res.Notifications < 2 || len(res.Timeline) < 2 || !strings.Contains(res.Timeline[1], "established") {
+			t.Errorf("%d notifications, timeline %q; want establishing then established", res.Notifications, res.Timeline)
+		}
+		if !res.EndedLive || res.NotificationsAfter <= res.Notifications {
+			t.Errorf("after the hang-up: ended %v, %d notifications (before %d); want the page to show the end by itself", res.EndedLive, res.NotificationsAfter, res.Notifications)
+		}
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+	})
+
+	t.Run("csrf", func(t *testing.T) {
+		var res struct{ WithoutToken int }
+		browserRun(t, "csrf", map[string]string{"SB_URL": s.HTTP}, nil, &res)
+		if res.WithoutToken != 403 {
+			t.Errorf("a POST through the console without the CSRF token: %d, want 403", res.WithoutToken)
+		}
+	})
+
+	t.Run("an application sees its own calls", func(t *testing.T) {
+		mine := str(createCall(t, own.GraphServiceClient, callRequest(rcv.URL(), bob)).GetId())
+		var res struct {
+			Rows   []string
+			Cookie []struct {
+				HTTPOnly bool `json:"httpOnly"`
+				SameSite string
+			}
+			ScriptSeesCookie bool
+			ConsoleErrors    []string
+		}
+		browserRun(t, "signin", map[string]string{"SB_URL": s.HTTP, "SB_TENANT": consoleApp.tenant, "SB_CLIENT_ID": consoleApp.clientID,
+			"SB_CLIENT_SECRET": consoleApp.secret, "SB_OWN_CALL": mine}, nil, &res)
+		if fmt.Sprint(res.Rows) != fmt.Sprint([]string{mine}) {
+			t.Errorf("the application's list: %v; want only its call %s (not the development application's %s)", res.Rows, mine, id)
+		}
+		if len(res.Cookie) != 1 || !res.Cookie[0].HTTPOnly || res.Cookie[0].SameSite != "Strict" || res.ScriptSeesCookie {
+			t.Errorf("session cookie %+v (script sees it: %v); want one, HttpOnly, SameSite=Strict", res.Cookie, res.ScriptSeesCookie)
+		}
+	})
+}

@@ -1,0 +1,91 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/console"
+)
+
+// consoleHandler is the web console (docs/console.md), over backend: the
+// server's own API handler.
+func (a *App) consoleHandler(backend http.Handler) *console.Handler {
+	cfg := console.Config{Backend: backend, SignIn: a.consoleSignIn, Principal: a.tokenPrincipal,
+		Events: a.hub, Clock: a.clock, Logger: a.log}
+	if a.cfg.Dev {
+		cfg.DevLogin = &console.Credentials{TenantID: auth.DevTenantID, ClientID: auth.DevClientID, ClientSecret: auth.DevClientSecret}
+	}
+	return console.New(cfg)
+}
+
+var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$`)
+
+// consoleSignIn asks the token service, in-process, for a token of the
+// credentials' application, as the browser's request (its host, which a
+// client assertion's audience names, and its address, which failed
+// sign-ins are counted by).
+func (a *App) consoleSignIn(r *http.Request, c console.Credentials) (console.Token, error) {
+	if !tenantPattern.MatchString(c.TenantID) {
+		return console.Token{}, errors.New("The tenant id is not a tenant id (a GUID or a domain name).")
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "scope": {"https://graph.microsoft.com/.default"}}
+	if c.ClientAssertion != "" {
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", c.ClientAssertion)
+	} else {
+		form.Set("client_secret", c.ClientSecret)
+	}
+	req := httptest.NewRequestWithContext(r.Context(), http.MethodPost, "/"+c.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	a.auth.Handler().ServeHTTP(rec, req)
+	var body struct {
+		AccessToken      string `json:"access_token"`
+		ExpiresIn        int    `json:"expires_in"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		return console.Token{}, fmt.Errorf("the token service answered %d", rec.Code)
+	}
+	if rec.Code != http.StatusOK || body.AccessToken == "" {
+		msg, _, _ := strings.Cut(body.ErrorDescription, "\r\n")
+		if msg == "" {
+			msg = body.Error
+		}
+		return console.Token{}, errors.New(msg)
+	}
+	return console.Token{AccessToken: body.AccessToken, Expires: a.clock.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}, nil
+}
+
+// tokenPrincipal reads who an access token is.
+func (a *App) tokenPrincipal(token string) (auth.Principal, error) {
+	r := httptest.NewRequest(http.MethodGet, "/v1.0/", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	return a.auth.Authenticate(r)
+}
+
+// observers feeds committed changes to the metrics (when served) and to
+// the console's live view.
+type observers struct {
+	metrics calls.Observer // nil without metrics
+	hub     calls.ConversationObserver
+}
+
+func (o observers) CallChanged(from calls.State, c *calls.Call) {
+	if o.metrics != nil {
+		o.metrics.CallChanged(from, c)
+	}
+}
+
+func (o observers) ConversationChanged(conv *calls.Conversation) { o.hub.ConversationChanged(conv) }

@@ -1,0 +1,135 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/calls"
+)
+
+// Event is what /console/events sends when a commit changed a call: the
+// page reloads what shows it.
+type Event struct {
+	CallID         string `json:"callId"`
+	ConversationID string `json:"conversationId"`
+	TenantID       string `json:"tenantId"`
+	AppID          string `json:"applicationId"`
+	State          string `json:"state"`
+}
+
+// Hub hands the calls domain's commits to the event streams of the
+// signed-in browsers. It implements calls.ConversationObserver; a stream
+// too slow to take an event loses it and is told to reload everything.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+}
+
+// NewHub returns a Hub with no subscribers.
+func NewHub() *Hub { return &Hub{subs: make(map[*subscriber]struct{})} }
+
+type subscriber struct {
+	s      *session
+	events chan Event
+	missed bool // an event did not fit: the page must reload all
+}
+
+// subscriberQueue is how many events a stream may fall behind.
+const subscriberQueue = 256
+
+// ConversationChanged implements calls.ConversationObserver. It does not
+// block.
+func (h *Hub) ConversationChanged(conv *calls.Conversation) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs {
+		for _, l := range conv.Legs {
+			if !sub.s.sees(l.TenantID, l.AppID) {
+				continue
+			}
+			select {
+			case sub.events <- Event{CallID: l.ID, ConversationID: conv.ID, TenantID: l.TenantID, AppID: l.AppID, State: l.State.String()}:
+			default:
+				sub.missed = true
+			}
+		}
+	}
+}
+
+func (h *Hub) subscribe(s *session) *subscriber {
+	sub := &subscriber{s: s, events: make(chan Event, subscriberQueue)}
+	h.mu.Lock()
+	h.subs[sub] = struct{}{}
+	h.mu.Unlock()
+	return sub
+}
+
+func (h *Hub) unsubscribe(sub *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, sub)
+	h.mu.Unlock()
+}
+
+// takeMissed reports, and clears, that sub lost events.
+func (h *Hub) takeMissed(sub *subscriber) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := sub.missed
+	sub.missed = false
+	return m
+}
+
+// keepAlive is how often an idle stream gets a comment, so that proxies
+// keep it open.
+const keepAlive = 25 * time.Second
+
+// serveEvents streams the session's calls' changes as server-sent events:
+// "call" events (an Event), and "reload" when some were lost.
+func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	s := h.session(r)
+	if s == nil {
+		writeError(w, http.StatusUnauthorized, "signInRequired", "The console session has ended; sign in again.")
+		return
+	}
+	if h.cfg.Events == nil {
+		writeError(w, http.StatusNotImplemented, "notImplemented", "This server streams no events.")
+		return
+	}
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	sub := h.cfg.Events.subscribe(s)
+	defer h.cfg.Events.unsubscribe(sub)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	rc.Flush()
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	until := time.NewTimer(s.expires.Sub(h.cfg.Clock.Now()))
+	defer until.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-until.C:
+			fmt.Fprint(w, "event: signedOut\ndata: {}\n\n")
+			rc.Flush()
+			return
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case e := <-sub.events:
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: call\ndata: %s\n\n", b)
+		}
+		if h.cfg.Events.takeMissed(sub) {
+			fmt.Fprint(w, "event: reload\ndata: {}\n\n")
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
