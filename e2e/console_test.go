@@ -180,6 +180,33 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("incoming call placed from the page", func(t *testing.T) {
+		var res struct {
+			CallID        string
+			EndedByCaller bool
+			ConsoleErrors []string
+		}
+		browserRun(t, "incoming", map[string]string{"SB_URL": s.HTTP, "SB_FROM": carol, "SB_CALLBACK": rcv.URL()}, func(line string) {
+			var placed struct{ Placed string }
+			if json.Unmarshal([]byte(line), &placed) != nil || placed.Placed == "" {
+				return
+			}
+			n := rcv.Nth(t, placed.Placed, 1)
+			checkCallNotification(t, n, placed.Placed, "created", "incoming")
+			if err := dev.call(placed.Placed).Answer().Post(t.Context(), answerBody(rcv.URL()), nil); err != nil {
+				t.Errorf("answer: %s", describe(err))
+			}
+		}, &res)
+		if res.CallID == "" || !res.EndedByCaller {
+			t.Fatalf("the page placed call %q, ended by the caller: %v", res.CallID, res.EndedByCaller)
+		}
+		end := rcv.First(t, res.CallID, "the end of the call", func(n notification) bool { return n.ChangeType == "deleted" })
+		checkResult(t, end, 200, 4521) // the other participant hung up
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+	})
+
 	t.Run("csrf", func(t *testing.T) {
 		var res struct{ WithoutToken int }
 		browserRun(t, "csrf", map[string]string{"SB_URL": s.HTTP}, nil, &res)

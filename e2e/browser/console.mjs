@@ -2,7 +2,7 @@
 // the Go end-to-end tests (e2e/console_test.go), which start the server,
 // make the calls and check what this prints.
 //
-//   node console.mjs <scenario>    scenario: list | csrf | signin
+//   node console.mjs <scenario>    scenario: list | incoming | csrf | signin
 //
 // Input comes from the environment (SB_URL, the console's base URL; the
 // scenario's call ids and credentials); the result is one JSON line on
@@ -56,6 +56,27 @@ try {
     result.endedLive = true;
     result.notificationsAfter = await page.locator("#notifications tbody tr").count();
     await page.screenshot({ path: path.join(artifacts, "console-call-ended.png"), fullPage: true });
+  } else if (scenario === "incoming") {
+    // The page places an incoming call; the test's bot answers it; the
+    // page hangs up as the caller.
+    await page.goto(base + "/console/");
+    await page.locator("#place-incoming").waitFor();
+    await page.selectOption("#in-kind", "user");
+    await page.fill("#in-from", env("SB_FROM"));
+    await page.fill("#in-name", "Page caller");
+    await page.fill("#in-callback", env("SB_CALLBACK"));
+    await page.screenshot({ path: path.join(artifacts, "console-place-incoming.png"), fullPage: true });
+    await page.click("#place-incoming button[type=submit]");
+    await page.waitForURL(/#\/calls\/.+/);
+    result.callId = decodeURIComponent(new URL(page.url()).hash.replace("#/calls/", ""));
+    console.log(JSON.stringify({ placed: result.callId }));
+    await page.locator('#call-head .state[data-state="established"]').waitFor({ timeout: 20000 });
+    const caller = page.locator("#roster tbody tr", { hasText: "Page caller" });
+    await caller.locator('button[data-action="hangUp"]').waitFor();
+    await page.screenshot({ path: path.join(artifacts, "console-incoming-established.png"), fullPage: true });
+    await caller.locator('button[data-action="hangUp"]').click();
+    await page.locator('#call-head .state[data-state="terminated"]').waitFor({ timeout: 20000 });
+    result.endedByCaller = true;
   } else if (scenario === "csrf") {
     await page.goto(base + "/console/");
     await page.locator("#calls").waitFor();

@@ -100,6 +100,7 @@ async function signOut() {
 function signedIn() {
   const s = state.session;
   document.getElementById("who").hidden = false;
+  document.getElementById("nav-identities").hidden = !s.admin;
   document.getElementById("who-app").textContent = "Application " + s.clientId + " · tenant " + s.tenantId + (s.admin ? " · admin" : "") + (s.dev ? " · development mode" : "");
   listen();
   route();
@@ -133,7 +134,7 @@ async function callsPage() {
     el("thead", {}, el("tr", {}, ["Application", "Tenant", "Direction", "State", "Parties", "Age", "Result"].map((h) => el("th", {}, h)))),
     tbody);
   const note = el("p", { class: "muted" });
-  show(el("h1", {}, "Calls"), note, table);
+  show(el("h1", {}, "Calls"), state.session.admin ? placeIncomingForm() : null, note, table);
   const load = async () => {
     let data;
     try { data = await api("GET", "/switchboard/v1/calls?$top=200"); } catch (e) { note.textContent = e.message; return; }
@@ -151,10 +152,43 @@ async function callsPage() {
   await load();
 }
 
+// placeIncomingForm makes a simulated caller (a user or a phone number)
+// call an application, as Graph would deliver an incoming call.
+function placeIncomingForm() {
+  const err = el("p", { class: "error", role: "alert" });
+  const form = el("form", { id: "place-incoming", class: "card" },
+    el("h2", {}, "Place an incoming call"),
+    el("div", { class: "grid" },
+      el("div", {}, el("label", { for: "in-app" }, "To application (client id)"), el("input", { id: "in-app", name: "app", value: state.session.clientId, required: true })),
+      el("div", {}, el("label", { for: "in-kind" }, "From"), el("select", { id: "in-kind", name: "kind" }, el("option", { value: "user" }, "a user"), el("option", { value: "phone" }, "a phone number"))),
+      el("div", {}, el("label", { for: "in-from" }, "User id or number"), el("input", { id: "in-from", name: "from", required: true, placeholder: "+15550100" })),
+      el("div", {}, el("label", { for: "in-name" }, "Display name"), el("input", { id: "in-name", name: "name" })),
+      el("div", {}, el("label", { for: "in-callback" }, "Callback URI (default: the application's webhook)"), el("input", { id: "in-callback", name: "callback" })),
+      el("div", {}, el("label", { for: "in-meeting" }, "Meeting join id (an invitation to a meeting)"), el("input", { id: "in-meeting", name: "meeting" })),
+      el("div", {}, el("label", { for: "in-passcode" }, "Meeting passcode"), el("input", { id: "in-passcode", name: "passcode" }))),
+    err, el("p", {}, el("button", { type: "submit" }, "Place call")));
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const who = { id: form.from.value.trim() };
+    if (form.name.value.trim()) who.displayName = form.name.value.trim();
+    const body = { to: { applicationId: form.app.value.trim() }, from: { [form.kind.value]: who } };
+    if (form.callback.value.trim()) body.callbackUri = form.callback.value.trim();
+    if (form.meeting.value.trim()) {
+      body.meetingInfo = { "@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", joinMeetingId: form.meeting.value.trim() };
+      if (form.passcode.value) body.meetingInfo.passcode = form.passcode.value;
+    }
+    try {
+      const placed = await api("POST", "/switchboard/v1/simulation/incomingCalls", body);
+      location.hash = "#/calls/" + encodeURIComponent(placed.callId);
+    } catch (e) { err.textContent = e.message; }
+  };
+  return form;
+}
+
 // --- one call --------------------------------------------------------
 
 async function callPage(id) {
-  const head = el("div", { class: "card grid" });
+  const head = el("div", { id: "call-head", class: "card grid" });
   const roster = el("tbody");
   const timeline = el("ol", { class: "timeline" });
   const log = el("tbody");
@@ -162,7 +196,7 @@ async function callPage(id) {
   show(el("p", {}, el("a", { href: "#/" }, "← All calls")),
     el("h1", {}, "Call ", el("code", {}, id)), msg, head,
     el("h2", {}, "Participants"),
-    el("table", { id: "roster" }, el("thead", {}, el("tr", {}, ["Participant", "State", "Muted", "On hold", "Sharing"].map((h) => el("th", {}, h)))), roster),
+    el("table", { id: "roster" }, el("thead", {}, el("tr", {}, ["Participant", "State", "Muted", "On hold", "Sharing", state.session.admin ? "Act as them" : ""].map((h) => el("th", {}, h)))), roster),
     el("h2", {}, "State timeline"), el("div", { class: "card" }, timeline),
     el("h2", {}, "Notifications"),
     el("table", { id: "notifications" }, el("thead", {}, el("tr", {}, ["#", "Change", "Status", "Attempts", "Last error", "Body", ""].map((h) => el("th", {}, h)))), log));
@@ -180,7 +214,8 @@ async function callPage(id) {
       const people = c.roster || [];
       roster.replaceChildren(...people.map((p) => el("tr", { "data-participant-id": p.id },
         el("td", {}, identityName(p.identity) || p.id), el("td", {}, stateBadge(p.state)),
-        el("td", {}, p.muted ? "muted" : ""), el("td", {}, p.onHold ? "on hold" : ""), el("td", {}, p.sharing ? "sharing" : ""))));
+        el("td", {}, p.muted ? "muted" : ""), el("td", {}, p.onHold ? "on hold" : ""), el("td", {}, p.sharing ? "sharing" : ""),
+        el("td", {}, state.session.admin && !p.callId && p.state !== "left" ? actions(id, p, msg, load) : null))));
     } catch (e) { msg.textContent = e.message; }
     try {
       const page = await api("GET", "/switchboard/v1/calls/" + encodeURIComponent(id) + "/notifications?$top=1000");
@@ -206,6 +241,69 @@ async function callPage(id) {
   await load();
 }
 
+// actions are the buttons that make simulated participant p of call id
+// act now, and a keypad.
+function actions(id, p, msg, reload) {
+  const base = "/switchboard/v1/simulation/calls/" + encodeURIComponent(id) + "/participants/" + encodeURIComponent(p.id);
+  const act = (label, action) => {
+    const b = el("button", { class: "secondary", type: "button", "data-action": action }, label);
+    b.onclick = async () => {
+      try { await api("POST", base + "/" + action); msg.textContent = ""; reload(); } catch (e) { msg.textContent = e.message; }
+    };
+    return b;
+  };
+  const keys = el("input", { class: "keys", placeholder: "keys, e.g. 12#", size: 8, "aria-label": "DTMF keys" });
+  const press = el("button", { class: "secondary", type: "button", "data-action": "pressTones" }, "Press");
+  press.onclick = async () => {
+    try { await api("POST", base + "/pressTones", { keys: keys.value, outOfBand: true }); msg.textContent = ""; keys.value = ""; } catch (e) { msg.textContent = e.message; }
+  };
+  const out = [];
+  if (p.state === "invited") out.push(act("Answer", "answer"), act("Reject", "reject"));
+  else {
+    out.push(act("Hang up", "hangUp"), p.muted ? act("Unmute", "unmute") : act("Mute", "mute"), p.sharing ? act("Stop sharing", "stopSharing") : act("Share screen", "shareScreen"));
+    out.push(keys, press);
+  }
+  return el("span", { class: "actions" }, out);
+}
+
+// --- simulated identities --------------------------------------------
+
+async function identitiesPage() {
+  const tbody = el("tbody");
+  const err = el("p", { class: "error", role: "alert" });
+  const form = el("form", { id: "identity", class: "card" },
+    el("h2", {}, "Set how an identity behaves when called"),
+    el("div", { class: "grid" },
+      el("div", {}, el("label", { for: "id-id" }, "User id or number"), el("input", { id: "id-id", name: "id", required: true })),
+      el("div", {}, el("label", { for: "id-name" }, "Display name"), el("input", { id: "id-name", name: "displayName" })),
+      el("div", {}, el("label", { for: "id-behaviour" }, "When called"), el("select", { id: "id-behaviour", name: "behaviour" },
+        ["answer", "noAnswer", "busy", "unreachable"].map((b) => el("option", { value: b }, b)))),
+      el("div", {}, el("label", { for: "id-after" }, "After (e.g. 2s)"), el("input", { id: "id-after", name: "after" })),
+      el("div", {}, el("label", { for: "id-hangup" }, "Hang up after"), el("input", { id: "id-hangup", name: "hangUpAfter" })),
+      el("div", {}, el("label", { for: "id-mute" }, "Mute after"), el("input", { id: "id-mute", name: "muteAfter" })),
+      el("div", {}, el("label", { for: "id-share" }, "Share screen after"), el("input", { id: "id-share", name: "shareScreenAfter" }))),
+    err, el("p", {}, el("button", { type: "submit" }, "Save")));
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const rule = {};
+    for (const f of ["displayName", "behaviour", "after", "hangUpAfter", "muteAfter", "shareScreenAfter"]) if (form[f].value.trim()) rule[f] = form[f].value.trim();
+    try { await api("PUT", "/switchboard/v1/simulation/identities/" + encodeURIComponent(form.id.value.trim()), rule); err.textContent = ""; load(); } catch (e) { err.textContent = e.message; }
+  };
+  show(el("h1", {}, "Simulated identities"),
+    el("p", { class: "muted" }, "Everyone a call reaches who is not a phone is simulated: by default they answer after a moment. Set how one behaves; it applies to calls from now on."),
+    form,
+    el("table", { id: "identities" }, el("thead", {}, el("tr", {}, ["Id", "Name", "When called", "After", "Hang up after", "Mute after", "Share after"].map((h) => el("th", {}, h)))), tbody));
+  const load = async () => {
+    try {
+      const data = await api("GET", "/switchboard/v1/simulation/identities");
+      tbody.replaceChildren(...data.value.map((r) => el("tr", {}, el("td", {}, r.id), el("td", {}, r.displayName || ""), el("td", {}, r.behaviour || "answer"),
+        el("td", {}, r.after || ""), el("td", {}, r.hangUpAfter || ""), el("td", {}, r.muteAfter || ""), el("td", {}, r.shareScreenAfter || ""))));
+    } catch (e) { err.textContent = e.message; }
+  };
+  state.view = null;
+  await load();
+}
+
 // stateOf reads the call state a notification body carries, if any.
 function stateOf(body) {
   const v = body && body.value && body.value[0];
@@ -218,6 +316,7 @@ function route() {
   if (!state.session) return;
   const m = location.hash.match(/^#\/calls\/(.+)$/);
   if (m) callPage(decodeURIComponent(m[1]));
+  else if (location.hash === "#/identities" && state.session.admin) identitiesPage();
   else callsPage();
 }
 
