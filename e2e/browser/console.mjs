@@ -52,7 +52,9 @@ try {
     await page.screenshot({ path: path.join(artifacts, "console-call.png"), fullPage: true });
     // The call ends (the test hangs up once told): the page shows it live.
     console.log(JSON.stringify({ ready: true }));
-    await page.locator('#main .state[data-state="terminated"]').first().waitFor({ timeout: 20000 });
+    // The head and the log are fetched one after the other: wait for both.
+    await page.locator('#call-head .state[data-state="terminated"]').waitFor({ timeout: 20000 });
+    await page.locator("#notifications tbody tr", { hasText: "deleted" }).waitFor({ timeout: 20000 });
     result.endedLive = true;
     result.notificationsAfter = await page.locator("#notifications tbody tr").count();
     await page.screenshot({ path: path.join(artifacts, "console-call-ended.png"), fullPage: true });
