@@ -5,14 +5,11 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-dev/switchboard/internal/calls"
-	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/rtpmedia"
 	"github.com/switchboard-dev/switchboard/internal/sdp"
 )
@@ -35,7 +32,7 @@ type dialog struct {
 
 	mu        sync.Mutex
 	leg       *rtpmedia.Leg
-	ep        *phone
+	ep        *rtpmedia.Endpoint
 	byUs      bool      // Switchboard ended it: nothing to report back
 	connected bool      // established: hang up with BYE
 	once      sync.Once // decided is written once
@@ -56,46 +53,6 @@ func (d *dialog) waitEnd(ctx context.Context) {
 	case <-d.byed:
 	}
 }
-
-// phone is a connected leg as the media engine sees it: an rtpmedia.Leg
-// whose voice the domain can mute, and which it can put on hold.
-type phone struct {
-	*rtpmedia.Leg
-	muted, held atomic.Bool
-	music       int // position in holdMusic; the engine's goroutine only
-}
-
-// Speak plays the leg's next frame, or nothing while muted or held (the
-// jitter buffer still drains, and key presses still count).
-func (p *phone) Speak(f *media.Frame) (bool, rune) {
-	voiced, key := p.Leg.Speak(f)
-	if p.muted.Load() || p.held.Load() {
-		voiced = false
-	}
-	return voiced, key
-}
-
-// Hear sends the phone what the room says, or hold music while it is held.
-func (p *phone) Hear(f *media.Frame) {
-	if p.held.Load() {
-		music := holdMusic()
-		for i := range f {
-			f[i] = music.Samples[p.music]
-			p.music = (p.music + 1) % len(music.Samples)
-		}
-	}
-	p.Leg.Hear(f)
-}
-
-// holdMusic is what a held phone hears, over and over: a soft four-note
-// phrase and a pause (Graph's customPrompt is not fetched for phones).
-var holdMusic = sync.OnceValue(func() media.Audio {
-	var clips []media.Audio
-	for _, hz := range []float64{523.25, 659.25, 783.99, 659.25} {
-		clips = append(clips, media.Tone(hz, 400*time.Millisecond, -24))
-	}
-	return media.Concat(append(clips, media.Silence(1400*time.Millisecond))...)
-})
 
 func (s *Server) register(d *dialog) {
 	s.mu.Lock()
@@ -193,12 +150,12 @@ func (s *Server) goBye(d *dialog) {
 // Mute mutes or unmutes the phone's voice in the mix.
 func (s *Server) Mute(ref calls.EndpointRef, muted bool) {
 	if p := s.phoneOf(ref); p != nil {
-		p.muted.Store(muted)
+		p.SetMuted(muted)
 	}
 }
 
 // phoneOf returns the connected leg of the participant's dialog, or nil.
-func (s *Server) phoneOf(ref calls.EndpointRef) *phone {
+func (s *Server) phoneOf(ref calls.EndpointRef) *rtpmedia.Endpoint {
 	d := s.dialogOf(ref)
 	if d == nil {
 		return nil
@@ -212,7 +169,7 @@ func (s *Server) phoneOf(ref calls.EndpointRef) *phone {
 // hear it) or takes it off.
 func (s *Server) Hold(ref calls.EndpointRef, held bool) {
 	if p := s.phoneOf(ref); p != nil {
-		p.held.Store(held)
+		p.SetHeld(held)
 	}
 }
 
@@ -226,7 +183,7 @@ func (s *Server) connect(d *dialog, m sdp.Media) error {
 	if err != nil {
 		return err
 	}
-	ep := &phone{Leg: leg}
+	ep := rtpmedia.NewEndpoint(leg)
 	d.sock.Start(leg)
 	if err := s.cfg.Rooms.AddEndpoint(d.ref.Conversation, ep); err != nil {
 		leg.Close()
