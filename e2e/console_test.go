@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/communications"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
 	"github.com/switchboard-dev/switchboard/internal/app"
 	"github.com/switchboard-dev/switchboard/internal/auth"
+	"github.com/switchboard-dev/switchboard/internal/media"
 )
 
 // The console's browser tests: e2e/browser/console.mjs drives Debian's
@@ -82,9 +90,10 @@ func artifactsDir(t *testing.T) string {
 }
 
 // browserRun runs one scenario of console.mjs with env added. Each line
-// the script prints is handed to onLine; the last one is its result,
-// decoded into result. It fails the test when the script fails.
-func browserRun(t *testing.T, scenario string, env map[string]string, onLine func(line string), result any) {
+// the script prints is handed to onLine, with send to write the script a
+// command line; the last line is its result, decoded into result. It
+// fails the test when the script fails.
+func browserRun(t *testing.T, scenario string, env map[string]string, onLine func(line string, send func(cmd string)), result any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
@@ -96,6 +105,16 @@ func browserRun(t *testing.T, scenario string, env map[string]string, onLine fun
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	send := func(line string) {
+		if _, err := io.WriteString(in, line+"\n"); err != nil {
+			t.Errorf("browser scenario %s: sending %q: %v", scenario, line, err)
+		}
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +128,7 @@ func browserRun(t *testing.T, scenario string, env map[string]string, onLine fun
 	for sc.Scan() {
 		last = sc.Text()
 		if onLine != nil {
-			onLine(last)
+			onLine(last, send)
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -153,7 +172,7 @@ func TestConsole(t *testing.T) {
 			NotificationsAfter int
 			ConsoleErrors      []string
 		}
-		browserRun(t, "list", map[string]string{"SB_URL": s.HTTP, "SB_CALL_ID": id}, func(line string) {
+		browserRun(t, "list", map[string]string{"SB_URL": s.HTTP, "SB_CALL_ID": id}, func(line string, _ func(string)) {
 			if strings.Contains(line, `"ready":true`) {
 				if err := dev.call(id).Delete(t.Context(), nil); err != nil {
 					t.Errorf("hang up: %s", describe(err))
@@ -186,7 +205,7 @@ func TestConsole(t *testing.T) {
 			EndedByCaller bool
 			ConsoleErrors []string
 		}
-		browserRun(t, "incoming", map[string]string{"SB_URL": s.HTTP, "SB_FROM": carol, "SB_CALLBACK": rcv.URL()}, func(line string) {
+		browserRun(t, "incoming", map[string]string{"SB_URL": s.HTTP, "SB_FROM": carol, "SB_CALLBACK": rcv.URL()}, func(line string, _ func(string)) {
 			var placed struct{ Placed string }
 			if json.Unmarshal([]byte(line), &placed) != nil || placed.Placed == "" {
 				return
@@ -202,6 +221,73 @@ func TestConsole(t *testing.T) {
 		}
 		end := rcv.First(t, res.CallID, "the end of the call", func(n notification) bool { return n.ChangeType == "deleted" })
 		checkResult(t, end, 200, 4521) // the other participant hung up
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+	})
+
+	t.Run("the browser calls the bot", func(t *testing.T) {
+		// The browser's microphone speaks a signal that cannot be matched
+		// at the wrong offset; Chromium loops it.
+		spoken := browserVoice(2 * time.Second)
+		var b bytes.Buffer
+		if err := media.EncodeWAV(&b, spoken); err != nil {
+			t.Fatal(err)
+		}
+		wav := filepath.Join(t.TempDir(), "mic.wav")
+		if err := os.WriteFile(wav, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var callID string
+		var res struct {
+			CallID        string
+			HungUp        bool
+			ConsoleErrors []string
+		}
+		browserRun(t, "webrtc", map[string]string{"SB_URL": s.HTTP, "SB_FROM": "browser-" + dave, "SB_CALLBACK": rcv.URL(), "SB_WAV": wav},
+			func(line string, send func(string)) {
+				var msg struct {
+					Placed  string
+					InCall  bool
+					Pressed string
+				}
+				if json.Unmarshal([]byte(line), &msg) != nil {
+					return
+				}
+				switch {
+				case msg.Placed != "":
+					callID = msg.Placed
+					checkCallNotification(t, rcv.Nth(t, callID, 1), callID, "created", "incoming")
+					if err := dev.call(callID).Answer().Post(t.Context(), answerBody(rcv.URL()), nil); err != nil {
+						t.Errorf("answer: %s", describe(err))
+					}
+				case msg.InCall:
+					recorded := recordBrowser(t, s, dev, rcv, callID)
+					if at, score := media.Locate(recorded, media.Audio{Samples: spoken.Samples[:media.DurationSamples(500*time.Millisecond)]}); score < 0.9 {
+						t.Errorf("the browser's microphone is not in the bot's recording: best match %.2f at %v of %v", score, media.SamplesDuration(at), recorded.Duration())
+					}
+					send("press 159")
+				case msg.Pressed != "":
+					for i, want := range []models.Tone{models.TONE1_TONE, models.TONE5_TONE, models.TONE9_TONE} {
+						seq := int64(i + 1)
+						n := rcv.First(t, callID, fmt.Sprintf("the tone %s the browser pressed", want), func(n notification) bool {
+							ti := toneOf(n)
+							return ti != nil && ti.GetSequenceId() != nil && *ti.GetSequenceId() == seq
+						})
+						if ti := toneOf(n); ti.GetTone() == nil || *ti.GetTone() != want {
+							t.Errorf("tone %d: %s, want %s", seq, describeTone(ti), want)
+						}
+					}
+					send("hangup")
+				}
+			}, &res)
+		if !res.HungUp {
+			t.Fatalf("the page did not hang up: %+v", res)
+		}
+		end := rcv.First(t, callID, "the end of the call", func(n notification) bool {
+			return n.ChangeType == "deleted" && n.ResourceURL == "/communications/calls/"+callID
+		})
+		checkCallNotification(t, end, callID, "deleted", "terminated")
 		if len(res.ConsoleErrors) > 0 {
 			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
 		}
@@ -235,4 +321,51 @@ func TestConsole(t *testing.T) {
 			t.Errorf("session cookie %+v (script sees it: %v); want one, HttpOnly, SameSite=Strict", res.Cookie, res.ScriptSeesCookie)
 		}
 	})
+}
+
+// browserVoice is a signal inside the telephone band whose loudness
+// moves, so that it cannot be matched at the wrong offset.
+func browserVoice(d time.Duration) media.Audio {
+	out := make([]int16, media.DurationSamples(d))
+	for i := range out {
+		x := float64(i) / media.SampleRate
+		v := 0.3*math.Sin(2*math.Pi*440*x)*(1+math.Sin(2*math.Pi*3*x)) + 0.2*math.Sin(2*math.Pi*1230*x)*(1+math.Cos(2*math.Pi*5*x))
+		out[i] = int16(v * 16000)
+	}
+	return media.Audio{Samples: out}
+}
+
+// recordBrowser subscribes the bot to tones and records 3 s of the
+// browser's call, and returns the recording.
+func recordBrowser(t *testing.T, s *server, b *bot, rcv *receiver, id string) media.Audio {
+	t.Helper()
+	sub := communications.NewCallsItemSubscribeToTonePostRequestBody()
+	if _, err := b.call(id).SubscribeToTone().Post(t.Context(), sub, nil); err != nil {
+		t.Fatalf("subscribeToTone: %s", describe(err))
+	}
+	record := communications.NewCallsItemRecordResponsePostRequestBody()
+	record.SetPlayBeep(ptr(false))
+	record.SetMaxRecordDurationInSeconds(ptr(int32(3)))
+	record.SetInitialSilenceTimeoutInSeconds(ptr(int32(5)))
+	record.SetMaxSilenceTimeoutInSeconds(ptr(int32(5)))
+	record.SetClientContext(ptr("browser-record"))
+	op, err := b.call(id).RecordResponse().Post(t.Context(), record, nil)
+	if err != nil {
+		t.Fatalf("recordResponse: %s", describe(err))
+	}
+	n := rcv.operationDone(t, id, str(op.GetId()), "browser-record")
+	rec, ok := n.Operation.(models.RecordOperationable)
+	if !ok {
+		t.Fatalf("recordResponse completion: %s", n.Body)
+	}
+	location, token := str(rec.GetRecordingLocation()), str(rec.GetRecordingAccessToken())
+	resp, wav := graphRequest(t, devHTTPClient(t, s.DevCA()), http.MethodGet, location, token, nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download the recording: %s %s", resp.Status, wav)
+	}
+	a, err := media.DecodeWAV(bytes.NewReader(wav))
+	if err != nil {
+		t.Fatalf("the recording is not a WAV: %v", err)
+	}
+	return a
 }

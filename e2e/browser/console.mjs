@@ -2,7 +2,7 @@
 // the Go end-to-end tests (e2e/console_test.go), which start the server,
 // make the calls and check what this prints.
 //
-//   node console.mjs <scenario>    scenario: list | incoming | csrf | signin
+//   node console.mjs <scenario>    scenario: list | incoming | webrtc | csrf | signin
 //
 // Input comes from the environment (SB_URL, the console's base URL; the
 // scenario's call ids and credentials); the result is one JSON line on
@@ -21,11 +21,24 @@ const base = env("SB_URL");
 const artifacts = env("SB_ARTIFACTS");
 const timeout = 15000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.SB_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
-});
+// The microphone is a fake device: it speaks SB_WAV (looped) when set.
+// WebRTC on loopback needs loopback candidates, and plain IP ones rather
+// than mDNS names.
+const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+  "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"];
+if (process.env.SB_WAV) args.push(`--use-file-for-fake-audio-capture=${process.env.SB_WAV}`);
+const browser = await chromium.launch({ executablePath: process.env.SB_CHROMIUM || "/usr/bin/chromium", args });
+
+// commands are the lines the test writes on stdin, one at a time.
+const commands = (async function* () {
+  let buf = "";
+  for await (const chunk of process.stdin) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) { yield buf.slice(0, i); buf = buf.slice(i + 1); }
+  }
+})();
 const result = {};
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -79,6 +92,31 @@ try {
     await caller.locator('button[data-action="hangUp"]').click();
     await page.locator('#call-head .state[data-state="terminated"]').waitFor({ timeout: 20000 });
     result.endedByCaller = true;
+  } else if (scenario === "webrtc") {
+    // The browser calls the bot with its (fake) microphone; the test
+    // answers, records, then tells the page to press keys and hang up.
+    await page.goto(base + "/console/");
+    await page.locator("#browser-call").waitFor();
+    await page.fill("#bc-user", env("SB_FROM"));
+    await page.fill("#bc-callback", env("SB_CALLBACK"));
+    await page.click("#bc-call");
+    await page.locator("#bc-status[data-call-id]").waitFor();
+    result.callId = await page.locator("#bc-status").getAttribute("data-call-id");
+    console.log(JSON.stringify({ placed: result.callId }));
+    await page.locator("#bc-status", { hasText: "In the call." }).waitFor({ timeout: 20000 });
+    await page.screenshot({ path: path.join(artifacts, "console-browser-call.png"), fullPage: true });
+    console.log(JSON.stringify({ inCall: true }));
+    for await (const cmd of commands) {
+      if (cmd.startsWith("press ")) {
+        for (const k of cmd.slice(6)) await page.click(`#bc-keypad button[data-key="${k}"]`);
+        console.log(JSON.stringify({ pressed: cmd.slice(6) }));
+      } else if (cmd === "hangup") {
+        await page.click("#bc-hangup");
+        await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();
+        result.hungUp = true;
+        break;
+      }
+    }
   } else if (scenario === "csrf") {
     await page.goto(base + "/console/");
     await page.locator("#calls").waitFor();

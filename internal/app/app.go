@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/store"
 	"github.com/switchboard-dev/switchboard/internal/telemetry"
 	"github.com/switchboard-dev/switchboard/internal/throttle"
+	"github.com/switchboard-dev/switchboard/internal/webrtc"
 )
 
 // Version is the server version, reported in User-Agent and --version.
@@ -57,6 +58,7 @@ type App struct {
 	recordings  *recordings.Store
 	hub         *console.Hub      // the console's live view of commits
 	sip         *sip.Server       // nil when SIP is off
+	webrtc      *webrtc.Server    // browsers in calls (the console)
 	phones      *phones.Directory // SIP accounts, registrations, contacts, trunks
 	devCA       []byte
 	node        *nodeSetup   // set when the store is shared by several nodes
@@ -195,9 +197,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if a.sip, err = a.newSIP(); err != nil {
 		return err
 	}
-	var endpoints calls.Endpoints
+	if a.webrtc, err = a.newWebRTC(); err != nil {
+		return err
+	}
+	endpoints := liveEndpoints{a.webrtc}
 	if a.sip != nil {
-		endpoints = a.sip
+		endpoints = append(endpoints, a.sip)
 	}
 	callsCfg := calls.Config{
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
@@ -221,6 +226,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := a.calls.Start(ctx); err != nil {
 		return err
 	}
+	a.webrtc.SetCalls(a.calls)
 	if a.sip != nil {
 		a.sip.Attach(a.calls)
 		if err := a.sip.Start(ctx); err != nil {
@@ -412,6 +418,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	if a.webrtc != nil {
+		a.webrtc.Close()
+	}
 	// Phones hear a BYE before the calls domain stops.
 	if a.sip != nil {
 		if err := a.sip.Close(ctx); err != nil {

@@ -66,6 +66,8 @@ type Config struct {
 	Media MediaConfig `yaml:"media"`
 	// SIP serves phones, PBXs and trunks.
 	SIP SIPConfig `yaml:"sip"`
+	// WebRTC brings browsers into calls from the console.
+	WebRTC WebRTCConfig `yaml:"webrtc"`
 	// PublicURL is the base URL clients reach this server at, used in links
 	// it hands out (recording locations). Default: the HTTP listener.
 	PublicURL string `yaml:"publicUrl"`
@@ -354,4 +356,16 @@ func redact(dsn string) string {
 		return "***" + dsn[i:]
 	}
 	return dsn
+}
+
+// WebRTCConfig is the webrtc: section: how browsers reach the server's
+// media (docs/console.md).
+type WebRTCConfig struct {
+	// Addresses are the IP addresses ICE offers browsers. Default: the
+	// loopback address in development mode, every interface's otherwise.
+	// Behind NAT, give the address browsers can reach.
+	Addresses []string `yaml:"addresses"`
+	// PortMin and PortMax bound the UDP ports; 0 and 0 mean any.
+	PortMin uint16 `yaml:"portMin"`
+	PortMax uint16 `yaml:"portMax"`
 }

@@ -14,13 +14,14 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/console"
+	"github.com/switchboard-dev/switchboard/internal/webrtc"
 )
 
 // consoleHandler is the web console (docs/console.md), over backend: the
 // server's own API handler.
 func (a *App) consoleHandler(backend http.Handler) *console.Handler {
 	cfg := console.Config{Backend: backend, SignIn: a.consoleSignIn, Principal: a.tokenPrincipal,
-		Events: a.hub, Clock: a.clock, Logger: a.log}
+		Events: a.hub, Browser: browserCalls{a}, Clock: a.clock, Logger: a.log}
 	if a.cfg.Dev {
 		cfg.DevLogin = &console.Credentials{TenantID: auth.DevTenantID, ClientID: auth.DevClientID, ClientSecret: auth.DevClientSecret}
 	}
@@ -89,3 +90,30 @@ func (o observers) CallChanged(from calls.State, c *calls.Call) {
 }
 
 func (o observers) ConversationChanged(conv *calls.Conversation) { o.hub.ConversationChanged(conv) }
+
+// browserCalls places the console's calls from the browser through the
+// WebRTC endpoint server.
+type browserCalls struct{ a *App }
+
+func (b browserCalls) Call(r *http.Request, tenantID string, c console.BrowserCall) (console.BrowserPlaced, error) {
+	webhook, err := b.a.webhook(r.Context(), tenantID, c.ApplicationID)
+	if errors.Is(err, auth.ErrAppNotFound) {
+		return console.BrowserPlaced{}, &calls.ValidationError{Field: "applicationId", Reason: "is not an application of your tenant"}
+	}
+	if err != nil {
+		return console.BrowserPlaced{}, err
+	}
+	if c.CallbackURI != "" {
+		webhook = c.CallbackURI
+	}
+	p, err := b.a.webrtc.CallApplication(r.Context(), calls.IncomingCall{TenantID: tenantID, AppID: c.ApplicationID, CallbackURI: webhook, From: c.Identity}, c.Offer)
+	if errors.Is(err, webrtc.ErrBadOffer) {
+		return console.BrowserPlaced{}, &calls.ValidationError{Field: "offer", Reason: err.Error()}
+	}
+	if err != nil {
+		return console.BrowserPlaced{}, err
+	}
+	return console.BrowserPlaced{CallID: p.CallID, ParticipantID: p.ParticipantID, Answer: p.Answer}, nil
+}
+
+func (b browserCalls) HangUp(participantID string) bool { return b.a.webrtc.HangUp(participantID) }

@@ -16,6 +16,8 @@ const (
 	EndpointSimulated = ""
 	// EndpointSIP is a SIP phone, a PBX or a trunk.
 	EndpointSIP = "sip"
+	// EndpointWebRTC is a browser (the console).
+	EndpointWebRTC = "webrtc"
 )
 
 // Endpoints reaches the participants bound to live endpoints (SIP phones

@@ -74,6 +74,8 @@ type Config struct {
 	DevLogin *Credentials
 	// Events feeds /console/events; nil serves no events.
 	Events *Hub
+	// Browser, when set, lets the page call from the browser (WebRTC).
+	Browser Browser
 	// Clock defaults to the wall clock.
 	Clock clock.Clock
 	// Logger defaults to slog.Default().
@@ -88,6 +90,7 @@ type Handler struct {
 	cfg      Config
 	sessions *sessions
 	files    http.Handler
+	browsers browserCalls
 }
 
 // New returns the console's handler.
@@ -125,6 +128,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSession(w, r)
 	case rest == "/events":
 		h.serveEvents(w, r)
+	case strings.HasPrefix(rest, "/webrtc/"):
+		h.serveBrowser(w, r, strings.TrimPrefix(rest, "/webrtc/"))
 	case rest == "/result-codes.html":
 		serveResultCodes(w, r)
 	case strings.HasPrefix(rest, "/api/"):

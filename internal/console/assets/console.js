@@ -114,7 +114,11 @@ function listen() {
   const es = new EventSource("/console/events");
   es.onopen = () => { live.textContent = "Live: the page updates as calls change."; };
   es.onerror = () => { live.textContent = "Reconnecting…"; };
-  es.addEventListener("call", (m) => { const e = JSON.parse(m.data); if (state.view && state.view.onEvent) state.view.onEvent(e); });
+  es.addEventListener("call", (m) => {
+    const e = JSON.parse(m.data);
+    browserCallEvent(e);
+    if (state.view && state.view.onEvent) state.view.onEvent(e);
+  });
   es.addEventListener("reload", () => { if (state.view && state.view.reload) state.view.reload(); });
   es.addEventListener("signedOut", () => { es.close(); state.session = null; signInPage("The session ended; sign in again."); });
   state.events = es;
@@ -134,7 +138,7 @@ async function callsPage() {
     el("thead", {}, el("tr", {}, ["Application", "Tenant", "Direction", "State", "Parties", "Age", "Result"].map((h) => el("th", {}, h)))),
     tbody);
   const note = el("p", { class: "muted" });
-  show(el("h1", {}, "Calls"), state.session.admin ? placeIncomingForm() : null, note, table);
+  show(el("h1", {}, "Calls"), state.session.admin ? browserCallCard() : null, state.session.admin ? placeIncomingForm() : null, note, table);
   const load = async () => {
     let data;
     try { data = await api("GET", "/switchboard/v1/calls?$top=200"); } catch (e) { note.textContent = e.message; return; }
@@ -150,6 +154,106 @@ async function callsPage() {
   };
   state.view = { onEvent: () => soon(load), reload: load };
   await load();
+}
+
+// --- calling from the browser (WebRTC) --------------------------------
+
+// browserCallCard lets you call an application from this browser, with
+// your microphone: the bot gets an incoming call from the identity you
+// choose, and you hear it.
+function browserCallCard() {
+  const bc = state.browserCall;
+  const status = el("p", { id: "bc-status", class: "muted" }, bc ? bc.status : "Not in a call.");
+  const audio = el("audio", { id: "bc-audio", autoplay: true });
+  if (bc && bc.stream) audio.srcObject = bc.stream;
+  const keypad = el("div", { id: "bc-keypad", class: "actions", hidden: !bc },
+    [..."123456789*0#"].map((k) => {
+      const b = el("button", { class: "secondary", type: "button", "data-key": k }, k);
+      // insertDTMF replaces the keys still queued: add to them instead.
+      b.onclick = () => { const c = state.browserCall; if (c && c.dtmf) c.dtmf.insertDTMF(c.dtmf.toneBuffer + k, 120, 80); };
+      return b;
+    }));
+  const hangUp = el("button", { id: "bc-hangup", type: "button", hidden: !bc }, "Hang up");
+  hangUp.onclick = () => endBrowserCall(true);
+  const form = el("form", { id: "browser-call", class: "card" },
+    el("h2", {}, "Call an application from this browser"),
+    el("p", { class: "muted" }, "Your microphone goes into the call and you hear the bot. The bot sees an incoming call from the user you name."),
+    el("div", { class: "grid" },
+      el("div", {}, el("label", { for: "bc-app" }, "Application (client id)"), el("input", { id: "bc-app", name: "app", value: state.session.clientId, required: true })),
+      el("div", {}, el("label", { for: "bc-user" }, "Call as user id"), el("input", { id: "bc-user", name: "user", value: "browser-user", required: true })),
+      el("div", {}, el("label", { for: "bc-name" }, "Display name"), el("input", { id: "bc-name", name: "name", value: "Me, in the browser" })),
+      el("div", {}, el("label", { for: "bc-callback" }, "Callback URI (default: the application's webhook)"), el("input", { id: "bc-callback", name: "callback" }))),
+    el("p", {}, el("button", { id: "bc-call", type: "submit", hidden: !!bc }, "Call"), " ", hangUp), keypad, status, audio);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try { await startBrowserCall(form); } catch (e) { setBrowserStatus("Call failed: " + e.message); endBrowserCall(false); }
+  };
+  return form;
+}
+
+function setBrowserStatus(text, callId) {
+  if (state.browserCall) state.browserCall.status = text;
+  const st = document.getElementById("bc-status");
+  if (!st) return;
+  st.textContent = text + " ";
+  if (callId) { st.dataset.callId = callId; st.append(el("a", { href: "#/calls/" + encodeURIComponent(callId) }, "Open the call")); }
+}
+
+async function startBrowserCall(form) {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const bc = { pc, mic: stream, status: "Calling…" };
+  state.browserCall = bc;
+  for (const t of stream.getAudioTracks()) bc.dtmf = pc.addTrack(t, stream).dtmf;
+  pc.ontrack = (e) => {
+    bc.stream = e.streams[0] || new MediaStream([e.track]);
+    const a = document.getElementById("bc-audio");
+    if (a) a.srcObject = bc.stream;
+  };
+  pc.onconnectionstatechange = () => { if (pc.connectionState === "failed") { setBrowserStatus("The connection failed."); endBrowserCall(false); } };
+  document.getElementById("bc-call").hidden = true;
+  document.getElementById("bc-hangup").hidden = false;
+  document.getElementById("bc-keypad").hidden = false;
+  setBrowserStatus("Calling…");
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((done) => {
+    if (pc.iceGatheringState === "complete") return done();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") done(); };
+  });
+  const body = { applicationId: form.app.value.trim(), identity: { user: { id: form.user.value.trim(), displayName: form.name.value.trim() || undefined } }, offer: pc.localDescription.sdp };
+  if (form.callback.value.trim()) body.callbackUri = form.callback.value.trim();
+  const resp = await fetch("/console/webrtc/call", { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify(body) });
+  const data = await resp.json();
+  if (!resp.ok) throw new Error(data.error ? data.error.message : resp.status + " " + resp.statusText);
+  bc.placed = data;
+  await pc.setRemoteDescription({ type: "answer", sdp: data.answer });
+  setBrowserStatus("Ringing the application…", data.callId);
+}
+
+// browserCallEvent follows the browser's call in the live events.
+function browserCallEvent(e) {
+  const bc = state.browserCall;
+  if (!bc || !bc.placed || e.callId !== bc.placed.callId) return;
+  if (e.state === "established") setBrowserStatus("In the call.", e.callId);
+  else if (e.state === "terminated") { setBrowserStatus("The call ended.", e.callId); endBrowserCall(false); }
+}
+
+async function endBrowserCall(tell) {
+  const bc = state.browserCall;
+  if (!bc) return;
+  state.browserCall = null;
+  if (tell && bc.placed) {
+    await fetch("/console/webrtc/hangUp", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ participantId: bc.placed.participantId }) });
+    setBrowserStatus("You hung up.", bc.placed.callId);
+  }
+  bc.pc.close();
+  for (const t of bc.mic.getTracks()) t.stop();
+  const call = document.getElementById("bc-call"), hang = document.getElementById("bc-hangup"), pad = document.getElementById("bc-keypad");
+  if (call) call.hidden = false;
+  if (hang) hang.hidden = true;
+  if (pad) pad.hidden = true;
 }
 
 // placeIncomingForm makes a simulated caller (a user or a phone number)

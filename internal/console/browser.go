@@ -1,0 +1,108 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+
+	"github.com/switchboard-dev/switchboard/internal/graph"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
+)
+
+// BrowserCall is a call the page places from the browser: as Identity, to
+// the application ApplicationID of the session's tenant, with the
+// browser's WebRTC offer (every candidate in it).
+type BrowserCall struct {
+	ApplicationID string            `json:"applicationId"`
+	Identity      model.IdentitySet `json:"identity"`
+	CallbackURI   string            `json:"callbackUri"`
+	Offer         string            `json:"offer"`
+}
+
+// BrowserPlaced is the call placed, and the server's answer.
+type BrowserPlaced struct {
+	CallID        string `json:"callId"`
+	ParticipantID string `json:"participantId"`
+	Answer        string `json:"answer"`
+}
+
+// Browser places calls from the browser (WebRTC) and hangs them up.
+type Browser interface {
+	Call(r *http.Request, tenantID string, c BrowserCall) (BrowserPlaced, error)
+	HangUp(participantID string) bool
+}
+
+// maxOffer bounds a browser's session description.
+const maxOffer = 64 << 10
+
+// browserCalls remembers which session placed which browser participant:
+// only that session hangs it up.
+type browserCalls struct {
+	mu    sync.Mutex
+	owner map[string]string // participant id -> session id
+}
+
+// serveBrowser: POST /console/webrtc/call and /console/webrtc/hangUp.
+func (h *Handler) serveBrowser(w http.ResponseWriter, r *http.Request, action string) {
+	s := h.session(r)
+	if s == nil {
+		writeError(w, http.StatusUnauthorized, "signInRequired", "The console session has ended; sign in again.")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Use POST.")
+		return
+	}
+	if !s.checkCSRF(r) {
+		writeError(w, http.StatusForbidden, "Forbidden", "Calling from the browser needs the session's CSRF token (X-CSRF-Token).")
+		return
+	}
+	if h.cfg.Browser == nil {
+		writeError(w, http.StatusNotImplemented, "notImplemented", "This server does not take calls from browsers.")
+		return
+	}
+	switch action {
+	case "call":
+		if !s.admin() {
+			writeError(w, http.StatusForbidden, "Forbidden", "Calling from the browser is simulation control: it needs Switchboard.Admin.")
+			return
+		}
+		var c BrowserCall
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOffer)).Decode(&c); err != nil || c.Offer == "" || c.ApplicationID == "" {
+			writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with applicationId, identity and the browser's offer.")
+			return
+		}
+		placed, err := h.cfg.Browser.Call(r, s.principal.TenantID, c)
+		if err != nil {
+			graph.WriteError(w, r, h.cfg.Logger, err)
+			return
+		}
+		h.browsers.mu.Lock()
+		if h.browsers.owner == nil {
+			h.browsers.owner = map[string]string{}
+		}
+		h.browsers.owner[placed.ParticipantID] = s.id
+		h.browsers.mu.Unlock()
+		writeJSON(w, http.StatusCreated, placed)
+	case "hangUp":
+		var req struct {
+			ParticipantID string `json:"participantId"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with participantId.")
+			return
+		}
+		h.browsers.mu.Lock()
+		mine := h.browsers.owner[req.ParticipantID] == s.id
+		delete(h.browsers.owner, req.ParticipantID)
+		h.browsers.mu.Unlock()
+		if !mine || !h.cfg.Browser.HangUp(req.ParticipantID) {
+			writeError(w, http.StatusNotFound, "itemNotFound", "This browser has no call with that participant.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeError(w, http.StatusNotFound, "BadRequest", "There is no console endpoint at '"+r.URL.Path+"'.")
+	}
+}
