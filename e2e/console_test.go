@@ -238,7 +238,8 @@ func TestConsole(t *testing.T) {
 		if err := os.WriteFile(wav, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var callID string
+		promptPath := writeIVRWAV(t, t.TempDir(), "prompt.wav", media.Tone(1000, 1500*time.Millisecond, -12))
+		var callID, heardStage string
 		var res struct {
 			CallID        string
 			HungUp        bool
@@ -250,6 +251,10 @@ func TestConsole(t *testing.T) {
 					Placed  string
 					InCall  bool
 					Pressed string
+					Heard   *struct {
+						Best     []float64
+						Together float64
+					}
 				}
 				if json.Unmarshal([]byte(line), &msg) != nil {
 					return
@@ -277,6 +282,33 @@ func TestConsole(t *testing.T) {
 						if ti := toneOf(n); ti.GetTone() == nil || *ti.GetTone() != want {
 							t.Errorf("tone %d: %s, want %s", seq, describeTone(ti), want)
 						}
+					}
+					// The bot plays a 1 kHz prompt: the page listens for it.
+					play := communications.NewCallsItemPlayPromptPostRequestBody()
+					play.SetPrompts([]models.Promptable{mediaPrompt(promptPath, "browser-prompt")})
+					if _, err := dev.call(callID).PlayPrompt().Post(t.Context(), play, nil); err != nil {
+						t.Errorf("playPrompt: %s", describe(err))
+					}
+					heardStage = "prompt"
+					send("listen 2000 1000 2500")
+				case msg.Heard != nil && heardStage == "prompt":
+					t.Logf("the page heard, during the prompt: %v dB at 1000 and 2500 Hz", msg.Heard.Best)
+					// 1 kHz loud, an unrelated frequency not.
+					if b := msg.Heard.Best; len(b) != 2 || b[0] < -50 || b[0]-b[1] < 20 {
+						t.Errorf("the page heard %v dB at 1000 and 2500 Hz; want the prompt's 1 kHz tone, well above", b)
+					}
+					// The bot presses 7: the page hears its two tones at once.
+					keys := communications.NewCallsItemSendDtmfTonesPostRequestBody()
+					keys.SetTones([]models.Tone{models.TONE7_TONE})
+					if _, err := dev.call(callID).SendDtmfTones().Post(t.Context(), keys, nil); err != nil {
+						t.Errorf("sendDtmfTones: %s", describe(err))
+					}
+					heardStage = "dtmf"
+					send("listen 1500 852 1209")
+				case msg.Heard != nil && heardStage == "dtmf":
+					t.Logf("the page heard, during the 7: 852 and 1209 Hz together at %.1f dB (each: %v)", msg.Heard.Together, msg.Heard.Best)
+					if msg.Heard.Together < -50 {
+						t.Errorf("the page did not hear the bot's 7 (852 and 1209 Hz together): at best %.1f dB (each: %v)", msg.Heard.Together, msg.Heard.Best)
 					}
 					send("hangup")
 				}

@@ -110,6 +110,37 @@ try {
       if (cmd.startsWith("press ")) {
         for (const k of cmd.slice(6)) await page.click(`#bc-keypad button[data-key="${k}"]`);
         console.log(JSON.stringify({ pressed: cmd.slice(6) }));
+      } else if (cmd.startsWith("listen ")) {
+        // What the page hears, through WebAudio: the loudest level at
+        // each frequency asked for, over the time asked for.
+        const [ms, ...freqs] = cmd.slice(7).split(" ").map(Number);
+        const heard = await page.evaluate(async ({ ms, freqs }) => {
+          const a = document.getElementById("bc-audio");
+          const ctx = window.__sbAudio || (window.__sbAudio = new AudioContext());
+          await ctx.resume();
+          const src = window.__sbSource || (window.__sbSource = ctx.createMediaStreamSource(a.srcObject));
+          const an = ctx.createAnalyser();
+          an.fftSize = 8192;
+          an.smoothingTimeConstant = 0;
+          src.connect(an);
+          const bins = new Float32Array(an.frequencyBinCount);
+          const best = freqs.map(() => -Infinity);
+          const together = [];
+          const until = performance.now() + ms;
+          while (performance.now() < until) {
+            await new Promise((r) => setTimeout(r, 40));
+            an.getFloatFrequencyData(bins);
+            const now = freqs.map((f) => {
+              const i = Math.round(f / (ctx.sampleRate / an.fftSize));
+              return Math.max(bins[i - 1], bins[i], bins[i + 1]);
+            });
+            now.forEach((v, k) => { best[k] = Math.max(best[k], v); });
+            together.push(Math.min(...now));
+          }
+          src.disconnect(an);
+          return { best, together: Math.max(...together) };
+        }, { ms, freqs });
+        console.log(JSON.stringify({ heard }));
       } else if (cmd === "hangup") {
         await page.click("#bc-hangup");
         await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();

@@ -179,7 +179,7 @@ func (s *Server) Accept(ref calls.EndpointRef) {
 	if b == nil {
 		return
 	}
-	if err := s.rooms.AddEndpoint(ref.Conversation, b.ep); err != nil {
+	if err := s.rooms.AddEndpoint(ref.Conversation, inBand{b.ep}); err != nil {
 		s.log.Error("webrtc: the browser's audio could not join the call", "participant", ref.Participant, "err", err)
 		go s.left(ref.Participant)
 		return
@@ -223,3 +223,15 @@ func (s *Server) Close() {
 		s.drop(id)
 	}
 }
+
+// inBand is a browser's endpoint in its room. It takes no keys out of
+// band, so the room mixes the keys others press into what the browser
+// hears: a browser does not show the page the RFC 4733 events it receives.
+type inBand struct{ ep *rtpmedia.Endpoint }
+
+var _ media.Gapper = inBand{}
+
+func (b inBand) ID() string                        { return b.ep.ID() }
+func (b inBand) Speak(f *media.Frame) (bool, rune) { return b.ep.Speak(f) }
+func (b inBand) Hear(f *media.Frame)               { b.ep.Hear(f) }
+func (b inBand) Gap(n int)                         { b.ep.Gap(n) }
