@@ -325,6 +325,45 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("the browser joins a meeting", func(t *testing.T) {
+		const passcode = "Br0wser"
+		id := str(createCall(t, dev.GraphServiceClient, joinRequest(rcv.URL(), passcode)).GetId())
+		rcv.expectStates(t, id, 0, "updated:establishing", "updated:established")
+		user := "browser-" + carol
+		var res struct {
+			HungUp        bool
+			ConsoleErrors []string
+		}
+		var mark int64 // the roster notification that showed the user muted
+		browserRun(t, "meeting", map[string]string{"SB_URL": s.HTTP, "SB_MEETING": meetingID, "SB_PASSCODE": passcode, "SB_FROM": user},
+			func(line string, send func(string)) {
+				switch {
+				case strings.Contains(line, `"joined":true`):
+					rcv.rosterAfter(t, id, 0, "with the browser's user", hasUsers(user))
+					send("mute")
+				case strings.Contains(line, `"muted":true`):
+					n := rcv.rosterAfter(t, id, 0, "with the browser's user muted", func(r []models.Participantable) bool {
+						p := findParticipant(r, func(p models.Participantable) bool { return userOf(p) == user })
+						return p != nil && isMuted(p)
+					})
+					mark = n.Seq
+					send("hangup")
+				}
+			}, &res)
+		if !res.HungUp {
+			t.Fatalf("the page did not leave the meeting: %+v", res)
+		}
+		rcv.rosterAfter(t, id, mark, "without the browser's user, after it left", func(r []models.Participantable) bool {
+			return findParticipant(r, func(p models.Participantable) bool { return userOf(p) == user }) == nil
+		})
+		if err := dev.call(id).Delete(t.Context(), nil); err != nil {
+			t.Errorf("hang up the meeting: %s", describe(err))
+		}
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+	})
+
 	t.Run("csrf", func(t *testing.T) {
 		var res struct{ WithoutToken int }
 		browserRun(t, "csrf", map[string]string{"SB_URL": s.HTTP}, nil, &res)

@@ -2,7 +2,7 @@
 // the Go end-to-end tests (e2e/console_test.go), which start the server,
 // make the calls and check what this prints.
 //
-//   node console.mjs <scenario>    scenario: list | incoming | webrtc | csrf | signin
+//   node console.mjs <scenario>    scenario: list | incoming | webrtc | meeting | csrf | signin
 //
 // Input comes from the environment (SB_URL, the console's base URL; the
 // scenario's call ids and credentials); the result is one JSON line on
@@ -141,6 +141,30 @@ try {
           return { best, together: Math.max(...together) };
         }, { ms, freqs });
         console.log(JSON.stringify({ heard }));
+      } else if (cmd === "hangup") {
+        await page.click("#bc-hangup");
+        await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();
+        result.hungUp = true;
+        break;
+      }
+    }
+  } else if (scenario === "meeting") {
+    // The browser joins the bot's meeting by its join id, mutes, leaves.
+    await page.goto(base + "/console/");
+    await page.locator("#browser-call").waitFor();
+    await page.selectOption("#bc-mode", "join");
+    await page.fill("#bc-meeting", env("SB_MEETING"));
+    await page.fill("#bc-passcode", env("SB_PASSCODE"));
+    await page.fill("#bc-user", env("SB_FROM"));
+    await page.fill("#bc-name", "Browser attendee");
+    await page.click("#bc-call");
+    await page.locator("#bc-status", { hasText: "In the meeting." }).waitFor();
+    console.log(JSON.stringify({ joined: true }));
+    for await (const cmd of commands) {
+      if (cmd === "mute") {
+        await page.click("#bc-mute");
+        await page.locator('#bc-mute[data-muted="true"]').waitFor();
+        console.log(JSON.stringify({ muted: true }));
       } else if (cmd === "hangup") {
         await page.click("#bc-hangup");
         await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/console"
+	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/webrtc"
 )
 
@@ -114,6 +115,28 @@ func (b browserCalls) Call(r *http.Request, tenantID string, c console.BrowserCa
 		return console.BrowserPlaced{}, err
 	}
 	return console.BrowserPlaced{CallID: p.CallID, ParticipantID: p.ParticipantID, Answer: p.Answer}, nil
+}
+
+func (b browserCalls) Join(r *http.Request, tenantID string, j console.BrowserJoin) (console.BrowserPlaced, error) {
+	spec := model.Call{MeetingInfo: &model.MeetingInfo{ODataType: model.TypeJoinMeetingIDMeetingInfo, JoinMeetingID: j.JoinMeetingID}}
+	if j.Passcode != "" {
+		spec.MeetingInfo.Passcode = &j.Passcode
+	}
+	p, err := b.a.webrtc.JoinMeeting(r.Context(), tenantID, spec, j.Identity, j.Offer)
+	if errors.Is(err, webrtc.ErrBadOffer) {
+		return console.BrowserPlaced{}, &calls.ValidationError{Field: "offer", Reason: err.Error()}
+	}
+	if errors.Is(err, calls.ErrNotFound) {
+		return console.BrowserPlaced{}, &calls.ValidationError{Field: "joinMeetingId", Reason: "names no live meeting of your tenant; an application must join it first"}
+	}
+	if err != nil {
+		return console.BrowserPlaced{}, err
+	}
+	return console.BrowserPlaced{ConversationID: p.ConversationID, ParticipantID: p.ParticipantID, Answer: p.Answer}, nil
+}
+
+func (b browserCalls) SetMuted(participantID string, muted bool) bool {
+	return b.a.webrtc.SetMuted(participantID, muted)
 }
 
 func (b browserCalls) HangUp(participantID string) bool { return b.a.webrtc.HangUp(participantID) }

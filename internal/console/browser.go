@@ -19,16 +19,30 @@ type BrowserCall struct {
 	Offer         string            `json:"offer"`
 }
 
-// BrowserPlaced is the call placed, and the server's answer.
-type BrowserPlaced struct {
-	CallID        string `json:"callId"`
-	ParticipantID string `json:"participantId"`
-	Answer        string `json:"answer"`
+// BrowserJoin is a meeting the page joins from the browser: by its join
+// id and passcode, as Identity, with the browser's offer.
+type BrowserJoin struct {
+	JoinMeetingID string            `json:"joinMeetingId"`
+	Passcode      string            `json:"passcode"`
+	Identity      model.IdentitySet `json:"identity"`
+	Offer         string            `json:"offer"`
 }
 
-// Browser places calls from the browser (WebRTC) and hangs them up.
+// BrowserPlaced is the call placed (or the meeting joined), and the
+// server's answer.
+type BrowserPlaced struct {
+	CallID         string `json:"callId,omitempty"`
+	ConversationID string `json:"conversationId,omitempty"`
+	ParticipantID  string `json:"participantId"`
+	Answer         string `json:"answer"`
+}
+
+// Browser places calls from the browser (WebRTC), joins meetings, mutes
+// and hangs up.
 type Browser interface {
 	Call(r *http.Request, tenantID string, c BrowserCall) (BrowserPlaced, error)
+	Join(r *http.Request, tenantID string, j BrowserJoin) (BrowserPlaced, error)
+	SetMuted(participantID string, muted bool) bool
 	HangUp(participantID string) bool
 }
 
@@ -63,17 +77,29 @@ func (h *Handler) serveBrowser(w http.ResponseWriter, r *http.Request, action st
 		return
 	}
 	switch action {
-	case "call":
+	case "call", "join":
 		if !s.admin() {
 			writeError(w, http.StatusForbidden, "Forbidden", "Calling from the browser is simulation control: it needs Switchboard.Admin.")
 			return
 		}
-		var c BrowserCall
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOffer)).Decode(&c); err != nil || c.Offer == "" || c.ApplicationID == "" {
-			writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with applicationId, identity and the browser's offer.")
-			return
+		var placed BrowserPlaced
+		var err error
+		body := http.MaxBytesReader(w, r.Body, maxOffer)
+		if action == "call" {
+			var c BrowserCall
+			if json.NewDecoder(body).Decode(&c) != nil || c.Offer == "" || c.ApplicationID == "" {
+				writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with applicationId, identity and the browser's offer.")
+				return
+			}
+			placed, err = h.cfg.Browser.Call(r, s.principal.TenantID, c)
+		} else {
+			var j BrowserJoin
+			if json.NewDecoder(body).Decode(&j) != nil || j.Offer == "" || j.JoinMeetingID == "" {
+				writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with joinMeetingId, passcode, identity and the browser's offer.")
+				return
+			}
+			placed, err = h.cfg.Browser.Join(r, s.principal.TenantID, j)
 		}
-		placed, err := h.cfg.Browser.Call(r, s.principal.TenantID, c)
 		if err != nil {
 			graph.WriteError(w, r, h.cfg.Logger, err)
 			return
@@ -85,6 +111,23 @@ func (h *Handler) serveBrowser(w http.ResponseWriter, r *http.Request, action st
 		h.browsers.owner[placed.ParticipantID] = s.id
 		h.browsers.mu.Unlock()
 		writeJSON(w, http.StatusCreated, placed)
+	case "mute":
+		var req struct {
+			ParticipantID string `json:"participantId"`
+			Muted         bool   `json:"muted"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "BadRequest", "The body must be JSON with participantId and muted.")
+			return
+		}
+		h.browsers.mu.Lock()
+		mine := h.browsers.owner[req.ParticipantID] == s.id
+		h.browsers.mu.Unlock()
+		if !mine || !h.cfg.Browser.SetMuted(req.ParticipantID, req.Muted) {
+			writeError(w, http.StatusNotFound, "itemNotFound", "This browser has no call with that participant.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case "hangUp":
 		var req struct {
 			ParticipantID string `json:"participantId"`

@@ -23,6 +23,7 @@ type Rooms interface {
 // Calls is what the server asks of the calls domain.
 type Calls interface {
 	Incoming(ctx context.Context, in calls.IncomingCall) (*calls.Call, calls.EndpointRef, error)
+	JoinMeetingAs(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet, endpoint string) (calls.EndpointRef, error)
 	Signal(ctx context.Context, ref calls.EndpointRef, sig calls.Signal) error
 }
 
@@ -69,9 +70,11 @@ func (s *Server) SetCalls(c Calls) {
 	s.mu.Unlock()
 }
 
-// Placed is a call a browser placed.
+// Placed is a call a browser placed, or a meeting it joined.
 type Placed struct {
 	CallID, ParticipantID string
+	// ConversationID is the meeting's, when the browser joined one.
+	ConversationID string
 	// Answer is the server's session description, every candidate in it.
 	Answer string
 }
@@ -107,6 +110,54 @@ func (s *Server) CallApplication(ctx context.Context, in calls.IncomingCall, off
 	s.mu.Unlock()
 	go s.watch(b)
 	return Placed{CallID: leg.ID, ParticipantID: pid, Answer: answer}, nil
+}
+
+// JoinMeeting makes the browser that sent offer join the tenant's live
+// meeting that spec names (its joinMeetingId and passcode, as a create
+// request names it), as who: it is in the meeting at once.
+func (s *Server) JoinMeeting(ctx context.Context, tenantID string, spec model.Call, who model.IdentitySet, offer string) (Placed, error) {
+	s.mu.Lock()
+	domain := s.calls
+	s.mu.Unlock()
+	if domain == nil {
+		return Placed{}, errors.New("webrtc: not started")
+	}
+	ref, err := domain.JoinMeetingAs(ctx, tenantID, spec, who, calls.EndpointWebRTC)
+	if err != nil {
+		return Placed{}, err
+	}
+	peer, answer, err := s.api.Answer(ctx, ref.Participant, offer)
+	if err != nil {
+		_ = domain.Signal(context.WithoutCancel(ctx), ref, calls.Signal{Kind: calls.SignalLeft})
+		return Placed{}, err
+	}
+	b := &browser{ref: ref, peer: peer, ep: rtpmedia.NewEndpoint(peer.Leg)}
+	s.mu.Lock()
+	s.peers[ref.Participant] = b
+	s.mu.Unlock()
+	s.Accept(ref) // in the meeting already: its audio joins now
+	go s.watch(b)
+	return Placed{ParticipantID: ref.Participant, ConversationID: ref.Conversation, Answer: answer}, nil
+}
+
+// SetMuted is the browser muting or unmuting itself: the participant is
+// muted in the call, as Graph shows it.
+func (s *Server) SetMuted(participantID string, muted bool) bool {
+	s.mu.Lock()
+	b, domain := s.peers[participantID], s.calls
+	s.mu.Unlock()
+	if b == nil {
+		return false
+	}
+	kind := calls.SignalUnmuted
+	if muted {
+		kind = calls.SignalMuted
+	}
+	b.ep.SetMuted(muted)
+	if err := domain.Signal(context.Background(), b.ref, calls.Signal{Kind: kind}); err != nil {
+		s.log.Warn("webrtc: telling the call a browser muted failed", "participant", participantID, "err", err)
+	}
+	return true
 }
 
 // watch reports a browser that went away (closed the page, lost the

@@ -175,15 +175,21 @@ function browserCallCard() {
     }));
   const hangUp = el("button", { id: "bc-hangup", type: "button", hidden: !bc }, "Hang up");
   hangUp.onclick = () => endBrowserCall(true);
+  const mute = el("button", { id: "bc-mute", class: "secondary", type: "button", hidden: !bc }, bc && bc.muted ? "Unmute" : "Mute");
+  mute.onclick = () => muteBrowser();
   const form = el("form", { id: "browser-call", class: "card" },
-    el("h2", {}, "Call an application from this browser"),
-    el("p", { class: "muted" }, "Your microphone goes into the call and you hear the bot. The bot sees an incoming call from the user you name."),
+    el("h2", {}, "Call from this browser"),
+    el("p", { class: "muted" }, "Your microphone goes into the call and you hear it. Call an application (it sees an incoming call from the user you name), or join a live meeting by its join id."),
     el("div", { class: "grid" },
-      el("div", {}, el("label", { for: "bc-app" }, "Application (client id)"), el("input", { id: "bc-app", name: "app", value: state.session.clientId, required: true })),
+      el("div", {}, el("label", { for: "bc-mode" }, "What to do"), el("select", { id: "bc-mode", name: "mode" },
+        el("option", { value: "call" }, "Call an application"), el("option", { value: "join" }, "Join a meeting"))),
+      el("div", {}, el("label", { for: "bc-app" }, "Application (client id)"), el("input", { id: "bc-app", name: "app", value: state.session.clientId })),
+      el("div", {}, el("label", { for: "bc-meeting" }, "Meeting join id"), el("input", { id: "bc-meeting", name: "meeting" })),
+      el("div", {}, el("label", { for: "bc-passcode" }, "Meeting passcode"), el("input", { id: "bc-passcode", name: "passcode" })),
       el("div", {}, el("label", { for: "bc-user" }, "Call as user id"), el("input", { id: "bc-user", name: "user", value: "browser-user", required: true })),
       el("div", {}, el("label", { for: "bc-name" }, "Display name"), el("input", { id: "bc-name", name: "name", value: "Me, in the browser" })),
       el("div", {}, el("label", { for: "bc-callback" }, "Callback URI (default: the application's webhook)"), el("input", { id: "bc-callback", name: "callback" }))),
-    el("p", {}, el("button", { id: "bc-call", type: "submit", hidden: !!bc }, "Call"), " ", hangUp), keypad, status, audio);
+    el("p", { class: "actions" }, el("button", { id: "bc-call", type: "submit", hidden: !!bc }, "Call"), hangUp, mute), keypad, status, audio);
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     try { await startBrowserCall(form); } catch (e) { setBrowserStatus("Call failed: " + e.message); endBrowserCall(false); }
@@ -213,22 +219,43 @@ async function startBrowserCall(form) {
   pc.onconnectionstatechange = () => { if (pc.connectionState === "failed") { setBrowserStatus("The connection failed."); endBrowserCall(false); } };
   document.getElementById("bc-call").hidden = true;
   document.getElementById("bc-hangup").hidden = false;
+  document.getElementById("bc-mute").hidden = false;
   document.getElementById("bc-keypad").hidden = false;
-  setBrowserStatus("Calling…");
+  const joining = form.mode.value === "join";
+  setBrowserStatus(joining ? "Joining…" : "Calling…");
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((done) => {
     if (pc.iceGatheringState === "complete") return done();
     pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") done(); };
   });
-  const body = { applicationId: form.app.value.trim(), identity: { user: { id: form.user.value.trim(), displayName: form.name.value.trim() || undefined } }, offer: pc.localDescription.sdp };
-  if (form.callback.value.trim()) body.callbackUri = form.callback.value.trim();
-  const resp = await fetch("/console/webrtc/call", { method: "POST", credentials: "same-origin",
+  const identity = { user: { id: form.user.value.trim(), displayName: form.name.value.trim() || undefined } };
+  const body = joining
+    ? { joinMeetingId: form.meeting.value.trim(), passcode: form.passcode.value, identity, offer: pc.localDescription.sdp }
+    : { applicationId: form.app.value.trim(), identity, offer: pc.localDescription.sdp };
+  if (!joining && form.callback.value.trim()) body.callbackUri = form.callback.value.trim();
+  const resp = await fetch("/console/webrtc/" + (joining ? "join" : "call"), { method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify(body) });
   const data = await resp.json();
   if (!resp.ok) throw new Error(data.error ? data.error.message : resp.status + " " + resp.statusText);
   bc.placed = data;
   await pc.setRemoteDescription({ type: "answer", sdp: data.answer });
-  setBrowserStatus("Ringing the application…", data.callId);
+  if (joining) setBrowserStatus("In the meeting.");
+  else setBrowserStatus("Ringing the application…", data.callId);
+}
+
+// muteBrowser mutes or unmutes the microphone, and the participant in
+// the call (Graph shows it muted).
+async function muteBrowser() {
+  const bc = state.browserCall;
+  if (!bc || !bc.placed) return;
+  const muted = !bc.muted;
+  const resp = await fetch("/console/webrtc/mute", { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ participantId: bc.placed.participantId, muted }) });
+  if (!resp.ok) return;
+  bc.muted = muted;
+  for (const t of bc.mic.getAudioTracks()) t.enabled = !muted;
+  const b = document.getElementById("bc-mute");
+  if (b) { b.textContent = muted ? "Unmute" : "Mute"; b.dataset.muted = String(muted); }
 }
 
 // browserCallEvent follows the browser's call in the live events.
@@ -246,14 +273,14 @@ async function endBrowserCall(tell) {
   if (tell && bc.placed) {
     await fetch("/console/webrtc/hangUp", { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ participantId: bc.placed.participantId }) });
-    setBrowserStatus("You hung up.", bc.placed.callId);
+    setBrowserStatus("You hung up.", bc.placed.callId || undefined);
   }
   bc.pc.close();
   for (const t of bc.mic.getTracks()) t.stop();
-  const call = document.getElementById("bc-call"), hang = document.getElementById("bc-hangup"), pad = document.getElementById("bc-keypad");
-  if (call) call.hidden = false;
-  if (hang) hang.hidden = true;
-  if (pad) pad.hidden = true;
+  for (const [id, hidden] of [["bc-call", false], ["bc-hangup", true], ["bc-mute", true], ["bc-keypad", true]]) {
+    const e = document.getElementById(id);
+    if (e) e.hidden = hidden;
+  }
 }
 
 // placeIncomingForm makes a simulated caller (a user or a phone number)
