@@ -364,6 +364,58 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("a call rings in the browser", func(t *testing.T) {
+		user := "browser-" + bob
+		var declined, answered string
+		var res struct {
+			EndedLive     bool
+			ConsoleErrors []string
+		}
+		browserRun(t, "ring", map[string]string{"SB_URL": s.HTTP, "SB_USER": user}, func(line string, send func(string)) {
+			var msg struct {
+				Reachable, Declined, Answered bool
+				Ringing                       string
+			}
+			if json.Unmarshal([]byte(line), &msg) != nil {
+				return
+			}
+			switch {
+			case msg.Reachable:
+				declined = str(createCall(t, dev.GraphServiceClient, callRequest(rcv.URL(), user)).GetId())
+				send("waitRing")
+			case msg.Ringing != "":
+				if !strings.Contains(msg.Ringing, devClientID) {
+					t.Errorf("the page shows %q ringing; want the calling application", msg.Ringing)
+				}
+				if answered == "" && declined != "" && !strings.HasPrefix(declined, "done:") {
+					send("decline")
+				} else {
+					send("answer")
+				}
+			case msg.Declined:
+				end := rcv.First(t, declined, "the end of the declined call", func(n notification) bool {
+					return n.ChangeType == "deleted" && n.ResourceURL == "/communications/calls/"+declined
+				})
+				checkResult(t, end, 603, 0)
+				declined = "done:" + declined
+				answered = str(createCall(t, dev.GraphServiceClient, callRequest(rcv.URL(), user)).GetId())
+				send("waitRing")
+			case msg.Answered:
+				rcv.expectStates(t, answered, 0, "updated:establishing", "updated:established")
+				if err := dev.call(answered).Delete(t.Context(), nil); err != nil {
+					t.Errorf("hang up: %s", describe(err))
+				}
+				send("waitEnded")
+			}
+		}, &res)
+		if !res.EndedLive {
+			t.Fatalf("the page did not show the end of the answered call: %+v", res)
+		}
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+	})
+
 	t.Run("csrf", func(t *testing.T) {
 		var res struct{ WithoutToken int }
 		browserRun(t, "csrf", map[string]string{"SB_URL": s.HTTP}, nil, &res)

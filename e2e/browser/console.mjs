@@ -2,7 +2,7 @@
 // the Go end-to-end tests (e2e/console_test.go), which start the server,
 // make the calls and check what this prints.
 //
-//   node console.mjs <scenario>    scenario: list | incoming | webrtc | meeting | csrf | signin
+//   node console.mjs <scenario>    scenario: list | incoming | webrtc | meeting | ring | csrf | signin
 //
 // Input comes from the environment (SB_URL, the console's base URL; the
 // scenario's call ids and credentials); the result is one JSON line on
@@ -169,6 +169,33 @@ try {
         await page.click("#bc-hangup");
         await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();
         result.hungUp = true;
+        break;
+      }
+    }
+  } else if (scenario === "ring") {
+    // The browser takes a user's identity; the bot calls that user twice:
+    // the page declines the first call and answers the second.
+    await page.goto(base + "/console/");
+    await page.fill("#rc-user", env("SB_USER"));
+    await page.click("#rc-take");
+    await page.locator("#rc-status", { hasText: "ring here" }).waitFor();
+    console.log(JSON.stringify({ reachable: true }));
+    for await (const cmd of commands) {
+      if (cmd === "waitRing") {
+        await page.locator("#rc-answer").waitFor({ timeout: 20000 });
+        await page.screenshot({ path: path.join(artifacts, "console-ringing.png"), fullPage: true });
+        console.log(JSON.stringify({ ringing: await page.locator("#rc-ring").innerText() }));
+      } else if (cmd === "decline") {
+        await page.click("#rc-decline");
+        await page.locator("#rc-status", { hasText: "You declined" }).waitFor();
+        console.log(JSON.stringify({ declined: true }));
+      } else if (cmd === "answer") {
+        await page.click("#rc-answer");
+        await page.locator("#bc-status", { hasText: "In the call." }).waitFor();
+        console.log(JSON.stringify({ answered: true }));
+      } else if (cmd === "waitEnded") {
+        await page.locator("#bc-status", { hasText: "The call ended." }).waitFor({ timeout: 20000 });
+        result.endedLive = true;
         break;
       }
     }

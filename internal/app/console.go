@@ -135,6 +135,22 @@ func (b browserCalls) Join(r *http.Request, tenantID string, j console.BrowserJo
 	return console.BrowserPlaced{ConversationID: p.ConversationID, ParticipantID: p.ParticipantID, Answer: p.Answer}, nil
 }
 
+func (b browserCalls) TakeIdentity(tenantID, user string, notify func(v any)) func() {
+	return b.a.webrtc.TakeIdentity(tenantID, user, func(r webrtc.Ring) { notify(r) })
+}
+
+func (b browserCalls) AnswerRing(r *http.Request, participantID, offer string) (string, error) {
+	answer, err := b.a.webrtc.AnswerRing(r.Context(), participantID, offer)
+	if errors.Is(err, webrtc.ErrBadOffer) {
+		return "", &calls.ValidationError{Field: "offer", Reason: err.Error()}
+	}
+	return answer, err
+}
+
+func (b browserCalls) DeclineRing(participantID string) bool {
+	return b.a.webrtc.DeclineRing(participantID)
+}
+
 func (b browserCalls) SetMuted(participantID string, muted bool) bool {
 	return b.a.webrtc.SetMuted(participantID, muted)
 }

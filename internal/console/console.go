@@ -205,6 +205,7 @@ func (h *Handler) serveSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.sessions.drop(s.id)
+		h.browsers.setReachable(s.id, nil)
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 		w.WriteHeader(http.StatusNoContent)
 	default:

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -191,7 +192,9 @@ func TestEventsAreFilteredBySession(t *testing.T) {
 	got := func(s *subscriber) []string {
 		var ids []string
 		for len(s.events) > 0 {
-			ids = append(ids, (<-s.events).CallID)
+			var e Event
+			json.Unmarshal((<-s.events).data, &e)
+			ids = append(ids, e.CallID)
 		}
 		return ids
 	}

@@ -33,8 +33,14 @@ func NewHub() *Hub { return &Hub{subs: make(map[*subscriber]struct{})} }
 
 type subscriber struct {
 	s      *session
-	events chan Event
+	events chan message
 	missed bool // an event did not fit: the page must reload all
+}
+
+// message is one server-sent event: its name and its JSON data.
+type message struct {
+	name string
+	data []byte
 }
 
 // subscriberQueue is how many events a stream may fall behind.
@@ -50,8 +56,9 @@ func (h *Hub) ConversationChanged(conv *calls.Conversation) {
 			if !sub.s.sees(l.TenantID, l.AppID) {
 				continue
 			}
+			b, _ := json.Marshal(Event{CallID: l.ID, ConversationID: conv.ID, TenantID: l.TenantID, AppID: l.AppID, State: l.State.String()})
 			select {
-			case sub.events <- Event{CallID: l.ID, ConversationID: conv.ID, TenantID: l.TenantID, AppID: l.AppID, State: l.State.String()}:
+			case sub.events <- message{"call", b}:
 			default:
 				sub.missed = true
 			}
@@ -59,8 +66,26 @@ func (h *Hub) ConversationChanged(conv *calls.Conversation) {
 	}
 }
 
+// sendTo gives one session's streams an event of its own (a call ringing
+// in the browser). It does not block.
+func (h *Hub) sendTo(sessionID, name string, v any) {
+	b, _ := json.Marshal(v)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs {
+		if sub.s.id != sessionID {
+			continue
+		}
+		select {
+		case sub.events <- message{name, b}:
+		default:
+			sub.missed = true
+		}
+	}
+}
+
 func (h *Hub) subscribe(s *session) *subscriber {
-	sub := &subscriber{s: s, events: make(chan Event, subscriberQueue)}
+	sub := &subscriber{s: s, events: make(chan message, subscriberQueue)}
 	h.mu.Lock()
 	h.subs[sub] = struct{}{}
 	h.mu.Unlock()
@@ -121,9 +146,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
-		case e := <-sub.events:
-			b, _ := json.Marshal(e)
-			fmt.Fprintf(w, "event: call\ndata: %s\n\n", b)
+		case m := <-sub.events:
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.name, m.data)
 		}
 		if h.cfg.Events.takeMissed(sub) {
 			fmt.Fprint(w, "event: reload\ndata: {}\n\n")

@@ -29,7 +29,8 @@ type Calls interface {
 
 // Server is the browsers' side of the calls domain: it implements
 // calls.Endpoints for participants of kind calls.EndpointWebRTC, one Peer
-// each. Today a browser calls an application; it is not dialled.
+// each. A browser calls an application, joins a meeting, or takes an
+// identity that calls then ring (ring.go).
 type Server struct {
 	api   *API
 	rooms Rooms
@@ -38,6 +39,8 @@ type Server struct {
 	mu    sync.Mutex
 	calls Calls
 	peers map[string]*browser // by participant id
+
+	reg registry // reachable browsers, and the calls ringing them
 }
 
 // browser is one participant's connection.
@@ -216,13 +219,6 @@ func (s *Server) get(ref calls.EndpointRef) *browser {
 	return s.peers[ref.Participant]
 }
 
-// Bind implements calls.Endpoints: no identity is reached in a browser
-// yet (a browser calls; it is not called).
-func (s *Server) Bind(string, model.IdentitySet) string { return calls.EndpointSimulated }
-
-// Dial implements calls.Endpoints; Bind routes no call here.
-func (s *Server) Dial(calls.EndpointRef, calls.Dial) {}
-
 // Accept implements calls.Endpoints: the application answered; the
 // browser's audio joins the call.
 func (s *Server) Accept(ref calls.EndpointRef) {
@@ -241,8 +237,11 @@ func (s *Server) Accept(ref calls.EndpointRef) {
 }
 
 // End implements calls.Endpoints: the call ended for the browser (declined,
-// hung up by the others); its connection closes.
+// hung up by the others), or stopped ringing it; its connection closes.
 func (s *Server) End(ref calls.EndpointRef, _ calls.Release) {
+	if s.stopRinging(ref.Participant) {
+		return
+	}
 	if s.get(ref) != nil {
 		go s.drop(ref.Participant) // not under the conversation's lock
 	}

@@ -119,6 +119,7 @@ function listen() {
     browserCallEvent(e);
     if (state.view && state.view.onEvent) state.view.onEvent(e);
   });
+  es.addEventListener("ring", (m) => ringEvent(JSON.parse(m.data)));
   es.addEventListener("reload", () => { if (state.view && state.view.reload) state.view.reload(); });
   es.addEventListener("signedOut", () => { es.close(); state.session = null; signInPage("The session ended; sign in again."); });
   state.events = es;
@@ -138,7 +139,8 @@ async function callsPage() {
     el("thead", {}, el("tr", {}, ["Application", "Tenant", "Direction", "State", "Parties", "Age", "Result"].map((h) => el("th", {}, h)))),
     tbody);
   const note = el("p", { class: "muted" });
-  show(el("h1", {}, "Calls"), state.session.admin ? browserCallCard() : null, state.session.admin ? placeIncomingForm() : null, note, table);
+  show(el("h1", {}, "Calls"), state.session.admin ? reachableCard() : null, state.session.admin ? browserCallCard() : null,
+    state.session.admin ? placeIncomingForm() : null, note, table);
   const load = async () => {
     let data;
     try { data = await api("GET", "/switchboard/v1/calls?$top=200"); } catch (e) { note.textContent = e.message; return; }
@@ -205,7 +207,9 @@ function setBrowserStatus(text, callId) {
   if (callId) { st.dataset.callId = callId; st.append(el("a", { href: "#/calls/" + encodeURIComponent(callId) }, "Open the call")); }
 }
 
-async function startBrowserCall(form) {
+// newBrowserPeer opens the microphone and a peer connection with every
+// candidate gathered in its offer, and shows the call's controls.
+async function newBrowserPeer() {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
   const pc = new RTCPeerConnection({ iceServers: [] });
   const bc = { pc, mic: stream, status: "Calling…" };
@@ -217,17 +221,22 @@ async function startBrowserCall(form) {
     if (a) a.srcObject = bc.stream;
   };
   pc.onconnectionstatechange = () => { if (pc.connectionState === "failed") { setBrowserStatus("The connection failed."); endBrowserCall(false); } };
-  document.getElementById("bc-call").hidden = true;
-  document.getElementById("bc-hangup").hidden = false;
-  document.getElementById("bc-mute").hidden = false;
-  document.getElementById("bc-keypad").hidden = false;
-  const joining = form.mode.value === "join";
-  setBrowserStatus(joining ? "Joining…" : "Calling…");
+  for (const [id, hidden] of [["bc-call", true], ["bc-hangup", false], ["bc-mute", false], ["bc-keypad", false]]) {
+    const e = document.getElementById(id);
+    if (e) e.hidden = hidden;
+  }
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((done) => {
     if (pc.iceGatheringState === "complete") return done();
     pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") done(); };
   });
+  return { pc, bc };
+}
+
+async function startBrowserCall(form) {
+  const joining = form.mode.value === "join";
+  setBrowserStatus(joining ? "Joining…" : "Calling…");
+  const { pc, bc } = await newBrowserPeer();
   const identity = { user: { id: form.user.value.trim(), displayName: form.name.value.trim() || undefined } };
   const body = joining
     ? { joinMeetingId: form.meeting.value.trim(), passcode: form.passcode.value, identity, offer: pc.localDescription.sdp }
@@ -261,7 +270,7 @@ async function muteBrowser() {
 // browserCallEvent follows the browser's call in the live events.
 function browserCallEvent(e) {
   const bc = state.browserCall;
-  if (!bc || !bc.placed || e.callId !== bc.placed.callId) return;
+  if (!bc || !bc.placed || (e.callId !== bc.placed.callId && e.conversationId !== bc.placed.conversationId)) return;
   if (e.state === "established") setBrowserStatus("In the call.", e.callId);
   else if (e.state === "terminated") { setBrowserStatus("The call ended.", e.callId); endBrowserCall(false); }
 }
@@ -281,6 +290,80 @@ async function endBrowserCall(tell) {
     const e = document.getElementById(id);
     if (e) e.hidden = hidden;
   }
+}
+
+// reachableCard lets this browser take an identity: calls to that user
+// ring here, to answer or decline.
+function reachableCard() {
+  const status = el("p", { id: "rc-status", class: "muted" }, state.reachable ? "Calls to user " + state.reachable + " ring here." : "Calls to no one ring here.");
+  const ring = el("div", { id: "rc-ring", hidden: !state.ringing });
+  const form = el("form", { id: "reachable", class: "card" },
+    el("h2", {}, "Take calls in this browser"),
+    el("p", { class: "muted" }, "Take the identity of a user of your tenant: when a bot calls that user, the call rings here."),
+    el("div", { class: "grid" },
+      el("div", {}, el("label", { for: "rc-user" }, "User id"), el("input", { id: "rc-user", name: "user", value: state.reachable || "" }))),
+    el("p", { class: "actions" }, el("button", { id: "rc-take", type: "submit" }, "Take calls for this user"),
+      el("button", { id: "rc-stop", class: "secondary", type: "button" }, "Stop")),
+    status, ring);
+  const post = async (userId) => {
+    const resp = await fetch("/console/webrtc/reachable", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ userId }) });
+    if (!resp.ok) { status.textContent = "Failed: " + resp.status; return; }
+    state.reachable = userId || null;
+    status.textContent = userId ? "Calls to user " + userId + " ring here." : "Calls to no one ring here.";
+  };
+  form.onsubmit = (ev) => { ev.preventDefault(); post(form.user.value.trim()); };
+  form.querySelector("#rc-stop").onclick = () => post("");
+  if (state.ringing) showRing(state.ringing);
+  return form;
+}
+
+// ringEvent shows or hides a call ringing this browser.
+function ringEvent(r) {
+  if (r.kind === "ring") { state.ringing = r; showRing(r); }
+  else if (r.kind === "ringEnded" && state.ringing && state.ringing.participantId === r.participantId) {
+    state.ringing = null;
+    const box = document.getElementById("rc-ring");
+    if (box) { box.hidden = true; box.replaceChildren(); }
+    const st = document.getElementById("rc-status");
+    if (st) st.textContent = "The call stopped ringing.";
+  }
+}
+
+function showRing(r) {
+  const box = document.getElementById("rc-ring");
+  if (!box) return;
+  const answer = el("button", { id: "rc-answer", type: "button" }, "Answer");
+  const decline = el("button", { id: "rc-decline", class: "secondary", type: "button" }, "Decline");
+  answer.onclick = async () => {
+    state.ringing = null;
+    box.hidden = true;
+    try { await answerRing(r); } catch (e) { setBrowserStatus("Answering failed: " + e.message); endBrowserCall(false); }
+  };
+  decline.onclick = async () => {
+    state.ringing = null;
+    box.hidden = true;
+    await fetch("/console/webrtc/decline", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ participantId: r.participantId }) });
+    const st = document.getElementById("rc-status");
+    if (st) st.textContent = "You declined the call.";
+  };
+  box.replaceChildren(el("p", { class: "ring" }, "Incoming call from " + (identityName(r.from) || "someone")), el("p", { class: "actions" }, answer, decline));
+  box.hidden = false;
+  const st = document.getElementById("rc-status");
+  if (st) st.textContent = "Ringing…";
+}
+
+// answerRing answers a ringing call with this browser's microphone.
+async function answerRing(r) {
+  const { pc, bc } = await newBrowserPeer();
+  const resp = await fetch("/console/webrtc/answer", { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.session.csrfToken }, body: JSON.stringify({ participantId: r.participantId, offer: pc.localDescription.sdp }) });
+  const data = await resp.json();
+  if (!resp.ok) throw new Error(data.error ? data.error.message : resp.status + " " + resp.statusText);
+  bc.placed = { participantId: r.participantId, conversationId: r.conversationId };
+  await pc.setRemoteDescription({ type: "answer", sdp: data.answer });
+  setBrowserStatus("In the call.");
 }
 
 // placeIncomingForm makes a simulated caller (a user or a phone number)
