@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
@@ -26,6 +27,18 @@ type callSummary struct {
 	EndedDateTime   string              `json:"endedDateTime,omitempty"`
 	ResultInfo      *calls.ResultInfo   `json:"resultInfo,omitempty"`
 	Roster          []participantView   `json:"roster,omitempty"`
+	// Operations are the call's operations (playPrompt, recordResponse,
+	// invite, ...), with status and result; only on one call.
+	Operations []operationView `json:"operations,omitempty"`
+}
+
+// operationView is one operation of a call as the console shows it.
+type operationView struct {
+	ID            string            `json:"id"`
+	Type          string            `json:"type"` // the Graph type, such as playPromptOperation
+	Status        string            `json:"status"`
+	ClientContext string            `json:"clientContext,omitempty"`
+	ResultInfo    *model.ResultInfo `json:"resultInfo,omitempty"`
 }
 
 func summarize(l *calls.Call) callSummary {
@@ -100,6 +113,13 @@ func (a *api) getCall(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	s := summarize(leg)
 	s.ConversationID = conv.ID
 	s.Roster = rosterView(conv)
+	for _, op := range leg.Operations {
+		v := operationView{ID: op.ID, Type: strings.TrimPrefix(op.ODataType, "#microsoft.graph."), Status: string(op.Status), ResultInfo: op.ResultInfo}
+		if op.ClientContext != nil {
+			v.ClientContext = *op.ClientContext
+		}
+		s.Operations = append(s.Operations, v)
+	}
 	return writeJSON(w, http.StatusOK, s)
 }
 

@@ -15,7 +15,9 @@ func TestListCallsShowsWhatTheCallerMaySee(t *testing.T) {
 	h.store.legs = []*calls.Call{
 		{ID: "call-3", TenantID: "tenant-2", AppID: "app-9", State: calls.StateEstablished, Direction: "outgoing", CreatedAt: t0},
 		{ID: "call-2", TenantID: "tenant-1", AppID: "app-2", State: calls.StateTerminated, Direction: "incoming", CreatedAt: t0,
-			Result: &calls.ResultInfo{Code: 200, Subcode: 5001}, Spec: model.Call{Source: &model.ParticipantInfo{Identity: who("carol")}}},
+			Result: &calls.ResultInfo{Code: 200, Subcode: 5001}, Spec: model.Call{Source: &model.ParticipantInfo{Identity: who("carol")}},
+			Operations: []model.CommsOperation{{ODataType: "#microsoft.graph.playPromptOperation", ID: "op-1", Status: model.OperationStatusCompleted,
+				ResultInfo: &model.ResultInfo{Code: 200}}}},
 		{ID: "call-1", TenantID: "tenant-1", AppID: "app-1", State: calls.StateEstablished, Direction: "outgoing", CreatedAt: t0,
 			Spec: model.Call{Targets: []model.InvitationParticipantInfo{{Identity: who("bob")}}}},
 	}
@@ -56,6 +58,9 @@ func TestListCallsShowsWhatTheCallerMaySee(t *testing.T) {
 	one := h.do(t, "GET", "/switchboard/v1/calls/call-2", "tenant-1/app-1/admin", "")
 	if roster, _ := one.body["roster"].([]any); one.status != http.StatusOK || len(roster) != 1 || one.body["resultInfo"] == nil {
 		t.Errorf("one call: %d %s", one.status, one.raw)
+	}
+	if ops, _ := one.body["operations"].([]any); len(ops) != 1 || ops[0].(map[string]any)["type"] != "playPromptOperation" || ops[0].(map[string]any)["status"] != "Completed" {
+		t.Errorf("one call's operations: %s", one.raw)
 	}
 	if r := h.do(t, "GET", "/switchboard/v1/calls/call-2", "tenant-1/app-1", ""); r.status != http.StatusNotFound {
 		t.Errorf("another application's call: %d %s", r.status, r.raw)

@@ -405,12 +405,15 @@ async function callPage(id) {
   const head = el("div", { id: "call-head", class: "card grid" });
   const roster = el("tbody");
   const timeline = el("ol", { class: "timeline" });
+  const ops = el("tbody");
   const log = el("tbody");
   const msg = el("p", { class: "error", role: "alert" });
   show(el("p", {}, el("a", { href: "#/" }, "← All calls")),
     el("h1", {}, "Call ", el("code", {}, id)), msg, head,
     el("h2", {}, "Participants"),
     el("table", { id: "roster" }, el("thead", {}, el("tr", {}, ["Participant", "State", "Muted", "On hold", "Sharing", state.session.admin ? "Act as them" : ""].map((h) => el("th", {}, h)))), roster),
+    el("h2", {}, "Operations"),
+    el("table", { id: "operations" }, el("thead", {}, el("tr", {}, ["Operation", "Type", "Status", "Client context", "Result"].map((h) => el("th", {}, h)))), ops),
     el("h2", {}, "State timeline"), el("div", { class: "card" }, timeline),
     el("h2", {}, "Notifications"),
     el("table", { id: "notifications" }, el("thead", {}, el("tr", {}, ["#", "Change", "Status", "Attempts", "Last error", "Body", ""].map((h) => el("th", {}, h)))), log));
@@ -425,6 +428,10 @@ async function callPage(id) {
         el("div", {}, el("span", {}, "Tenant"), c.tenantId),
         el("div", {}, el("span", {}, "Created"), c.createdDateTime || ""),
         el("div", {}, el("span", {}, "Result"), resultText(c.resultInfo) || "—"));
+      ops.replaceChildren(...(c.operations || []).map((o) => el("tr", { "data-operation-id": o.id },
+        el("td", {}, el("code", {}, o.id)), el("td", {}, o.type), el("td", {}, stateBadge(o.status.toLowerCase())),
+        el("td", {}, o.clientContext || ""), el("td", {}, resultText(o.resultInfo)))));
+      if (!ops.children.length) ops.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No operations.")));
       const people = c.roster || [];
       roster.replaceChildren(...people.map((p) => el("tr", { "data-participant-id": p.id },
         el("td", {}, identityName(p.identity) || p.id), el("td", {}, stateBadge(p.state)),
