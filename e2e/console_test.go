@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -229,7 +228,7 @@ func TestConsole(t *testing.T) {
 	t.Run("the browser calls the bot", func(t *testing.T) {
 		// The browser's microphone speaks a signal that cannot be matched
 		// at the wrong offset; Chromium loops it.
-		spoken := browserVoice(2 * time.Second)
+		spoken := media.Speechlike(2 * time.Second)
 		var b bytes.Buffer
 		if err := media.EncodeWAV(&b, spoken); err != nil {
 			t.Fatal(err)
@@ -444,18 +443,6 @@ func TestConsole(t *testing.T) {
 			t.Errorf("session cookie %+v (script sees it: %v); want one, HttpOnly, SameSite=Strict", res.Cookie, res.ScriptSeesCookie)
 		}
 	})
-}
-
-// browserVoice is a signal inside the telephone band whose loudness
-// moves, so that it cannot be matched at the wrong offset.
-func browserVoice(d time.Duration) media.Audio {
-	out := make([]int16, media.DurationSamples(d))
-	for i := range out {
-		x := float64(i) / media.SampleRate
-		v := 0.3*math.Sin(2*math.Pi*440*x)*(1+math.Sin(2*math.Pi*3*x)) + 0.2*math.Sin(2*math.Pi*1230*x)*(1+math.Cos(2*math.Pi*5*x))
-		out[i] = int16(v * 16000)
-	}
-	return media.Audio{Samples: out}
 }
 
 // recordBrowser subscribes the bot to tones and records 3 s of the

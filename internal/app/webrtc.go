@@ -28,8 +28,15 @@ func (a *App) newWebRTC() (*webrtc.Server, error) {
 
 // liveEndpoints is the calls domain's one Endpoints over every kind of
 // live endpoint (browsers, SIP phones): an identity is bound by the first
-// that knows it, and each endpoint ignores participants it does not hold.
-type liveEndpoints []calls.Endpoints
+// that knows it, a dial goes to the kind it was bound to (Dial.Endpoint),
+// and each endpoint ignores participants it does not hold.
+type liveEndpoints []liveKind
+
+// liveKind is one kind of live endpoint.
+type liveKind interface {
+	calls.Endpoints
+	Kind() string // its calls.Endpoint* kind
+}
 
 var _ calls.Endpoints = liveEndpoints(nil)
 
@@ -44,7 +51,7 @@ func (l liveEndpoints) Bind(tenantID string, id model.IdentitySet) string {
 
 func (l liveEndpoints) Dial(ref calls.EndpointRef, d calls.Dial) {
 	for _, e := range l {
-		if e.Bind(d.TenantID, d.Target) != calls.EndpointSimulated {
+		if e.Kind() == d.Endpoint {
 			e.Dial(ref, d)
 			return
 		}

@@ -73,6 +73,8 @@ type Dial struct {
 	// Caller is who the phone sees calling: the application, or the
 	// source the create request named.
 	Caller model.IdentitySet
+	// Endpoint is the kind Bind gave the target when it was called.
+	Endpoint string
 }
 
 // SignalKind is what an endpoint reports.
@@ -211,7 +213,7 @@ func (s *Service) bind(tenantID string, id *model.IdentitySet) string {
 // dial calls a participant bound to a live endpoint, once committed.
 func (tx *txn) dial(eps Endpoints, p *Participant, caller model.IdentitySet) {
 	ref := EndpointRef{Conversation: tx.conv.ID, Participant: p.ID}
-	d := Dial{TenantID: tx.conv.TenantID, Target: identityOf(p), Caller: caller}
+	d := Dial{TenantID: tx.conv.TenantID, Target: identityOf(p), Caller: caller, Endpoint: p.Endpoint}
 	tx.afterCommit(func() { eps.Dial(ref, d) })
 }
 

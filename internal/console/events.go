@@ -51,14 +51,21 @@ const subscriberQueue = 256
 func (h *Hub) ConversationChanged(conv *calls.Conversation) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for sub := range h.subs {
-		for _, l := range conv.Legs {
+	if len(h.subs) == 0 {
+		return
+	}
+	for _, l := range conv.Legs {
+		var m message // encoded once, for whoever sees the call
+		for sub := range h.subs {
 			if !sub.s.sees(l.TenantID, l.AppID) {
 				continue
 			}
-			b, _ := json.Marshal(Event{CallID: l.ID, ConversationID: conv.ID, TenantID: l.TenantID, AppID: l.AppID, State: l.State.String()})
+			if m.data == nil {
+				b, _ := json.Marshal(Event{CallID: l.ID, ConversationID: conv.ID, TenantID: l.TenantID, AppID: l.AppID, State: l.State.String()})
+				m = message{"call", b}
+			}
 			select {
-			case sub.events <- message{"call", b}:
+			case sub.events <- m:
 			default:
 				sub.missed = true
 			}

@@ -138,3 +138,18 @@ func sat16(v int32) int16 {
 	}
 	return int16(v)
 }
+
+// Speechlike is a test signal inside the telephone band (300-3400 Hz):
+// three tones whose loudness moves, so that it cannot be matched at the
+// wrong offset (Locate) the way a steady tone can.
+func Speechlike(d time.Duration) Audio {
+	out := make([]int16, DurationSamples(d))
+	for i := range out {
+		x := float64(i) / SampleRate
+		v := 0.3*math.Sin(2*math.Pi*440*x)*(1+math.Sin(2*math.Pi*3*x)) +
+			0.2*math.Sin(2*math.Pi*1230*x)*(1+math.Cos(2*math.Pi*5*x)) +
+			0.1*math.Sin(2*math.Pi*2710*x+math.Sin(2*math.Pi*7*x))
+		out[i] = int16(v * 16000)
+	}
+	return Audio{Samples: out}
+}

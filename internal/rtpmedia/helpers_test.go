@@ -98,21 +98,8 @@ func narrowTone(freq float64, n int, dBFS float64) []int16 {
 	return out
 }
 
-// voice is a test signal inside the telephone band (300-3400 Hz): three
-// tones whose loudness moves, so that it cannot be matched at the wrong
-// offset.
-func voice(d time.Duration) media.Audio {
-	n := media.DurationSamples(d)
-	out := make([]int16, n)
-	for i := range out {
-		x := float64(i) / media.SampleRate
-		v := 0.3*math.Sin(2*math.Pi*440*x)*(1+math.Sin(2*math.Pi*3*x)) +
-			0.2*math.Sin(2*math.Pi*1230*x)*(1+math.Cos(2*math.Pi*5*x)) +
-			0.1*math.Sin(2*math.Pi*2710*x+math.Sin(2*math.Pi*7*x))
-		out[i] = int16(v * 16000)
-	}
-	return media.Audio{Samples: out}
-}
+// voice is the shared test signal (media.Speechlike).
+func voice(d time.Duration) media.Audio { return media.Speechlike(d) }
 
 // frames cuts a into engine frames, the last one zero-padded.
 func frames(a media.Audio) []media.Frame {

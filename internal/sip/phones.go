@@ -207,3 +207,6 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.log.Info("sip: registered", "account", res.Account.Username, "bindings", len(res.Bindings))
 	}
 }
+
+// Kind is the endpoint kind the server serves.
+func (s *Server) Kind() string { return calls.EndpointSIP }

@@ -2,25 +2,12 @@ package webrtc
 
 import (
 	"errors"
-	"math"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/internal/media"
 )
-
-// voice is a test signal inside the telephone band whose loudness moves,
-// so that it cannot be matched at the wrong offset.
-func voice(d time.Duration) media.Audio {
-	out := make([]int16, media.DurationSamples(d))
-	for i := range out {
-		x := float64(i) / media.SampleRate
-		v := 0.3*math.Sin(2*math.Pi*440*x)*(1+math.Sin(2*math.Pi*3*x)) + 0.2*math.Sin(2*math.Pi*1230*x)*(1+math.Cos(2*math.Pi*5*x))
-		out[i] = int16(v * 16000)
-	}
-	return media.Audio{Samples: out}
-}
 
 // connect runs a "browser" peer that offers and a server peer that answers,
 // both on loopback, and waits until the browser's packets reach the
@@ -80,7 +67,7 @@ func TestAudioBothWays(t *testing.T) {
 			for range 10 {
 				to.Leg.Speak(&media.Frame{})
 			}
-			in := voice(time.Second)
+			in := media.Speechlike(time.Second)
 			// Paced as the engine paces it: one frame out, then one in once
 			// its packet arrived.
 			var out []int16

@@ -285,3 +285,6 @@ func (b inBand) ID() string                        { return b.ep.ID() }
 func (b inBand) Speak(f *media.Frame) (bool, rune) { return b.ep.Speak(f) }
 func (b inBand) Hear(f *media.Frame)               { b.ep.Hear(f) }
 func (b inBand) Gap(n int)                         { b.ep.Gap(n) }
+
+// Kind is the endpoint kind the server serves.
+func (s *Server) Kind() string { return calls.EndpointWebRTC }
