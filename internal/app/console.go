@@ -81,7 +81,7 @@ func (a *App) tokenPrincipal(token string) (auth.Principal, error) {
 // the console's live view.
 type observers struct {
 	metrics calls.Observer // nil without metrics
-	hub     calls.ConversationObserver
+	hub     *console.Hub
 }
 
 func (o observers) CallChanged(from calls.State, c *calls.Call) {
@@ -91,6 +91,10 @@ func (o observers) CallChanged(from calls.State, c *calls.Call) {
 }
 
 func (o observers) ConversationChanged(conv *calls.Conversation) { o.hub.ConversationChanged(conv) }
+
+func (o observers) SpeakingChanged(conv *calls.Conversation, participantID string, speaking bool) {
+	o.hub.SpeakingChanged(conv, participantID, speaking)
+}
 
 // browserCalls places the console's calls from the browser through the
 // WebRTC endpoint server.

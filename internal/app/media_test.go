@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -285,5 +287,139 @@ func TestRestartDuringRecordResponse(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("a recording finished before the restart: %d", res.StatusCode)
+	}
+}
+
+// A simulated participant says a WAV file given through the simulation
+// API (as the console's "Say a WAV" does); the bot's recording holds it,
+// and the call's summary names the recording as the notification did.
+func TestSayAWAVThroughTheAPI(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
+	cfg.Simulation.AnswerDelay = 0
+	a := start2(t, cfg, app.WithManualMedia())
+	base := "http://" + a.Addr("http")
+	tok := token(t, http.DefaultClient, base)
+	h, hookURL := newHook(t)
+
+	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"speaker"}}}],
+		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var created struct{ ID string }
+	json.Unmarshal([]byte(r.body), &created)
+	h.wait(t, 2) // establishing, established
+	var conv struct {
+		Roster []struct{ ID, CallID string }
+	}
+	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "").body), &conv)
+	var pid string
+	for _, p := range conv.Roster {
+		if p.CallID == "" {
+			pid = p.ID
+		}
+	}
+	sayURL := base + "/switchboard/v1/simulation/calls/" + created.ID + "/participants/" + pid + "/say"
+	speech := consoleEvents(t, base, "speaking")
+	var wav bytes.Buffer
+	media.EncodeWAV(&wav, media.Tone(600, 1500*time.Millisecond, -12))
+
+	for _, c := range []struct {
+		name, ct, body string
+		status         int
+	}{
+		{"json", "application/json", `{"wav":"x"}`, 415},
+		{"not a WAV", "audio/wav", "RIFF....WAVEjunk", 400},
+		{"no such participant", "audio/wav", wav.String(), 404},
+	} {
+		u := sayURL
+		if c.status == 404 {
+			u = strings.Replace(sayURL, pid, "nobody", 1)
+		}
+		if got := call(t, "POST", u, tok, c.body, "Content-Type", c.ct); got.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, got.status, got.body, c.status)
+		}
+	}
+	if r := call(t, "POST", base+"/v1.0/communications/calls/"+created.ID+"/recordResponse", tok,
+		`{"playBeep":false,"maxRecordDurationInSeconds":2,"initialSilenceTimeoutInSeconds":5}`); r.status != 200 {
+		t.Fatalf("recordResponse: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", sayURL, tok, wav.String(), "Content-Type", "audio/wav"); r.status != 204 {
+		t.Fatalf("say: %d %s", r.status, r.body)
+	}
+	if err := a.StepMedia(t.Context(), 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The console heard them start and stop speaking.
+	for _, want := range []string{`"participantId":"` + pid + `","speaking":true`, `"participantId":"` + pid + `","speaking":false`} {
+		if got := speech(); !strings.Contains(got, want) {
+			t.Fatalf("console event %s; want %s", got, want)
+		}
+	}
+	recorded := h.waitFor(t, "completing recordResponse", has(`recordOperation`))
+	var env struct {
+		Value []struct {
+			ResourceData struct{ ID, RecordingLocation, RecordingAccessToken string }
+		}
+	}
+	json.Unmarshal([]byte(recorded), &env)
+	op := env.Value[0].ResourceData
+	rec := call(t, "GET", op.RecordingLocation, op.RecordingAccessToken, "")
+	got, err := media.DecodeWAV(strings.NewReader(rec.body))
+	if err != nil || goertzel(got.Samples, 600) < 0.3 {
+		t.Fatalf("the recording does not hold the 600 Hz WAV the participant said (%v)", err)
+	}
+
+	// The call's summary gives the console the recording to play.
+	var sum struct {
+		Operations []struct{ ID, Type, RecordingLocation, RecordingAccessToken string }
+	}
+	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/calls/"+created.ID, tok, "").body), &sum)
+	found := false
+	for _, o := range sum.Operations {
+		found = found || o.ID == op.ID && o.RecordingLocation == op.RecordingLocation && o.RecordingAccessToken == op.RecordingAccessToken
+	}
+	if !found {
+		t.Fatalf("the call's summary does not name recording %s: %+v", op.RecordingLocation, sum.Operations)
+	}
+}
+
+// consoleEvents signs a development browser into the console and returns
+// a function that gives the data of its next live event named name; the
+// test fails when none comes within 10 s.
+func consoleEvents(t *testing.T, base, name string) func() string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if res, err := c.Get(base + "/console/session"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("console sign-in: %v %v", res, err)
+	}
+	res, err := c.Get(base + "/console/events")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("console events: %v %v", res, err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	events := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		event := ""
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				event = v
+			} else if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok && event == name {
+				events <- v
+			}
+		}
+	}()
+	return func() string {
+		t.Helper()
+		select {
+		case v := <-events:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %q console event in 10 s", name)
+			return ""
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package calls
 
+import "strings"
+
 // Observer hears about calls as their changes commit, for metrics and
 // traces. It is called after the commit, with the conversation's lock
 // held: it must return quickly, must not call the Service, and must not
@@ -16,6 +18,38 @@ type Observer interface {
 // conversation's lock held: it must not block, and must not change conv.
 type ConversationObserver interface {
 	ConversationChanged(conv *Conversation)
+}
+
+// SpeakerObserver, when the Observer also implements it, hears who starts
+// and stops speaking in a conversation (the media engine's voice activity:
+// a participant's voice, or a bot's prompts): a live view shows it. It is
+// not state: nothing is stored or notified to bots. It is called from the
+// media's event goroutine, in order: it must not block, and must not
+// change conv.
+type SpeakerObserver interface {
+	SpeakingChanged(conv *Conversation, participantID string, speaking bool)
+}
+
+// MediaSpeaking reports that a member of a conversation's audio (a
+// participant, or a call's leg: its bot) started or stopped speaking, to
+// a SpeakerObserver.
+func (s *Service) MediaSpeaking(room, member string, speaking bool) {
+	so, ok := s.cfg.Observer.(SpeakerObserver)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	e := s.convs[room]
+	s.mu.RUnlock()
+	if e == nil {
+		return
+	}
+	conv := e.view.Load()
+	pid := member
+	if l := conv.Leg(strings.ToLower(member)); l != nil {
+		pid = l.ParticipantID
+	}
+	so.SpeakingChanged(conv, pid, speaking)
 }
 
 // observe tells the Observer about the calls whose state differs between

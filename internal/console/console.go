@@ -269,6 +269,10 @@ func isJSON(r *http.Request) bool {
 // apiPrefixes are the APIs the console reaches on a session's behalf.
 var apiPrefixes = []string{"/v1.0/", "/beta/", "/switchboard/v1/"}
 
+// recordingsPrefix is where the server serves recordResponse recordings
+// (recordings.PathPrefix).
+const recordingsPrefix = "/switchboard/v1/recordings/"
+
 // serveAPI sends r to the Backend as the API request at path, with the
 // session's token; a state-changing one must carry the CSRF token.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
@@ -294,7 +298,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 	out.RequestURI = out.URL.RequestURI()
 	out.Header.Del("Cookie")
 	out.Header.Del(csrfHeader)
-	out.Header.Set("Authorization", "Bearer "+s.token)
+	if !strings.HasPrefix(path, recordingsPrefix) {
+		out.Header.Set("Authorization", "Bearer "+s.token)
+	} // a recording is authorised by its own access token, which the page sends: never the session's token
 	h.cfg.Backend.ServeHTTP(w, out)
 }
 

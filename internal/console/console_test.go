@@ -149,6 +149,17 @@ func TestSignInAndCSRF(t *testing.T) {
 	if w := f.do("POST", "/console/api/v1.0/communications/calls", "{}", loop, far, "Cookie", cookie, csrfHeader, csrf); w.Code != 200 {
 		t.Fatalf("a POST with the CSRF token: %d %s", w.Code, w.Body)
 	}
+	// A recording is fetched with its own access token, never the session's;
+	// anywhere else the page's Authorization is replaced.
+	if w := f.do("GET", "/console/api/switchboard/v1/recordings/r1", "", loop, far, "Cookie", cookie, "Authorization", "Bearer rec-token"); w.Body.String() != "GET /switchboard/v1/recordings/r1 Bearer rec-token" {
+		t.Fatalf("a recording: %q", w.Body)
+	}
+	if w := f.do("GET", "/console/api/switchboard/v1/recordings/r1", "", loop, far, "Cookie", cookie); w.Body.String() != "GET /switchboard/v1/recordings/r1 " {
+		t.Fatalf("a recording without its token: %q", w.Body)
+	}
+	if w := f.do("GET", "/console/api/v1.0/communications/calls", "", loop, far, "Cookie", cookie, "Authorization", "Bearer other"); w.Body.String() != "GET /v1.0/communications/calls Bearer tok-app-1" {
+		t.Fatalf("a read with the page's own Authorization: %q", w.Body)
+	}
 	// Only the APIs, and only with a session.
 	if w := f.do("GET", "/console/api/common/oauth2/v2.0/token", "", loop, far, "Cookie", cookie); w.Code != http.StatusNotFound {
 		t.Fatalf("the token endpoint through the console: %d", w.Code)
@@ -203,6 +214,22 @@ func TestEventsAreFilteredBySession(t *testing.T) {
 	}
 	if ids := got(admin); len(ids) != 2 {
 		t.Errorf("an administrator's stream got %v, want its tenant's two", ids)
+	}
+
+	// Who speaks goes to whoever sees one of the conversation's calls.
+	other := hub.subscribe(&session{principal: auth.Principal{TenantID: "t3", AppID: "app-1", Roles: []string{auth.RoleAdmin}}})
+	hub.SpeakingChanged(&calls.Conversation{ID: "c", Legs: []*calls.Call{{ID: "call-a", TenantID: "t1", AppID: "app-1"}}}, "p-7", true)
+	for _, s := range []*subscriber{own, admin} {
+		if len(s.events) != 1 {
+			t.Fatalf("%d speaking events, want 1", len(s.events))
+		}
+		m := <-s.events
+		if m.name != "speaking" || string(m.data) != `{"conversationId":"c","participantId":"p-7","speaking":true}` {
+			t.Errorf("speaking event %s %s", m.name, m.data)
+		}
+	}
+	if len(other.events) != 0 {
+		t.Errorf("another tenant's stream heard who speaks")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,6 +74,37 @@ func (h *Hub) ConversationChanged(conv *calls.Conversation) {
 	}
 }
 
+// Speaking is what /console/events sends when someone starts or stops
+// speaking in a conversation: the page marks them in the roster.
+type Speaking struct {
+	ConversationID string `json:"conversationId"`
+	ParticipantID  string `json:"participantId"`
+	Speaking       bool   `json:"speaking"`
+}
+
+// SpeakingChanged implements calls.SpeakerObserver: the sessions that see
+// one of the conversation's calls get a "speaking" event. It does not
+// block.
+func (h *Hub) SpeakingChanged(conv *calls.Conversation, participantID string, speaking bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var m message
+	for sub := range h.subs {
+		if !slices.ContainsFunc(conv.Legs, func(l *calls.Call) bool { return sub.s.sees(l.TenantID, l.AppID) }) {
+			continue
+		}
+		if m.data == nil {
+			b, _ := json.Marshal(Speaking{ConversationID: conv.ID, ParticipantID: participantID, Speaking: speaking})
+			m = message{"speaking", b}
+		}
+		select {
+		case sub.events <- m:
+		default:
+			sub.missed = true
+		}
+	}
+}
+
 // sendTo gives one session's streams an event of its own (a call ringing
 // in the browser). It does not block.
 func (h *Hub) sendTo(sessionID, name string, v any) {
@@ -132,11 +164,11 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	sub := h.cfg.Events.subscribe(s) // before the response starts: an event after it is not lost
+	defer h.cfg.Events.unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	sub := h.cfg.Events.subscribe(s)
-	defer h.cfg.Events.unsubscribe(sub)
 	fmt.Fprint(w, "retry: 2000\n\n")
 	rc.Flush()
 	tick := time.NewTicker(keepAlive)

@@ -39,6 +39,11 @@ type operationView struct {
 	Status        string            `json:"status"`
 	ClientContext string            `json:"clientContext,omitempty"`
 	ResultInfo    *model.ResultInfo `json:"resultInfo,omitempty"`
+	// RecordingLocation and RecordingAccessToken are a recordResponse's
+	// recording, as its notification gave them to the bot: fetch the
+	// location with the token as a bearer token.
+	RecordingLocation    string `json:"recordingLocation,omitempty"`
+	RecordingAccessToken string `json:"recordingAccessToken,omitempty"`
 }
 
 func summarize(l *calls.Call) callSummary {
@@ -117,6 +122,9 @@ func (a *api) getCall(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		v := operationView{ID: op.ID, Type: strings.TrimPrefix(op.ODataType, "#microsoft.graph."), Status: string(op.Status), ResultInfo: op.ResultInfo}
 		if op.ClientContext != nil {
 			v.ClientContext = *op.ClientContext
+		}
+		if op.RecordingLocation != nil && op.RecordingAccessToken != nil {
+			v.RecordingLocation, v.RecordingAccessToken = *op.RecordingLocation, *op.RecordingAccessToken
 		}
 		s.Operations = append(s.Operations, v)
 	}

@@ -1,6 +1,7 @@
 package extapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ func (a *api) simRoutes() []route {
 		{"POST", p + "/incomingCalls", a.admin(a.placeIncoming)},
 		{"GET", p + "/calls/{id}", a.admin(a.showCall)},
 		{"POST", p + "/calls/{id}/participants/{pid}/pressTones", a.admin(a.pressTones)},
+		{"POST", p + "/calls/{id}/participants/{pid}/say", a.admin(a.say)},
 		{"GET", p + "/calls/{id}/participants/{pid}/heard", a.admin(a.heard)},
 		{"POST", p + "/calls/{id}/participants/{pid}/{action}", a.admin(a.act)},
 		{"POST", p + "/meetings/join", a.admin(a.joinMeeting)},
@@ -358,6 +360,37 @@ func (a *api) pressTones(w http.ResponseWriter, r *http.Request, p auth.Principa
 	} else if err := v.Press(req.Keys); err != nil {
 		return graph.BadRequest("keys", "'keys' must be DTMF keys: 0-9, *, #, A-D.")
 	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// MaxSayBytes bounds the WAV file a simulated participant is given to say
+// (POST .../say): 16 MiB, over eight minutes of 16 kHz 16-bit mono, or
+// 87 s of 48 kHz stereo.
+const MaxSayBytes = 16 << 20
+
+// POST .../participants/{pid}/say with a WAV file as the body (any format
+// media.DecodeWAV reads): the participant says it now, instead of
+// whatever it was saying; an empty body makes it stop.
+func (a *api) say(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	body, err := graph.ReadContent(w, r, MaxSayBytes, "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
+	if err != nil {
+		return err
+	}
+	v, err := a.voice(r, p)
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		v.Hush()
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	audio, err := media.DecodeWAV(bytes.NewReader(body))
+	if err != nil {
+		return graph.BadRequest("", "The body is not a WAV file the server can play: "+strings.TrimPrefix(err.Error(), "media: ")+".")
+	}
+	v.Say(audio)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

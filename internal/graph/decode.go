@@ -28,6 +28,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 				Message: fmt.Sprintf("Content-Type %q is not supported; send application/json.", ct)}
 		}
 	}
+	return readContent(w, r, limit)
+}
+
+// readContent reads the body whatever its Content-Type, as readBody does.
+func readContent(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	var src io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":

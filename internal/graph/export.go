@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 )
 
 // This file exports the Graph error envelope and request decoding to the
@@ -40,6 +43,23 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		limit = DefaultMaxBody
 	}
 	return readBody(w, r, limit)
+}
+
+// ReadContent returns a request body that is not JSON, such as a file:
+// its Content-Type, when there is one, must be one of mediaTypes (415
+// otherwise); the rest is as ReadBody.
+func ReadContent(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ...string) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !slices.Contains(mediaTypes, mt) {
+			return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
+				Message: fmt.Sprintf("Content-Type %q is not supported; send %s.", ct, mediaTypes[0])}
+		}
+	}
+	return readContent(w, r, limit)
 }
 
 // DecodeJSON decodes a JSON object body into v as the Graph API does: shape

@@ -147,9 +147,10 @@ const (
 // before Start (their audio only flows once the clock runs); after Shutdown
 // they return ErrClosed.
 type Engine struct {
-	clk    clock.Clock
-	ev     Events
-	manual bool
+	clk      clock.Clock
+	ev       Events
+	speakers SpeakerEvents // ev, if it hears who speaks; nil runs no VAD
+	manual   bool
 
 	mu      sync.Mutex
 	state   int
@@ -182,15 +183,17 @@ func New(clk clock.Clock, ev Events) *Engine {
 	if ev == nil {
 		ev = discard{}
 	}
+	speakers, _ := ev.(SpeakerEvents)
 	return &Engine{
-		clk:    clk,
-		ev:     ev,
-		rooms:  make(map[string]*roomState),
-		tickC:  make(chan struct{}, 1),
-		flushC: make(chan struct{}, 1),
-		stepC:  make(chan step),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		clk:      clk,
+		ev:       ev,
+		speakers: speakers,
+		rooms:    make(map[string]*roomState),
+		tickC:    make(chan struct{}, 1),
+		flushC:   make(chan struct{}, 1),
+		stepC:    make(chan step),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 
@@ -428,6 +431,9 @@ func (e *Engine) frameLocked() {
 // sleepLocked puts an awake room to sleep for n frames after this one
 // (SleepForever: until woken). Called during frame e.frame, before it ends.
 func (e *Engine) sleepLocked(r *roomState, n int) {
+	for _, m := range r.members {
+		e.stopSpeakingLocked(r, m) // a room asleep is silent
+	}
 	r.awake, r.since, r.alarm = false, e.frame+1, 0
 	if n != SleepForever {
 		r.alarm = e.frame + 1 + uint64(n)
@@ -464,6 +470,33 @@ func (e *Engine) skipLocked(k int) {
 }
 
 func (e *Engine) emit(ev event) { e.pending = append(e.pending, ev) }
+
+// speakLocked runs member m's VAD on the frame it said (voiced false: it
+// said nothing) and reports a change.
+func (e *Engine) speakLocked(r *roomState, m *member, voiced bool, f *Frame) {
+	if e.speakers == nil {
+		return
+	}
+	var on bool
+	if voiced {
+		on = m.vad.Process(f)
+	} else {
+		on = m.vad.Quiet()
+	}
+	if on != m.speaking {
+		m.speaking = on
+		e.emit(event{kind: evSpeaking, room: r.id, from: m.id, speaking: on})
+	}
+}
+
+// stopSpeakingLocked ends m's speech, if it was speaking.
+func (e *Engine) stopSpeakingLocked(r *roomState, m *member) {
+	m.vad.Reset()
+	if m.speaking {
+		m.speaking = false
+		e.emit(event{kind: evSpeaking, room: r.id, from: m.id})
+	}
+}
 
 func (e *Engine) takeLocked() []event {
 	evs := e.pending
@@ -598,6 +631,8 @@ func (e *Engine) remove(room, id string, isLeg bool) error {
 	if s, ok := m.ep.(Sleeper); ok {
 		s.Link(Link{})
 	}
+	e.stopSpeakingLocked(r, m)
+	e.queuedLocked()
 	r.remove(id)
 	if len(r.members) == 0 {
 		e.dropRoomLocked(room, r)

@@ -747,3 +747,49 @@ func TestNilEvents(t *testing.T) {
 		}
 	})
 }
+
+// The engine reports who speaks: a person's speech starts within the VAD's
+// attack and ends after its hangover (or when the room falls silent and
+// sleeps); a leg's prompt is speech too; a member that leaves mid-speech
+// stops speaking.
+func TestSpeakers(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		h.person("r", "A", Action{Say: Tone(400, time.Second, -15)})
+		h.person("r", "B")
+		h.run(2 * time.Second)
+		got := h.log.takeSpeech()
+		if len(got) != 2 || got[0].what != "r/A on" || got[1].what != "r/A off" {
+			t.Fatalf("speech %v; want A on, then off", got)
+		}
+		if got[0].at > ms(60) || got[1].at < time.Second || got[1].at > time.Second+ms(340) {
+			t.Errorf("A spoke from %v to %v; want from the start (the VAD's 40 ms attack) to about 1 s (at most its 300 ms hangover after)", got[0].at, got[1].at)
+		}
+
+		// A quiet voice is not speech.
+		h.person("q", "W", Action{Say: Tone(400, time.Second, -50)})
+		h.run(2 * time.Second)
+		if got := h.log.takeSpeech(); len(got) != 0 {
+			t.Fatalf("a voice at -50 dBFS: %v; want no speech", got)
+		}
+
+		// A prompt is the leg's speech; removing the leg mid-prompt ends it.
+		h.must(h.e.AddLeg("r", "L"))
+		h.must(h.e.Play("r", "L", "p", []Audio{Tone(700, 5*time.Second, -15)}))
+		h.run(ms(500))
+		h.must(h.e.RemoveLeg("r", "L"))
+		h.settle()
+		if got := h.log.takeSpeech(); len(got) != 2 || got[0].what != "r/L on" || got[1].what != "r/L off" || got[1].at != 4*time.Second+ms(500) {
+			t.Fatalf("speech %v; want L on, then off when it left at 4.5 s", got)
+		}
+		h.log.take()
+
+		// A person who leaves mid-sentence stops speaking.
+		h.person("r", "C", Action{Say: Tone(900, 5*time.Second, -15)})
+		h.run(ms(500))
+		h.must(h.e.RemoveEndpoint("r", "C"))
+		h.settle()
+		if got := h.log.takeSpeech(); len(got) != 2 || got[0].what != "r/C on" || got[1].what != "r/C off" {
+			t.Fatalf("speech %v; want C on, then off when they left", got)
+		}
+	})
+}

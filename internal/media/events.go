@@ -48,6 +48,16 @@ type Events interface {
 	ToneDetected(room, leg string, key rune, from string)
 }
 
+// SpeakerEvents, when the Events also implements it, hears when a member
+// of a room starts and stops speaking: a VAD with its defaults on what
+// each member says (an application leg's prompts included), in frame
+// order. A member that leaves, or a room that falls silent, while someone
+// speaks, reports the end of their speech. Without it the engine runs no
+// VAD.
+type SpeakerEvents interface {
+	SpeakingChanged(room, member string, speaking bool)
+}
+
 // Recording is the result of a Record.
 type Recording struct {
 	// WAV is what the leg heard after the prompt and the beep, as a 16 kHz
@@ -170,6 +180,7 @@ const (
 	evRecord
 	evTones
 	evTone
+	evSpeaking
 )
 
 type event struct {
@@ -180,6 +191,7 @@ type event struct {
 	err      error
 	rec      Recording
 	canceled bool
+	speaking bool
 	key      rune
 	from     string
 }
@@ -196,6 +208,8 @@ func (e *Engine) dispatch(evs []event) {
 			e.ev.TonesSent(ev.room, ev.leg, ev.op, ev.canceled)
 		case evTone:
 			e.ev.ToneDetected(ev.room, ev.leg, ev.key, ev.from)
+		case evSpeaking:
+			e.speakers.SpeakingChanged(ev.room, ev.from, ev.speaking)
 		}
 	}
 }

@@ -42,10 +42,11 @@ func (l logged) String() string {
 
 // eventLog is an Events that keeps everything.
 type eventLog struct {
-	clk   clock.Clock
-	start time.Time
-	mu    sync.Mutex
-	evs   []logged
+	clk    clock.Clock
+	start  time.Time
+	mu     sync.Mutex
+	evs    []logged
+	speech []speechChange
 }
 
 func (g *eventLog) add(l logged) {
@@ -69,6 +70,32 @@ func (g *eventLog) TonesSent(room, leg, op string, canceled bool) {
 
 func (g *eventLog) ToneDetected(room, leg string, key rune, from string) {
 	g.add(logged{kind: "tone", room: room, leg: leg, key: key, from: from})
+}
+
+// SpeakingChanged implements SpeakerEvents: speech changes go to their
+// own list, so that the other tests' event lists stay as they are.
+func (g *eventLog) SpeakingChanged(room, member string, speaking bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	word := "off"
+	if speaking {
+		word = "on"
+	}
+	g.speech = append(g.speech, speechChange{at: g.clk.Now().Sub(g.start), what: room + "/" + member + " " + word})
+}
+
+type speechChange struct {
+	at   time.Duration
+	what string
+}
+
+// takeSpeech returns and forgets the speech changes so far.
+func (g *eventLog) takeSpeech() []speechChange {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.speech
+	g.speech = nil
+	return s
 }
 
 // take returns and forgets the events so far.

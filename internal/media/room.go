@@ -6,6 +6,9 @@ type member struct {
 	ep  Endpoint // nil for a leg
 	leg *appLeg  // nil for an endpoint
 	det DTMFDetector
+
+	vad      VAD  // what it says, when the engine reports speakers
+	speaking bool // as last reported
 }
 
 // roomState is one conversation's audio: its members in join order, so that
@@ -136,6 +139,7 @@ func (r *roomState) tick(e *Engine) {
 		default:
 			m.det.Quiet()
 		}
+		e.speakLocked(r, m, voiced, say)
 		if voiced {
 			s.in = append(s.in, say)
 		} else {

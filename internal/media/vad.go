@@ -57,6 +57,18 @@ func (v *VAD) Process(f *Frame) bool {
 	return v.speaking
 }
 
+// Quiet takes a frame of silence (a member that said nothing) and reports
+// whether speech is still in progress: Process of a silent frame, without
+// the samples.
+func (v *VAD) Quiet() bool {
+	v.loud = 0
+	v.quiet++
+	if v.speaking && v.quiet >= orDefault(v.Hangover, DefaultVADHangover) {
+		v.speaking = false
+	}
+	return v.speaking
+}
+
 // Speaking reports the state after the last frame.
 func (v *VAD) Speaking() bool { return v.speaking }
 

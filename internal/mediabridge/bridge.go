@@ -36,6 +36,7 @@ type Sink interface {
 	MediaRecordFinished(room, leg, opID string, rec calls.MediaRecording)
 	MediaTonesSent(room, leg, opID string, canceled bool)
 	MediaToneDetected(room, leg string, key rune, from string)
+	MediaSpeaking(room, member string, speaking bool)
 }
 
 // Config configures a Bridge. Engine-independent parts are optional.
@@ -264,6 +265,11 @@ func (b *Bridge) TonesSent(room, leg, opID string, canceled bool) {
 // ToneDetected implements media.Events.
 func (b *Bridge) ToneDetected(room, leg string, key rune, from string) {
 	b.post(func(s Sink) { s.MediaToneDetected(room, leg, key, from) })
+}
+
+// SpeakingChanged implements media.SpeakerEvents.
+func (b *Bridge) SpeakingChanged(room, member string, speaking bool) {
+	b.post(func(s Sink) { s.MediaSpeaking(room, member, speaking) })
 }
 
 var reasons = map[media.RecordReason]model.RecordCompletionReason{

@@ -48,6 +48,8 @@ func (r *recorder) MediaTonesSent(room, leg, opID string, canceled bool) {}
 func (r *recorder) MediaToneDetected(room, leg string, key rune, from string) {
 }
 
+func (r *recorder) MediaSpeaking(room, member string, speaking bool) {}
+
 // wait returns the first n events, or fails the test.
 func (r *recorder) wait(t *testing.T, n int) []string {
 	t.Helper()

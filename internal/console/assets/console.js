@@ -4,7 +4,7 @@
 // no data ever becomes HTML.
 "use strict";
 
-const state = { session: null, events: null, view: null, reloadTimer: 0 };
+const state = { session: null, events: null, view: null, reloadTimer: 0, speaking: new Map() };
 
 // el builds an element: el("td", {class: "x"}, "text", child, ...).
 function el(tag, attrs, ...children) {
@@ -25,13 +25,15 @@ function show(...nodes) {
   main.replaceChildren(...nodes);
 }
 
-// api calls an API through the console and returns the parsed body, or
-// throws an Error whose message is the API's.
+// api sends a request to the Graph or extension API through the console
+// and returns the parsed body, or throws an Error whose message is the
+// API's. body is JSON, or a Blob (a File) sent as it is with its own type.
 async function api(method, path, body) {
   const headers = { "Accept": "application/json" };
   if (method !== "GET" && state.session) headers["X-CSRF-Token"] = state.session.csrfToken;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const resp = await fetch("/console/api" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? (body.type || "application/octet-stream") : "application/json";
+  const resp = await fetch("/console/api" + path, { method, headers, body: body === undefined || raw ? body : JSON.stringify(body), credentials: "same-origin" });
   if (resp.status === 401) { state.session = null; route(); throw new Error("Signed out."); }
   const text = await resp.text();
   const data = text ? JSON.parse(text) : null;
@@ -120,6 +122,14 @@ function listen() {
     if (state.view && state.view.onEvent) state.view.onEvent(e);
   });
   es.addEventListener("ring", (m) => ringEvent(JSON.parse(m.data)));
+  es.addEventListener("speaking", (m) => {
+    const e = JSON.parse(m.data);
+    let set = state.speaking.get(e.conversationId);
+    if (!set) state.speaking.set(e.conversationId, set = new Set());
+    if (e.speaking) set.add(e.participantId); else set.delete(e.participantId);
+    if (!set.size) state.speaking.delete(e.conversationId);
+    if (state.view && state.view.onSpeaking) state.view.onSpeaking(e);
+  });
   es.addEventListener("reload", () => { if (state.view && state.view.reload) state.view.reload(); });
   es.addEventListener("signedOut", () => { es.close(); state.session = null; signInPage("The session ended; sign in again."); });
   state.events = es;
@@ -408,12 +418,16 @@ async function callPage(id) {
   const ops = el("tbody");
   const log = el("tbody");
   const msg = el("p", { class: "error", role: "alert" });
+  // Nodes the page keeps across reloads (players, inputs being filled in),
+  // by key: a reload must not stop a recording playing or lose a file.
+  const kept = new Map();
+  const keep = (key, make) => { if (!kept.has(key)) kept.set(key, make()); return kept.get(key); };
   show(el("p", {}, el("a", { href: "#/" }, "← All calls")),
     el("h1", {}, "Call ", el("code", {}, id)), msg, head,
     el("h2", {}, "Participants"),
-    el("table", { id: "roster" }, el("thead", {}, el("tr", {}, ["Participant", "State", "Muted", "On hold", "Sharing", state.session.admin ? "Act as them" : ""].map((h) => el("th", {}, h)))), roster),
+    el("table", { id: "roster" }, el("thead", {}, el("tr", {}, ["Participant", "Speaking", "State", "Muted", "On hold", "Sharing", state.session.admin ? "Act as them" : ""].map((h) => el("th", {}, h)))), roster),
     el("h2", {}, "Operations"),
-    el("table", { id: "operations" }, el("thead", {}, el("tr", {}, ["Operation", "Type", "Status", "Client context", "Result"].map((h) => el("th", {}, h)))), ops),
+    el("table", { id: "operations" }, el("thead", {}, el("tr", {}, ["Operation", "Type", "Status", "Client context", "Result", "Recording"].map((h) => el("th", {}, h)))), ops),
     el("h2", {}, "State timeline"), el("div", { class: "card" }, timeline),
     el("h2", {}, "Notifications"),
     el("table", { id: "notifications" }, el("thead", {}, el("tr", {}, ["#", "Change", "Status", "Attempts", "Last error", "Body", ""].map((h) => el("th", {}, h)))), log));
@@ -430,13 +444,16 @@ async function callPage(id) {
         el("div", {}, el("span", {}, "Result"), resultText(c.resultInfo) || "—"));
       ops.replaceChildren(...(c.operations || []).map((o) => el("tr", { "data-operation-id": o.id },
         el("td", {}, el("code", {}, o.id)), el("td", {}, o.type), el("td", {}, stateBadge(o.status.toLowerCase())),
-        el("td", {}, o.clientContext || ""), el("td", {}, resultText(o.resultInfo)))));
-      if (!ops.children.length) ops.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No operations.")));
+        el("td", {}, o.clientContext || ""), el("td", {}, resultText(o.resultInfo)),
+        el("td", {}, o.recordingLocation ? keep("rec:" + o.id, () => recordingPlayer(o, msg, kept)) : null))));
+      if (!ops.children.length) ops.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No operations.")));
       const people = c.roster || [];
+      conversationId = c.conversationId;
+      const speakers = state.speaking.get(conversationId) || new Set();
       roster.replaceChildren(...people.map((p) => el("tr", { "data-participant-id": p.id },
-        el("td", {}, identityName(p.identity) || p.id), el("td", {}, stateBadge(p.state)),
+        el("td", {}, identityName(p.identity) || p.id), speakingCell(speakers.has(p.id) && p.state !== "left"), el("td", {}, stateBadge(p.state)),
         el("td", {}, p.muted ? "muted" : ""), el("td", {}, p.onHold ? "on hold" : ""), el("td", {}, p.sharing ? "sharing" : ""),
-        el("td", {}, state.session.admin && !p.callId && p.state !== "left" ? actions(id, p, msg, load) : null))));
+        el("td", {}, state.session.admin && !p.callId && p.state !== "left" ? actions(id, p, msg, load, keep) : null))));
     } catch (e) { msg.textContent = e.message; }
     try {
       const page = await api("GET", "/switchboard/v1/calls/" + encodeURIComponent(id) + "/notifications?$top=1000");
@@ -458,13 +475,44 @@ async function callPage(id) {
       }));
     } catch (e) { msg.textContent = e.message; }
   };
-  state.view = { onEvent: (e) => { if (e.callId === id || e.conversationId) soon(load); }, reload: load };
+  let conversationId = "";
+  const onSpeaking = (e) => {
+    if (e.conversationId !== conversationId) return;
+    const row = roster.querySelector(`tr[data-participant-id="${CSS.escape(e.participantId)}"]`);
+    if (row) row.children[1].replaceWith(speakingCell(e.speaking));
+  };
+  state.view = { onEvent: (e) => { if (e.callId === id || e.conversationId) soon(load); }, onSpeaking, reload: load };
   await load();
 }
 
+// speakingCell shows whether a participant is speaking now (the media
+// engine's voice activity, sent live).
+function speakingCell(on) {
+  return el("td", { class: "speaking", "data-speaking": on ? "true" : "false" }, on ? el("span", { class: "speaking-now" }, "speaking") : "");
+}
+
+// recordingPlayer is a button that fetches a recordResponse's recording
+// (with its own access token, as a bot would) and plays it in the page.
+function recordingPlayer(o, msg, kept) {
+  const b = el("button", { class: "secondary", type: "button", "data-action": "playRecording" }, "Play recording");
+  b.onclick = async () => {
+    try {
+      const resp = await fetch("/console/api" + new URL(o.recordingLocation).pathname,
+        { headers: { "Authorization": "Bearer " + o.recordingAccessToken }, credentials: "same-origin" });
+      if (!resp.ok) throw new Error("The recording could not be fetched: " + resp.status + " " + resp.statusText + " (recordings are kept for media.recordingRetention).");
+      const audio = el("audio", { controls: true, class: "recording" });
+      audio.src = URL.createObjectURL(await resp.blob());
+      b.replaceWith(audio);
+      kept.set("rec:" + o.id, audio);
+      audio.play().catch(() => {});
+    } catch (e) { msg.textContent = e.message; }
+  };
+  return b;
+}
+
 // actions are the buttons that make simulated participant p of call id
-// act now, and a keypad.
-function actions(id, p, msg, reload) {
+// act now, a keypad, a WAV file to say, and what they heard.
+function actions(id, p, msg, reload, keep) {
   const base = "/switchboard/v1/simulation/calls/" + encodeURIComponent(id) + "/participants/" + encodeURIComponent(p.id);
   const act = (label, action) => {
     const b = el("button", { class: "secondary", type: "button", "data-action": action }, label);
@@ -473,7 +521,7 @@ function actions(id, p, msg, reload) {
     };
     return b;
   };
-  const keys = el("input", { class: "keys", placeholder: "keys, e.g. 12#", size: 8, "aria-label": "DTMF keys" });
+  const keys = keep("keys:" + p.id, () => el("input", { class: "keys", placeholder: "keys, e.g. 12#", size: 8, "aria-label": "DTMF keys" }));
   const press = el("button", { class: "secondary", type: "button", "data-action": "pressTones" }, "Press");
   press.onclick = async () => {
     try { await api("POST", base + "/pressTones", { keys: keys.value, outOfBand: true }); msg.textContent = ""; keys.value = ""; } catch (e) { msg.textContent = e.message; }
@@ -483,6 +531,21 @@ function actions(id, p, msg, reload) {
   else {
     out.push(act("Hang up", "hangUp"), p.muted ? act("Unmute", "unmute") : act("Mute", "mute"), p.sharing ? act("Stop sharing", "stopSharing") : act("Share screen", "shareScreen"));
     out.push(keys, press);
+    const wav = keep("wav:" + p.id, () => el("input", { type: "file", accept: ".wav,audio/wav", class: "wav", "aria-label": "WAV file to say" }));
+    const say = el("button", { class: "secondary", type: "button", "data-action": "say" }, "Say");
+    say.onclick = async () => {
+      const f = wav.files[0];
+      if (!f) { msg.textContent = "Choose a WAV file for them to say."; return; }
+      try { await api("POST", base + "/say", new Blob([f], { type: "audio/wav" })); msg.textContent = ""; } catch (e) { msg.textContent = e.message; }
+    };
+    const listen = keep("heard:" + p.id, () => el("span", {}, el("button", { class: "secondary", type: "button", "data-action": "heard", title: "The last minute of what they heard" }, "What they heard")));
+    const btn = listen.querySelector("button");
+    if (btn) btn.onclick = () => {
+      const audio = el("audio", { controls: true, class: "recording", src: "/console/api" + base + "/heard?at=" + Date.now() });
+      listen.replaceChildren(audio);
+      audio.play().catch(() => {});
+    };
+    out.push(wav, say, listen);
   }
   return el("span", { class: "actions" }, out);
 }
