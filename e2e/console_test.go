@@ -324,6 +324,48 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("a participant says a WAV; the page plays the recording", func(t *testing.T) {
+		speaker := "7a000000-0000-4000-8000-00000005ea4e"
+		id := str(createCall(t, dev.GraphServiceClient, callRequest(rcv.URL(), speaker)).GetId())
+		rcv.expectStates(t, id, 0, "updated:establishing", "updated:established")
+		said := media.Speechlike(2 * time.Second)
+		var b bytes.Buffer
+		if err := media.EncodeWAV(&b, said); err != nil {
+			t.Fatal(err)
+		}
+		wav := filepath.Join(t.TempDir(), "say.wav")
+		if err := os.WriteFile(wav, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var opID string
+		var res struct {
+			RecordingSeconds float64
+			ConsoleErrors    []string
+		}
+		browserRun(t, "media", map[string]string{"SB_URL": s.HTTP, "SB_CALL_ID": id, "SB_SAY_WAV": wav}, func(line string, send func(string)) {
+			switch {
+			case strings.Contains(line, `"ready":true`):
+				opID = startRecording(t, dev, id, 6)
+				send("say")
+			case strings.Contains(line, `"spoke":true`):
+				recorded, _ := fetchRecording(t, s, rcv, id, opID, "browser-record")
+				if at, score := media.Locate(recorded, media.Audio{Samples: said.Samples[:media.DurationSamples(time.Second)]}); score < 0.9 {
+					t.Errorf("the WAV said from the page is not in the bot's recording: best match %.2f at %v of %v", score, media.SamplesDuration(at), recorded.Duration())
+				}
+				send("play " + opID)
+			}
+		}, &res)
+		if res.RecordingSeconds < 2 {
+			t.Errorf("the page played a recording of %.2f s; want the bot's recording (over 2 s)", res.RecordingSeconds)
+		}
+		if len(res.ConsoleErrors) > 0 {
+			t.Errorf("the page logged errors: %q", res.ConsoleErrors)
+		}
+		if err := dev.call(id).Delete(t.Context(), nil); err != nil {
+			t.Errorf("hang up: %s", describe(err))
+		}
+	})
+
 	t.Run("the browser joins a meeting", func(t *testing.T) {
 		const passcode = "Br0wser"
 		id := str(createCall(t, dev.GraphServiceClient, joinRequest(rcv.URL(), passcode)).GetId())
@@ -446,16 +488,25 @@ func TestConsole(t *testing.T) {
 }
 
 // recordBrowser subscribes the bot to tones and records 3 s of the
-// browser's call, and returns the recording.
+// recordBrowser subscribes the bot to tones, records up to 3 s of call id
+// and returns what it recorded.
 func recordBrowser(t *testing.T, s *server, b *bot, rcv *receiver, id string) media.Audio {
 	t.Helper()
 	sub := communications.NewCallsItemSubscribeToTonePostRequestBody()
 	if _, err := b.call(id).SubscribeToTone().Post(t.Context(), sub, nil); err != nil {
 		t.Fatalf("subscribeToTone: %s", describe(err))
 	}
+	a, _ := fetchRecording(t, s, rcv, id, startRecording(t, b, id, 3), "browser-record")
+	return a
+}
+
+// startRecording starts a recordResponse of at most seconds on call id,
+// with the client context "browser-record", and returns its operation id.
+func startRecording(t *testing.T, b *bot, id string, seconds int32) string {
+	t.Helper()
 	record := communications.NewCallsItemRecordResponsePostRequestBody()
 	record.SetPlayBeep(ptr(false))
-	record.SetMaxRecordDurationInSeconds(ptr(int32(3)))
+	record.SetMaxRecordDurationInSeconds(ptr(seconds))
 	record.SetInitialSilenceTimeoutInSeconds(ptr(int32(5)))
 	record.SetMaxSilenceTimeoutInSeconds(ptr(int32(5)))
 	record.SetClientContext(ptr("browser-record"))
@@ -463,7 +514,15 @@ func recordBrowser(t *testing.T, s *server, b *bot, rcv *receiver, id string) me
 	if err != nil {
 		t.Fatalf("recordResponse: %s", describe(err))
 	}
-	n := rcv.operationDone(t, id, str(op.GetId()), "browser-record")
+	return str(op.GetId())
+}
+
+// fetchRecording waits for recordResponse opID of call id to complete and
+// downloads its recording, as a bot does; it returns the audio and the
+// recording's location.
+func fetchRecording(t *testing.T, s *server, rcv *receiver, id, opID, clientContext string) (media.Audio, string) {
+	t.Helper()
+	n := rcv.operationDone(t, id, opID, clientContext)
 	rec, ok := n.Operation.(models.RecordOperationable)
 	if !ok {
 		t.Fatalf("recordResponse completion: %s", n.Body)
@@ -477,5 +536,5 @@ func recordBrowser(t *testing.T, s *server, b *bot, rcv *receiver, id string) me
 	if err != nil {
 		t.Fatalf("the recording is not a WAV: %v", err)
 	}
-	return a
+	return a, location
 }

@@ -2,7 +2,7 @@
 // the Go end-to-end tests (e2e/console_test.go), which start the server,
 // make the calls and check what this prints.
 //
-//   node console.mjs <scenario>    scenario: list | incoming | webrtc | meeting | ring | csrf | signin
+//   node console.mjs <scenario>    scenario: list | incoming | webrtc | media | meeting | ring | csrf | signin
 //
 // Input comes from the environment (SB_URL, the console's base URL; the
 // scenario's call ids and credentials); the result is one JSON line on
@@ -145,6 +145,34 @@ try {
         await page.click("#bc-hangup");
         await page.locator("#bc-status", { hasText: "You hung up." }).waitFor();
         result.hungUp = true;
+        break;
+      }
+    }
+  } else if (scenario === "media") {
+    // The test's bot records; the page makes the callee say a WAV, shows
+    // them speaking, then plays the bot's recording.
+    await page.goto(base + "/console/#/calls/" + encodeURIComponent(env("SB_CALL_ID")));
+    const row = page.locator("#roster tbody tr", { has: page.locator('button[data-action="say"]') });
+    await row.waitFor();
+    console.log(JSON.stringify({ ready: true }));
+    for await (const cmd of commands) {
+      if (cmd === "say") {
+        await row.locator("input.wav").setInputFiles(env("SB_SAY_WAV"));
+        await row.locator('button[data-action="say"]').click();
+        await row.locator('td.speaking[data-speaking="true"]').waitFor();
+        await page.screenshot({ path: path.join(artifacts, "console-call-speaking.png"), fullPage: true });
+        console.log(JSON.stringify({ spoke: true }));
+      } else if (cmd.startsWith("play ")) {
+        const op = page.locator(`#operations tr[data-operation-id="${cmd.slice(5)}"]`);
+        await op.locator('button[data-action="playRecording"]').click();
+        const audio = op.locator("audio.recording");
+        await audio.waitFor();
+        result.recordingSeconds = await audio.evaluate((a) => new Promise((resolve, reject) => {
+          if (a.readyState >= 1) resolve(a.duration);
+          a.onloadedmetadata = () => resolve(a.duration);
+          a.onerror = () => reject(new Error("the recording does not play: " + (a.error && a.error.message)));
+        }));
+        await page.screenshot({ path: path.join(artifacts, "console-call-recording.png"), fullPage: true });
         break;
       }
     }

@@ -86,32 +86,45 @@ func (c *callBench) RecordFinished(room, leg, opID string, r Recording) {
 func (c *callBench) TonesSent(room, leg, opID string, canceled bool)      {}
 func (c *callBench) ToneDetected(room, leg string, key rune, from string) {}
 
+// speakerBench is a callBench that also hears who speaks, as the server's
+// media bridge does: the engine then runs a VAD per member.
+type speakerBench struct{ *callBench }
+
+func (speakerBench) SpeakingChanged(room, member string, speaking bool) {}
+
 // BenchmarkCall measures the engine's cost of calls: each is a room with an
 // application leg (subscribed to tones, running recordResponse with a 5 s
 // prompt, the beep, and up to 10 s of recording with a stop tone, over and
 // over) and a SimPerson talking all the time. One op is one 20 ms tick of
 // every call; ns/call-frame is the cost of one call for one frame, and
 // calls/core is how many calls one core keeps in real time (50 frames per
-// second each). "playing" and "recording" hold the leg in one phase.
+// second each). "playing" and "recording" hold the leg in one phase;
+// "+speakers" runs a VAD per member, as the server does for the console.
 func BenchmarkCall(b *testing.B) {
 	talk := speech(newRand(33), 10*time.Second, -20)
 	prompt := speech(newRand(34), 5*time.Second, -18)
 	long := speech(newRand(35), time.Minute, -18)
 	cases := []struct {
-		name  string
-		calls int
-		opts  RecordOptions
-		play  bool
+		name     string
+		calls    int
+		opts     RecordOptions
+		play     bool
+		speakers bool
 	}{
-		{"mixed/calls=1", 1, RecordOptions{Prompt: &prompt, Beep: true}, false},
-		{"mixed/calls=500", 500, RecordOptions{Prompt: &prompt, Beep: true}, false},
-		{"playing/calls=1", 1, RecordOptions{}, true},
-		{"recording/calls=1", 1, RecordOptions{}, false},
+		{"mixed/calls=1", 1, RecordOptions{Prompt: &prompt, Beep: true}, false, false},
+		{"mixed/calls=500", 500, RecordOptions{Prompt: &prompt, Beep: true}, false, false},
+		{"mixed+speakers/calls=500", 500, RecordOptions{Prompt: &prompt, Beep: true}, false, true},
+		{"playing/calls=1", 1, RecordOptions{}, true, false},
+		{"recording/calls=1", 1, RecordOptions{}, false, false},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			ev := &callBench{}
-			e := New(clock.NewFake(epoch), ev)
+			var events Events = ev
+			if c.speakers {
+				events = speakerBench{ev}
+			}
+			e := New(clock.NewFake(epoch), events)
 			people := make([]*SimPerson, c.calls)
 			record := func(room string) {
 				opts := c.opts
