@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ Commands:
   incoming   make a simulated person or phone call an application
   act        make a simulated participant answer, reject, hangUp, mute,
              unmute, shareScreen or stopSharing now
+  press      make a simulated participant press DTMF keys now
+  say        make a simulated participant say a WAV file now
   show       show a call's conversation: legs and roster, whichever app owns it
   join       make a simulated person join a live meeting
   identity   set how a simulated identity behaves (answer, busy, ...)
@@ -41,6 +44,8 @@ Common flags (each also from the environment):
 Examples:
   switchboard sim incoming --app 0000000d-0000-4000-8000-000000000002 --from alice --callback http://127.0.0.1:9000/webhook
   switchboard sim act <callId> <participantId> hangUp
+  switchboard sim press <callId> <participantId> 123#
+  switchboard sim say <callId> <participantId> greeting.wav
   switchboard sim join --join-meeting-id 123456789 --passcode secret --identity carol
   switchboard sim identity bob --behaviour busy --after 2s
 `
@@ -104,7 +109,28 @@ func simCommand(args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 3 {
 			return errors.New("sim act: want <callId> <participantId> <action>")
 		}
-		return c.do("POST", "/switchboard/v1/simulation/calls/"+url.PathEscape(fs.Arg(0))+"/participants/"+url.PathEscape(fs.Arg(1))+"/"+url.PathEscape(fs.Arg(2)), nil)
+		return c.do("POST", participantPath(fs.Arg(0), fs.Arg(1), fs.Arg(2)), nil)
+	case "press":
+		oob := fs.Bool("out-of-band", false, "send the keys out of band (as RFC 4733 events), not as audio")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 3 {
+			return errors.New("sim press: want <callId> <participantId> <keys>")
+		}
+		return c.do("POST", participantPath(fs.Arg(0), fs.Arg(1), "pressTones"), map[string]any{"keys": fs.Arg(2), "outOfBand": *oob})
+	case "say":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 3 {
+			return errors.New("sim say: want <callId> <participantId> <file.wav>")
+		}
+		wav, err := os.ReadFile(fs.Arg(2))
+		if err != nil {
+			return fmt.Errorf("sim say: %w", err)
+		}
+		return c.do("POST", participantPath(fs.Arg(0), fs.Arg(1), "say"), wavFile(wav))
 	case "show":
 		if err := fs.Parse(rest); err != nil {
 			return err
@@ -205,15 +231,30 @@ func (c *simClient) token() (string, error) {
 	return body.AccessToken, nil
 }
 
+// participantPath is the simulation endpoint of a participant's action.
+func participantPath(callID, participantID, action string) string {
+	return "/switchboard/v1/simulation/calls/" + url.PathEscape(callID) + "/participants/" + url.PathEscape(participantID) + "/" + url.PathEscape(action)
+}
+
+// wavFile is a request body sent as it is, as audio/wav.
+type wavFile []byte
+
+// do sends a request with body as JSON (a wavFile as it is) and prints
+// the response.
 func (c *simClient) do(method, path string, body any) error {
 	tok, err := c.token()
 	if err != nil {
 		return err
 	}
 	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case wavFile:
+		rd, contentType = bytes.NewReader(b), "audio/wav"
+	default:
+		js, _ := json.Marshal(body)
+		rd = bytes.NewReader(js)
 	}
 	req, err := http.NewRequest(method, strings.TrimRight(c.base, "/")+path, rd)
 	if err != nil {
@@ -221,7 +262,7 @@ func (c *simClient) do(method, path string, body any) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
