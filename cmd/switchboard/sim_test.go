@@ -58,7 +58,9 @@ func TestSimCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	json.NewDecoder(res.Body).Decode(&tok)
 	res.Body.Close()
 	req, _ := http.NewRequest("POST", base+"/v1.0/communications/calls/"+placed.CallID+"/answer", strings.NewReader(
