@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,7 +41,13 @@ func TestSimCommands(t *testing.T) {
 	})
 	<-a.Ready()
 	base := "http://" + a.Addr("http")
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	established := make(chan struct{}, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); bytes.Contains(b, []byte(`"state":"established"`)) {
+			established <- struct{}{}
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
 	t.Cleanup(hook.Close)
 
 	out, _ := mustSB(t, "sim", "incoming", "--url", base, "--app", auth.DevClientID, "--from", "alice", "--callback", hook.URL)
@@ -69,6 +76,11 @@ func TestSimCommands(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
 		t.Fatalf("answer: %v %v", res, err)
+	}
+	select { // the caller has a voice once the call is established
+	case <-established:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the answered call was not established in 10 s")
 	}
 
 	dir := t.TempDir()
