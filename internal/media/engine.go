@@ -31,6 +31,23 @@ type Endpoint interface {
 	Hear(f *Frame)
 }
 
+// Tap is an Endpoint that hears more than the mix, as an app-hosted media
+// stream does: each other member's own audio (unmixed) and the DTMF keys
+// they press, with who said and pressed them. A room with a Tap in it
+// runs its DTMF detectors, as for a leg subscribed to tones. Its methods
+// are called from the engine's tick, with its lock held: they must return
+// quickly and must not call the Engine.
+type Tap interface {
+	Endpoint
+	// HearEach is called every frame, after Hear, with the ids of the
+	// room's other members and what each said in this frame (nil when
+	// silent); both slices are only valid during the call.
+	HearEach(from []string, said []*Frame)
+	// Key is called for each DTMF key another member sent in this frame,
+	// in band (detected in its audio) or out of band.
+	Key(key rune, from string)
+}
+
 // DigitSender is an Endpoint that can send DTMF out of band, such as a
 // phone's RTP leg with RFC 4733 negotiated. SendDigits queues the keys and
 // returns at once, or returns an error (none negotiated, too many waiting),
@@ -572,8 +589,10 @@ func (e *Engine) AddEndpoint(room string, ep Endpoint) error {
 	if ep == nil || room == "" || ep.ID() == "" {
 		return fmt.Errorf("%w: nil endpoint or empty id", ErrInvalid)
 	}
+	m := &member{id: ep.ID(), ep: ep}
+	m.tap, _ = ep.(Tap)
 	e.mu.Lock()
-	err := e.addLocked(room, &member{id: ep.ID(), ep: ep})
+	err := e.addLocked(room, m)
 	e.mu.Unlock()
 	if s, ok := ep.(Sleeper); ok && err == nil {
 		s.Link(Link{e: e, room: room})

@@ -793,3 +793,63 @@ func TestSpeakers(t *testing.T) {
 		}
 	})
 }
+
+// tap records what a Tap hears: the frames each member said, and keys.
+type tap struct {
+	id    string
+	voice []Frame
+	at    int
+	each  map[string][]int16 // by member: what it said, silence as zeros
+	keys  []string
+}
+
+func (p *tap) ID() string { return p.id }
+func (p *tap) Speak(f *Frame) (bool, rune) {
+	if p.at >= len(p.voice) {
+		return false, 0
+	}
+	*f = p.voice[p.at]
+	p.at++
+	return true, 0
+}
+func (p *tap) Hear(*Frame) {}
+func (p *tap) HearEach(from []string, said []*Frame) {
+	for i, id := range from {
+		f := said[i]
+		if f == nil {
+			f = new(Frame)
+		}
+		p.each[id] = append(p.each[id], f[:]...)
+	}
+}
+func (p *tap) Key(key rune, from string) { p.keys = append(p.keys, fmt.Sprintf("%c from %s", key, from)) }
+
+// A Tap hears each other member on its own, whatever the mix, and the keys
+// each presses, in band or out of band, without any leg subscribed.
+func TestTapHearsEachMember(t *testing.T) {
+	bubble(t, func(t *testing.T, h *harness) {
+		p := &tap{id: "T", each: make(map[string][]int16), voice: frames(Tone(300, time.Second, -15))}
+		h.must(h.e.AddEndpoint("r", p))
+		h.person("r", "A", Action{Say: Tone(500, time.Second, -15)})
+		b := h.person("r", "B", Action{Say: Tone(1500, time.Second, -15)})
+		h.run(time.Second)
+		h.must(b.Press("5"))
+		h.must(b.PressOutOfBand('#'))
+		h.run(time.Second)
+		for id, f := range map[string]float64{"A": 500, "B": 1500} {
+			got := p.each[id][800:15200] // the first second, past the ramps
+			if l := Goertzel(got, f); math.Abs(l+15) > 0.5 {
+				t.Errorf("the tap heard %s at %.1f dBFS at %v Hz, want -15", id, l, f)
+			}
+			for _, other := range []float64{300, 500, 1500} {
+				if other != f && Goertzel(got, other) > -60 {
+					t.Errorf("%s's own stream holds %v Hz", id, other)
+				}
+			}
+		}
+		slices.Sort(p.keys)
+		if want := []string{"# from B", "5 from B"}; !slices.Equal(p.keys, want) {
+			t.Errorf("the tap got keys %q, want %q", p.keys, want)
+		}
+	})
+}

@@ -9,6 +9,7 @@ type member struct {
 
 	vad      VAD  // what it says, when the engine reports speakers
 	speaking bool // as last reported
+	tap      Tap  // ep, when it hears each member and their keys
 }
 
 // roomState is one conversation's audio: its members in join order, so that
@@ -38,6 +39,9 @@ type heardKey struct {
 	inBand bool
 }
 
+// listening says whether the member wants others' keys.
+func (m *member) listening() bool { return m.tap != nil || m.leg != nil && m.leg.listening() }
+
 func (r *roomState) find(id string) *member {
 	for _, m := range r.members {
 		if m.id == id {
@@ -61,7 +65,7 @@ func (r *roomState) remove(id string) {
 func (r *roomState) listeners() int {
 	n := 0
 	for _, m := range r.members {
-		if m.leg != nil && m.leg.listening() {
+		if m.leg != nil && m.leg.listening() || m.tap != nil {
 			n++
 		}
 	}
@@ -114,7 +118,7 @@ func (r *roomState) tick(e *Engine) {
 	listeners := r.listeners()
 	for i, m := range r.members {
 		say := &s.say[i]
-		detect := listeners > 1 || listeners == 1 && (m.leg == nil || !m.leg.listening())
+		detect := listeners > 1 || listeners == 1 && !m.listening()
 		var voiced bool
 		var key rune
 		if m.leg != nil {
@@ -162,15 +166,34 @@ func (r *roomState) tick(e *Engine) {
 		} else {
 			m.ep.Hear(&s.ear[i])
 		}
+		if m.tap != nil {
+			r.hearEach(s, i)
+		}
 	}
 	for _, k := range s.keys {
 		from := r.members[k.from].id
 		for j, m := range r.members {
-			if j != k.from && m.leg != nil {
+			switch {
+			case j == k.from:
+			case m.leg != nil:
 				m.leg.key(e, k.key, from, k.inBand)
+			case m.tap != nil:
+				m.tap.Key(k.key, from)
 			}
 		}
 	}
+}
+
+// hearEach gives member i, a Tap, what each other member said this tick.
+func (r *roomState) hearEach(s *scratch, i int) {
+	s.ids, s.each = s.ids[:0], s.each[:0]
+	for j, o := range r.members {
+		if j != i {
+			s.ids = append(s.ids, o.id)
+			s.each = append(s.each, s.in[j])
+		}
+	}
+	r.members[i].tap.HearEach(s.ids, s.each)
 }
 
 // scratch is the space one room's tick works in. Rooms tick one at a time,
@@ -182,6 +205,8 @@ type scratch struct {
 	keys     []heardKey
 	tones    []toneFrame
 	mixer    Mixer
+	ids      []string // a Tap's view: the others' ids
+	each     []*Frame // and what each said
 }
 
 // toneFrame is a member's frame of in-band DTMF that some members took out
