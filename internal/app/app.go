@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
+	"github.com/switchboard-dev/switchboard/internal/mediastream"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/notify"
 	"github.com/switchboard-dev/switchboard/internal/phones"
@@ -55,6 +56,7 @@ type App struct {
 	engine      *media.Engine
 	manualMedia bool
 	bridge      *mediabridge.Bridge
+	streams     *mediastream.Manager // app-hosted media streams
 	recordings  *recordings.Store
 	hub         *console.Hub      // the console's live view of commits
 	sip         *sip.Server       // nil when SIP is off
@@ -190,6 +192,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.engine = media.New(a.clock, a.bridge)
 	}
 	a.bridge.Attach(a.engine)
+	a.streams = a.newStreams(&http.Client{Transport: callbackTransport(guard)},
+		func(u *url.URL) error { return guard.CheckURL(context.Background(), u) })
 	// Phones: the SIP server is the calls domain's live endpoints.
 	if a.phones, err = a.newPhones(); err != nil {
 		return err
@@ -322,8 +326,9 @@ func (a *App) handler() http.Handler {
 		fwd = a.node.forwarder
 	}
 	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log, Forwarder: fwd})
+	forwarding := graph.NewForwarding(fwd, a.calls, a.log)
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
-		Forwarding: graph.NewForwarding(fwd, a.calls, a.log),
+		Forwarding: forwarding,
 		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
@@ -356,6 +361,10 @@ func (a *App) handler() http.Handler {
 			}
 			if strings.HasPrefix(r.URL.Path, recordings.PathPrefix) {
 				a.recordings.ServeHTTP(w, r) // authorised by the recording's own token
+				return
+			}
+			if id, ok := mediaCallID(r.URL.Path); ok {
+				a.serveMedia(w, r, id, forwarding)
 				return
 			}
 			ext.ServeHTTP(w, r)
@@ -418,6 +427,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	if a.streams != nil {
+		a.streams.Close() // bots' connections are hijacked: the servers do not wait for them
+	}
 	if a.webrtc != nil {
 		a.webrtc.Close()
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/calls"
 	"github.com/switchboard-dev/switchboard/internal/console"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
+	"github.com/switchboard-dev/switchboard/internal/mediastream"
 	"github.com/switchboard-dev/switchboard/internal/webrtc"
 )
 
@@ -82,6 +83,7 @@ func (a *App) tokenPrincipal(token string) (auth.Principal, error) {
 type observers struct {
 	metrics calls.Observer // nil without metrics
 	hub     *console.Hub
+	streams *mediastream.Manager
 }
 
 func (o observers) CallChanged(from calls.State, c *calls.Call) {
@@ -90,7 +92,10 @@ func (o observers) CallChanged(from calls.State, c *calls.Call) {
 	}
 }
 
-func (o observers) ConversationChanged(conv *calls.Conversation) { o.hub.ConversationChanged(conv) }
+func (o observers) ConversationChanged(conv *calls.Conversation) {
+	o.streams.ConversationChanged(conv)
+	o.hub.ConversationChanged(conv)
+}
 
 func (o observers) SpeakingChanged(conv *calls.Conversation, participantID string, speaking bool) {
 	o.hub.SpeakingChanged(conv, participantID, speaking)

@@ -146,7 +146,7 @@ func (a *App) deliveryObserver() func(notify.Delivery, int, error, bool, bool) {
 // callObserver feeds committed call changes to the metrics and to the
 // console's live view.
 func (a *App) callObserver() calls.Observer {
-	o := observers{hub: a.hub}
+	o := observers{hub: a.hub, streams: a.streams}
 	if a.metrics != nil {
 		o.metrics = callMetrics{a.metrics}
 	}

@@ -184,12 +184,27 @@ func inMedia(l *Call) bool {
 	return false
 }
 
-// roomLive says whether any application leg of conv is in its audio.
+// roomLive says whether any application leg of conv is in its audio: a
+// service-hosted leg, or an app-hosted one, whose bot hears the call
+// through its media stream.
 func roomLive(conv *Conversation) bool {
 	for _, l := range conv.Legs {
-		if inMedia(l) {
+		if inMedia(l) || inStream(l) {
 			return true
 		}
+	}
+	return false
+}
+
+// inStream says whether an app-hosted leg is in the call, where its media
+// stream (internal/mediastream) takes part in the audio.
+func inStream(l *Call) bool {
+	if l == nil || l.Spec.MediaConfig == nil || !l.Spec.MediaConfig.IsAppHosted() {
+		return false
+	}
+	switch l.State {
+	case StateEstablished, StateTransferring, StateTransferAccepted:
+		return true
 	}
 	return false
 }

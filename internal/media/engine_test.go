@@ -822,7 +822,9 @@ func (p *tap) HearEach(from []string, said []*Frame) {
 		p.each[id] = append(p.each[id], f[:]...)
 	}
 }
-func (p *tap) Key(key rune, from string) { p.keys = append(p.keys, fmt.Sprintf("%c from %s", key, from)) }
+func (p *tap) Key(key rune, from string) {
+	p.keys = append(p.keys, fmt.Sprintf("%c from %s", key, from))
+}
 
 // A Tap hears each other member on its own, whatever the mix, and the keys
 // each presses, in band or out of band, without any leg subscribed.

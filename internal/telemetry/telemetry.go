@@ -76,6 +76,9 @@ type Metrics struct {
 	deliveryLatency             prometheus.Histogram
 
 	commitLatency, batchSize prometheus.Histogram
+
+	streamDropped   *prometheus.CounterVec
+	streamConnected prometheus.Gauge
 }
 
 // Label values shared by several families.
@@ -141,6 +144,14 @@ func New(cfg Config) *Metrics {
 			Help:    "Write requests (commits, delivery results, ...) carried by one store transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}),
+		streamDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_media_stream_dropped_frames_total",
+			Help: "App-hosted media stream audio frames dropped: toward a bot too slow to take them (toBot), or from a bot beyond the 60 s its voice may queue (fromBot).",
+		}, []string{"direction"}),
+		streamConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_media_stream_connections",
+			Help: "Bots connected to their calls' app-hosted media streams.",
+		}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "switchboard_build_info",
@@ -152,6 +163,7 @@ func New(cfg Config) *Metrics {
 		m.callsCreated, m.callsAnswered, m.callsEnded,
 		m.delivered, m.retried, m.givenUp, m.deliveryLatency,
 		m.commitLatency, m.batchSize,
+		m.streamDropped, m.streamConnected,
 		build,
 		newSourceCollector(cfg.Sources),
 		// The scheduler's latencies show a starved process (late media
@@ -166,6 +178,23 @@ func New(cfg Config) *Metrics {
 // when the scraper asks for it).
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+}
+
+// Dropped counts app-hosted media stream frames dropped in a direction
+// (mediastream.Metrics).
+func (m *Metrics) Dropped(direction string, frames int) {
+	if m == nil {
+		return
+	}
+	m.streamDropped.WithLabelValues(direction).Add(float64(frames))
+}
+
+// Connected moves the number of bots connected to media streams.
+func (m *Metrics) Connected(delta int) {
+	if m == nil {
+		return
+	}
+	m.streamConnected.Add(float64(delta))
 }
 
 // CallCreated counts a call committed for the first time.
