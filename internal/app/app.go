@@ -212,7 +212,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		Store: a.store, Dispatcher: dispatcher{a.notify}, Directory: a.directory, Clock: a.clock, Logger: a.log,
 		AllowLoopbackHTTP: a.cfg.Dev, RingTimeout: time.Duration(a.cfg.Calls.RingTimeout),
 		CheckCallback: guard.CheckURL, MaxOpenCalls: a.cfg.Calls.MaxOpenCallsPerApp,
-		Media: a.bridge, Recordings: a.recordings, Observer: a.callObserver(), Endpoints: endpoints,
+		CheckMediaBlob: func(blob string) error { _, _, err := mediastream.ParseBlob(blob, a.cfg.Dev); return err },
+		Media:          a.bridge, Recordings: a.recordings, Observer: a.callObserver(), Endpoints: endpoints,
 	}
 	a.node.callsConfig(&callsCfg, a)
 	a.calls = calls.New(callsCfg)

@@ -256,7 +256,21 @@ func (s *Service) validateCreate(ctx context.Context, c Caller, spec *model.Call
 	if spec.MediaConfig.IsAppHosted() && !c.has(RoleAccessMedia) {
 		return "", &PermissionError{Action: "app-hosted media", Needed: []string{RoleAccessMedia}}
 	}
+	if err := s.checkMediaBlob(spec.MediaConfig); err != nil {
+		return "", err
+	}
 	return kind, nil
+}
+
+// checkMediaBlob vets an app-hosted media configuration's blob.
+func (s *Service) checkMediaBlob(mc *model.MediaConfig) error {
+	if mc == nil || !mc.IsAppHosted() || mc.Blob == nil || s.cfg.CheckMediaBlob == nil {
+		return nil
+	}
+	if err := s.cfg.CheckMediaBlob(*mc.Blob); err != nil {
+		return invalid("mediaConfig.blob", "%s", err.Error())
+	}
+	return nil
 }
 
 // validateCallback checks a callbackUri: absolute https, or http to a

@@ -167,6 +167,9 @@ func (s *Service) Answer(ctx context.Context, c Caller, callID string, req model
 	if req.MediaConfig.IsAppHosted() && !c.has(RoleAccessMedia) {
 		return &PermissionError{Action: "answering with app-hosted media", Needed: []string{RoleAccessMedia}}
 	}
+	if err := s.checkMediaBlob(req.MediaConfig); err != nil {
+		return err
+	}
 	return s.onLeg(ctx, c, callID, func(tx *txn, leg *Call) error {
 		if leg.State == StateIncoming && req.CallbackURI != "" {
 			leg.CallbackURI = req.CallbackURI

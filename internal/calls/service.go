@@ -33,6 +33,10 @@ type Config struct {
 	// is created (the SSRF guard); its error is reported as a 400 on
 	// callbackUri.
 	CheckCallback func(ctx context.Context, u *url.URL) error
+	// CheckMediaBlob, when set, vets the blob of an appHostedMediaConfig
+	// (the media stream's settings, internal/mediastream): an error is a
+	// 400 on mediaConfig.blob with its text.
+	CheckMediaBlob func(blob string) error
 	// Media, when set, plays, records and detects tones for service-hosted
 	// media; without it the media actions answer 501.
 	Media Media

@@ -279,7 +279,7 @@ func (s *Stream) pushEventLocked(e Event) {
 	b, _ := json.Marshal(e)
 	if len(s.events) >= MaxQueuedEvents {
 		if s.conn != nil {
-			s.log.Warn("mediastream: the bot is too slow to take the call's events; closing its connection", "callId", s.callID)
+			s.log.Warn("mediastream: the bot is too slow to take the call's events; closing its connection")
 			s.conn.stop()
 			s.dropConnLocked()
 		}
@@ -477,7 +477,7 @@ func (s *Stream) send(ctx context.Context, c *conn, typ websocket.MessageType, b
 	wctx, cancel := context.WithTimeout(ctx, WriteTimeout)
 	defer cancel()
 	if err := c.ws.Write(wctx, typ, b); err != nil {
-		s.log.Info("mediastream: the bot's connection failed", "callId", s.callID, "err", err)
+		s.log.Info("mediastream: the bot's connection failed", "err", err)
 		c.stop()
 		c.ws.CloseNow()
 		return false
