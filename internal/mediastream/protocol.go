@@ -42,8 +42,9 @@ type Format struct {
 	FrameMs    int    `json:"frameMs"`
 }
 
-// Event is a message to the bot. Sequence counts every message of the
-// stream, across reconnections, from 1.
+// Event is a message to the bot. Sequence numbers the stream's events as
+// they are sent, from 1, across reconnections: a gap means events were
+// lost (with a connection that failed while they were being sent).
 type Event struct {
 	Event    string `json:"event"`
 	Sequence int64  `json:"sequence"`

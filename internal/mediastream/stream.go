@@ -77,7 +77,7 @@ type Stream struct {
 	lostAt   time.Time
 	ever     bool // a bot connected once
 	ended    bool
-	events   [][]byte // to the bot, in order
+	events   []Event // to the bot, in order; numbered as they are sent
 	audio    []audioMsg
 	people   map[string]*person // everyone in the call but the bot, by participant id
 	order    []string           // people in the order they joined
@@ -274,9 +274,6 @@ func (s *Stream) pushEventLocked(e Event) {
 	if s.conn == nil && !s.ever {
 		return // the first connection's start tells it all
 	}
-	s.seq++
-	e.Sequence = s.seq
-	b, _ := json.Marshal(e)
 	if len(s.events) >= MaxQueuedEvents {
 		if s.conn != nil {
 			s.log.Warn("mediastream: the bot is too slow to take the call's events; closing its connection")
@@ -285,7 +282,7 @@ func (s *Stream) pushEventLocked(e Event) {
 		}
 		s.events = s.events[1:]
 	}
-	s.events = append(s.events, b)
+	s.events = append(s.events, e)
 	s.signalLocked()
 }
 
@@ -394,11 +391,7 @@ func (s *Stream) attach(ctx context.Context, ws *websocket.Conn) {
 		s.events, s.voice, s.marks, s.muted, s.toldFull = nil, nil, nil, false, false
 		s.played, s.queued = 0, 0
 	}
-	s.seq++
-	start := s.startLocked(resumed)
-	start.Sequence = s.seq
-	b, _ := json.Marshal(start)
-	s.events = append([][]byte{b}, s.events...)
+	s.events = append([]Event{s.startLocked(resumed)}, s.events...)
 	s.conn, s.ever = c, true
 	s.signalLocked()
 	s.mu.Unlock()
@@ -444,9 +437,14 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 		}
 		events, audio, ended := s.events, s.audio, s.ended
 		s.events, s.audio = nil, make([]audioMsg, 0, len(audio))
+		for i := range events {
+			s.seq++
+			events[i].Sequence = s.seq
+		}
 		s.mu.Unlock()
 		for _, e := range events {
-			if !s.send(ctx, c, websocket.MessageText, e) {
+			b, _ := json.Marshal(e)
+			if !s.send(ctx, c, websocket.MessageText, b) {
 				return
 			}
 		}

@@ -315,3 +315,55 @@ func TestStreamAccess(t *testing.T) {
 		t.Errorf("without the role: %v, want forbidden", err)
 	}
 }
+
+// A bot that reconnects within the grace period resumes the stream: the
+// events it missed come after a start that says resumed, and the sequence
+// goes on; after the grace period it starts afresh.
+func TestStreamResumes(t *testing.T) {
+	f := newFixture(t, `{"switchboard":{}}`, "alice")
+	alice, _ := media.NewSimPerson("alice")
+	if err := f.engine.AddEndpoint("room-1", alice); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	first := f.read().event
+	f.hangUpBot()
+	if err := alice.PressOutOfBand('9'); err != nil {
+		t.Fatal(err)
+	}
+	f.step(100 * time.Millisecond) // the key, while no bot is connected
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	start := f.read().event
+	if start.Event != "start" || !*start.Resumed || start.Sequence <= first.Sequence {
+		t.Fatalf("after reconnecting: %+v (first %+v)", start, first)
+	}
+	if e, _ := f.until("dtmf"); e.Digit != "9" || e.ParticipantID != "alice" || e.Sequence <= start.Sequence {
+		t.Errorf("the missed key: %+v", e)
+	}
+	f.hangUpBot()
+	f.clk.Advance(DefaultGrace + time.Second)
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	if start := f.read().event; start.Event != "start" || *start.Resumed {
+		t.Fatalf("after the grace period: %+v, want a fresh start", start)
+	}
+}
+
+// hangUpBot closes the bot's connection and waits until the stream has
+// seen it go (its reader gets the close at once; the wait is bounded).
+func (f *fixture) hangUpBot() {
+	f.t.Helper()
+	f.ws.Close(websocket.StatusNormalClosure, "bye")
+	s := f.m.streams["call-1"].s
+	for deadline := time.Now().Add(10 * time.Second); s.connected(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			f.t.Fatal("the stream did not notice its bot leave")
+		}
+	}
+}
