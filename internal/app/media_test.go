@@ -423,3 +423,74 @@ func consoleEvents(t *testing.T, base, name string) func() string {
 		}
 	}
 }
+
+// A muted simulated participant is not heard, as Graph's mute means: the
+// bot's recording of a muted speaker is silent, and unmuting brings them
+// back.
+func TestMutedSimulatedParticipantIsNotHeard(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
+	cfg.Simulation.AnswerDelay = 0
+	a := start2(t, cfg, app.WithManualMedia())
+	base := "http://" + a.Addr("http")
+	tok := token(t, http.DefaultClient, base)
+	h, hookURL := newHook(t)
+	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"talker"}}}],
+		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
+	var created struct{ ID string }
+	json.Unmarshal([]byte(r.body), &created)
+	h.wait(t, 2)
+	var conv struct{ Roster []struct{ ID, CallID string } }
+	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "").body), &conv)
+	var pid string
+	for _, p := range conv.Roster {
+		if p.CallID == "" {
+			pid = p.ID
+		}
+	}
+	person := base + "/switchboard/v1/simulation/calls/" + created.ID + "/participants/" + pid
+	var wav bytes.Buffer
+	media.EncodeWAV(&wav, media.Tone(600, 20*time.Second, -12))
+	if r := call(t, "POST", person+"/say", tok, wav.String(), "Content-Type", "audio/wav"); r.status != 204 {
+		t.Fatalf("say: %d %s", r.status, r.body)
+	}
+	record := func(context string) media.Audio {
+		t.Helper()
+		if r := call(t, "POST", base+"/v1.0/communications/calls/"+created.ID+"/recordResponse", tok,
+			`{"playBeep":false,"maxRecordDurationInSeconds":1,"initialSilenceTimeoutInSeconds":5,"clientContext":"`+context+`"}`); r.status != 200 {
+			t.Fatalf("recordResponse: %d %s", r.status, r.body)
+		}
+		if err := a.StepMedia(t.Context(), 1500*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		done := h.waitFor(t, "recording "+context, has(`recordOperation`, context))
+		var env struct {
+			Value []struct{ ResourceData struct{ RecordingLocation, RecordingAccessToken string } }
+		}
+		json.Unmarshal([]byte(done), &env)
+		op := env.Value[0].ResourceData
+		if op.RecordingLocation == "" {
+			return media.Audio{} // nothing heard: initial silence
+		}
+		rec, err := media.DecodeWAV(strings.NewReader(call(t, "GET", op.RecordingLocation, op.RecordingAccessToken, "").body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	if rec := record("before"); goertzel(rec.Samples, 600) < 0.3 {
+		t.Fatal("the bot does not hear the talker before the mute")
+	}
+	if r := call(t, "POST", person+"/mute", tok, ""); r.status != 204 {
+		t.Fatalf("mute: %d %s", r.status, r.body)
+	}
+	if rec := record("muted"); len(rec.Samples) > 0 && media.Level(rec.Samples) > -60 {
+		t.Errorf("the bot hears a muted participant at %.1f dBFS", media.Level(rec.Samples))
+	}
+	if r := call(t, "POST", person+"/unmute", tok, ""); r.status != 204 {
+		t.Fatalf("unmute: %d %s", r.status, r.body)
+	}
+	if rec := record("after"); goertzel(rec.Samples, 600) < 0.3 {
+		t.Error("the bot does not hear the talker after unmuting")
+	}
+}

@@ -25,6 +25,8 @@ type Media interface {
 	// what its behaviour's script says.
 	AddPerson(room, participant string, b Behaviour)
 	RemovePerson(room, participant string)
+	// MutePerson mutes or unmutes a simulated participant's voice.
+	MutePerson(room, participant string, muted bool)
 	Play(scope MediaScope, room, leg, opID string, prompts []model.MediaInfo)
 	Record(scope MediaScope, room, leg, opID string, spec RecordSpec)
 	SendTones(room, leg, opID string, tones []model.Tone, gap time.Duration)

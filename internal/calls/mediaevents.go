@@ -232,9 +232,11 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 	// is in it (so an incoming caller's script starts when the call is
 	// answered), and leaves when the person leaves.
 	oldVoiced := make(map[string]bool, len(old.Roster))
+	oldMuted := make(map[string]bool, len(old.Roster))
 	if roomLive(old) {
 		for _, p := range old.Roster {
 			oldVoiced[p.ID] = p.CallID == "" && p.Endpoint == EndpointSimulated && p.State == ParticipantJoined
+			oldMuted[p.ID] = p.Muted
 		}
 	}
 	live := roomLive(cur)
@@ -246,8 +248,13 @@ func (s *Service) syncMedia(old, cur *Conversation) {
 		switch {
 		case is && !oldVoiced[p.ID]:
 			m.AddPerson(cur.ID, p.ID, p.Behaviour)
+			if p.Muted {
+				m.MutePerson(cur.ID, p.ID, true)
+			}
 		case !is && oldVoiced[p.ID]:
 			m.RemovePerson(cur.ID, p.ID)
+		case is && p.Muted != oldMuted[p.ID]:
+			m.MutePerson(cur.ID, p.ID, p.Muted)
 		}
 	}
 	if old.Live() && !cur.Live() {

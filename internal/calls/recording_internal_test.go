@@ -152,6 +152,7 @@ func (nopMedia) AddLeg(string, string)                                         {
 func (nopMedia) RemoveLeg(string, string)                                      {}
 func (nopMedia) AddPerson(string, string, Behaviour)                           {}
 func (nopMedia) RemovePerson(string, string)                                   {}
+func (nopMedia) MutePerson(string, string, bool)                               {}
 func (nopMedia) Play(MediaScope, string, string, string, []model.MediaInfo)    {}
 func (nopMedia) Record(MediaScope, string, string, string, RecordSpec)         {}
 func (nopMedia) SendTones(string, string, string, []model.Tone, time.Duration) {}

@@ -52,6 +52,7 @@ type SimPerson struct {
 	say    []int16  // what it is saying
 	sayPos int
 	oob    []rune // out-of-band keys not yet sent
+	muted  bool   // it speaks on, unheard (Graph's participant mute)
 	link   Link
 
 	mem  memory
@@ -198,7 +199,19 @@ func (p *SimPerson) Speak(f *Frame) (bool, rune) {
 	n := copy(f[:], p.say[p.sayPos:])
 	clear(f[n:])
 	p.sayPos += n
+	if p.muted {
+		return false, key // what it says goes on, unheard; its keys still count (a phone's would)
+	}
 	return true, key
+}
+
+// SetMuted mutes or unmutes the person: muted, what it says reaches nobody
+// (its script goes on, as a muted person keeps talking), as Graph's
+// participant mute does.
+func (p *SimPerson) SetMuted(muted bool) {
+	p.mu.Lock()
+	p.muted = muted
+	p.mu.Unlock()
 }
 
 func (p *SimPerson) act(a Action) {

@@ -85,6 +85,7 @@ type Bridge struct {
 	mu     sync.Mutex
 	sink   Sink
 	people map[string]*media.SimPerson // room/participant; nil while its WAVs load
+	muted  map[string]bool             // room/participant: muted voices, joined or joining
 	cache  *promptCache                // decoded prompts, by owner and URI
 	// fetching are the prompts being fetched: another fetch of the same
 	// prompt waits for that one instead of fetching it again.
@@ -122,7 +123,7 @@ func New(cfg Config) *Bridge {
 	idle := make(chan struct{})
 	close(idle)
 	return &Bridge{
-		cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson),
+		cfg: cfg, log: cfg.Logger, people: make(map[string]*media.SimPerson), muted: make(map[string]bool),
 		cache:    newPromptCache(cfg.CacheBytes, cfg.TenantCacheBytes),
 		fetching: make(map[promptKey]*flight),
 		slots:    newFetchSlots(cfg.MaxFetches, cfg.MaxFetchesPerTenant),
@@ -370,6 +371,7 @@ func (b *Bridge) addPersonLocked(key, room, participant string, script []media.A
 		b.log.Warn("mediabridge: simulated participant's script", "err", err)
 		p, _ = media.NewSimPerson(participant)
 	}
+	p.SetMuted(b.muted[key])
 	b.people[key] = p
 	b.logErr("add person", b.engine.AddEndpoint(room, p))
 }
@@ -379,7 +381,24 @@ func (b *Bridge) RemovePerson(room, participant string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.people, room+"/"+participant)
+	delete(b.muted, room+"/"+participant)
 	b.logErr("remove person", b.engine.RemoveEndpoint(room, participant))
+}
+
+// MutePerson implements calls.Media: a muted voice says what it says
+// unheard. A voice still joining (reading its WAV files) joins muted.
+func (b *Bridge) MutePerson(room, participant string, muted bool) {
+	key := room + "/" + participant
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if muted {
+		b.muted[key] = true
+	} else {
+		delete(b.muted, key)
+	}
+	if p := b.people[key]; p != nil {
+		p.SetMuted(muted)
+	}
 }
 
 // Person returns the voice of a simulated participant, or nil.
@@ -396,6 +415,11 @@ func (b *Bridge) CloseRoom(room string) {
 	for k := range b.people {
 		if strings.HasPrefix(k, room+"/") {
 			delete(b.people, k)
+		}
+	}
+	for k := range b.muted {
+		if strings.HasPrefix(k, room+"/") {
+			delete(b.muted, k)
 		}
 	}
 	b.logErr("close room", b.engine.CloseRoom(room))

@@ -261,6 +261,25 @@ func TestStream(t *testing.T) {
 		t.Errorf("dtmf %+v", dtmf)
 	}
 
+	// The bot mutes its voice: it plays on, unheard, until it unmutes.
+	f.send(Command{Event: CmdMute})
+	f.sendAudio(media.Tone(500, 2*time.Second, -12))
+	f.settle()
+	f.step(500 * time.Millisecond)
+	heard = alice.Heard().Samples
+	if l := level(heard[len(heard)-8000:], 500); l > -60 {
+		t.Errorf("the bot muted itself, yet alice hears it at %.1f dBFS", l)
+	}
+	f.send(Command{Event: CmdUnmute})
+	f.settle()
+	f.step(500 * time.Millisecond)
+	heard = alice.Heard().Samples
+	if l := level(heard[len(heard)-4000:], 500); math.Abs(l+12) > 1 {
+		t.Errorf("after unmute alice hears the bot at %.1f dBFS, want -12", l)
+	}
+	f.send(Command{Event: CmdClear})
+	f.settle()
+
 	// alice mutes, bob leaves.
 	f.conv.Roster[1].Muted = true
 	f.conv.Roster[2].State = calls.ParticipantLeft
