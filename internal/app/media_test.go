@@ -465,7 +465,9 @@ func TestMutedSimulatedParticipantIsNotHeard(t *testing.T) {
 		}
 		done := h.waitFor(t, "recording "+context, has(`recordOperation`, context))
 		var env struct {
-			Value []struct{ ResourceData struct{ RecordingLocation, RecordingAccessToken string } }
+			Value []struct {
+				ResourceData struct{ RecordingLocation, RecordingAccessToken string }
+			}
 		}
 		json.Unmarshal([]byte(done), &env)
 		op := env.Value[0].ResourceData
