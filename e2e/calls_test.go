@@ -374,13 +374,19 @@ func TestSDKQuickStartPlainHTTP(t *testing.T) {
 // plain form POST, as any OAuth client can.
 func fetchToken(t *testing.T, httpClient *http.Client, base string) string {
 	t.Helper()
+	return fetchAppToken(t, httpClient, base, devApp)
+}
+
+// fetchAppToken is fetchToken for any registered application.
+func fetchAppToken(t *testing.T, httpClient *http.Client, base string, a appCreds) string {
+	t.Helper()
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
-		"client_id":     {devClientID},
-		"client_secret": {devSecret},
+		"client_id":     {a.clientID},
+		"client_secret": {a.secret},
 		"scope":         {graphScopes[0]},
 	}
-	resp, err := httpClient.PostForm(base+"/"+devTenant+"/oauth2/v2.0/token", form)
+	resp, err := httpClient.PostForm(base+"/"+a.tenant+"/oauth2/v2.0/token", form)
 	if err != nil {
 		t.Fatalf("token request: %v", err)
 	}

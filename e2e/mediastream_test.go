@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
@@ -47,8 +48,14 @@ func appHostedCall(callbackURI, blob string, users ...string) *models.Call {
 // application's token; dial, when set, dials the TCP connection.
 func connectStream(t *testing.T, s *server, id string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *streamBot {
 	t.Helper()
+	return connectStreamAs(t, s, devApp, id, dial)
+}
+
+// connectStreamAs is connectStream for application a.
+func connectStreamAs(t *testing.T, s *server, a appCreds, id string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *streamBot {
+	t.Helper()
 	client := devHTTPClient(t, s.DevCA())
-	tok := fetchToken(t, client, s.HTTPS)
+	tok := fetchAppToken(t, client, s.HTTPS, a)
 	if dial != nil {
 		tr := client.Transport.(*http.Transport).Clone()
 		tr.DialContext = dial
@@ -185,6 +192,32 @@ func voice(seed uint64, d time.Duration) media.Audio {
 	return media.Audio{Samples: out}
 }
 
+// phoneVoice is a test signal that matches only itself and fits the
+// telephone band (a phone's G.711 keeps it): tones between 300 and 3,400
+// Hz whose loudness moves at rates that never line up.
+func phoneVoice(seed uint64, d time.Duration) media.Audio {
+	out := make([]int16, media.DurationSamples(d))
+	x := seed*2654435761 + 7
+	rnd := func() float64 {
+		x = x*6364136223846793005 + 1442695040888963407
+		return float64(x>>11) / (1 << 53)
+	}
+	type part struct{ f, rate, phase float64 }
+	parts := make([]part, 6)
+	for i := range parts {
+		parts[i] = part{f: 300 + 3100*rnd(), rate: 1 + 6*rnd(), phase: 2 * math.Pi * rnd()}
+	}
+	for i := range out {
+		t := float64(i) / media.SampleRate
+		var v float64
+		for _, p := range parts {
+			v += (1 + math.Sin(2*math.Pi*p.rate*t+p.phase)) * math.Sin(2*math.Pi*p.f*t)
+		}
+		out[i] = int16(v * 1500)
+	}
+	return media.Audio{Samples: out}
+}
+
 // simSay makes participant pid of call id say a.
 func simSay(t *testing.T, s *server, tok, id, pid string, a media.Audio) {
 	t.Helper()
@@ -226,7 +259,7 @@ func TestAppHostedMediaStream(t *testing.T) {
 	b := connectStream(t, s, id, nil)
 	pids := make(map[string]string) // user id -> participant id
 	tracks := make(map[string]uint16)
-	people := b.start.Participants
+	people := *b.start.Participants
 	for len(people) < 2 { // the targets join after the bot's call is established
 		if e := b.event("participantJoined"); e.Participant != nil {
 			people = append(people, *e.Participant)
@@ -432,4 +465,42 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A phone is in an app-hosted call like anyone: the bot calls a user bound
+// to sipp, which echoes every RTP packet; the bot's voice goes out to the
+// phone over G.711 and comes back on the phone's own track.
+func TestEchoPhoneInAppHostedCall(t *testing.T) {
+	phone := newSippUAS(t, t.TempDir(), "echo")
+	l := newPhoneLabWith(t, withContact(phoneUser, phone.URI), "sipp")
+	t.Parallel()
+	phone.start(t, "", 60*time.Second, "-rtp_echo")
+	l.warmUp(t)
+
+	id := str(createCall(t, l.bot.GraphServiceClient, appHostedCall(l.rcv.URL(), `{"switchboard":{"unmixed":true}}`, phoneUser)).GetId())
+	l.rcv.expectStates(t, id, 0, "updated:establishing", "updated:established")
+	b := connectStreamAs(t, l.s, phoneBotApp, id, nil)
+	people := *b.start.Participants
+	for len(people) == 0 {
+		if e := b.event("participantJoined"); e.Participant != nil {
+			people = append(people, *e.Participant)
+		}
+	}
+	if p := people[0]; p.Identity == nil || p.Identity.User == nil || p.Identity.User.ID != phoneUser {
+		t.Fatalf("the stream's participant %+v, want the phone's user", p)
+	}
+	said := phoneVoice(5, 2*time.Second)
+	b.audioFor(200 * time.Millisecond)
+	b.say(said)
+	b.audioFor(3 * time.Second)
+	echo := media.Audio{Samples: b.tracks[uint16(people[0].Track)]}
+	contains(t, echo, media.Audio{Samples: said.Samples[:media.DurationSamples(time.Second)]}, "the bot's voice, echoed by the phone, on the phone's track")
+
+	l.hangUp(t, id)
+	if e := b.event("stop"); e.Reason != "callEnded" {
+		t.Errorf("stop %+v", e)
+	}
+	if code := phone.wait(t, phoneWait); code != 0 {
+		t.Fatalf("sipp exited with %d: the phone did not get the BYE it expects", code)
+	}
 }

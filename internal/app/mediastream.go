@@ -56,6 +56,9 @@ func (a *App) serveMedia(w http.ResponseWriter, r *http.Request, id string, fwd 
 	case errors.Is(err, mediastream.ErrNoStream):
 		graph.WriteError(w, r, a.log, graph.NewError(http.StatusNotFound, "itemNotFound",
 			"The call has no media stream here: it must be your application's, created or answered with appHostedMediaConfig, and established."))
+	case errors.Is(err, mediastream.ErrConnectsOut):
+		graph.WriteError(w, r, a.log, graph.NewError(http.StatusConflict, "Conflict",
+			"This call's media stream connects to the URL in its blob; it takes no connections."))
 	case mediastream.IsForbidden(err):
 		graph.WriteError(w, r, a.log, graph.NewError(http.StatusForbidden, "Forbidden", "A call's media stream needs the application permission Calls.AccessMedia.All."))
 	case err != nil:

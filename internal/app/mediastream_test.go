@@ -88,6 +88,9 @@ func TestMediaStreamToTheBotsURL(t *testing.T) {
 	if r := call(t, "GET", base+"/switchboard/v1/calls/no-such-call/media", tok, ""); r.status != 404 || !strings.Contains(r.body, "itemNotFound") {
 		t.Errorf("the media endpoint of no call: %d %s", r.status, r.body)
 	}
+	if r := call(t, "GET", base+"/switchboard/v1/calls/"+created.ID+"/media", tok, ""); r.status != 409 {
+		t.Errorf("the media endpoint of a stream that connects out: %d %s", r.status, r.body)
+	}
 	if r := call(t, "GET", base+"/switchboard/v1/calls/"+created.ID+"/media", "", ""); r.status != 401 {
 		t.Errorf("the media endpoint without a token: %d %s", r.status, r.body)
 	}

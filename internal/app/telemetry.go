@@ -185,6 +185,9 @@ func (a *App) routeLabel() func(*http.Request) string {
 			if strings.HasPrefix(r.URL.Path, recordings.PathPrefix) {
 				return recordings.PathPrefix + "{id}"
 			}
+			if _, ok := mediaCallID(r.URL.Path); ok {
+				return mediaPathPrefix + "{id}" + mediaPathSuffix // its duration is the stream's life
+			}
 			return ext.Route(r)
 		}
 		return tokens.Route(r)

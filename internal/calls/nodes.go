@@ -213,6 +213,7 @@ func (s *Service) adopt(convs []*Conversation) {
 		s.indexLegs(e, &Conversation{}, e.conv)
 		s.schedule(e)
 		s.syncMedia(&Conversation{ID: e.conv.ID}, e.conv)
+		s.observeConversation(e.conv) // app-hosted legs' media streams start here
 		e.mu.Unlock()
 		s.failInterruptedMedia(e)
 		s.dropLostEndpoints(e)
@@ -244,6 +245,7 @@ func (s *Service) evictAs(e *entry, level slog.Level) {
 	}
 	empty := &Conversation{ID: e.conv.ID}
 	s.syncMedia(e.conv, empty)
+	s.observeConversation(empty) // its media streams leave this node
 	s.indexLegs(e, e.conv, empty)
 	s.mu.Lock()
 	defer s.mu.Unlock()

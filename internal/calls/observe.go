@@ -14,10 +14,22 @@ type Observer interface {
 
 // ConversationObserver, when the Observer also implements it, hears of
 // every committed change of a conversation, with its new state: a live
-// view (the console) reloads what shows it. It is called with the
+// view (the console) reloads what shows it. It also hears of a
+// conversation this process takes up (at start, or from another node) and
+// of one it lets go (another node owns it now: a conversation with no
+// legs). It is called with the
 // conversation's lock held: it must not block, and must not change conv.
 type ConversationObserver interface {
 	ConversationChanged(conv *Conversation)
+}
+
+// observeConversation hands conv to a ConversationObserver: after a
+// commit, and when the conversation comes into this process (adopted at
+// start or from another node) or leaves it (evicted: conv has no legs).
+func (s *Service) observeConversation(conv *Conversation) {
+	if co, ok := s.cfg.Observer.(ConversationObserver); ok {
+		co.ConversationChanged(conv)
+	}
 }
 
 // SpeakerObserver, when the Observer also implements it, hears who starts
@@ -59,9 +71,7 @@ func (s *Service) observe(old, new *Conversation) {
 	if s.cfg.Observer == nil {
 		return
 	}
-	if co, ok := s.cfg.Observer.(ConversationObserver); ok {
-		co.ConversationChanged(new)
-	}
+	s.observeConversation(new)
 	for _, l := range new.Legs {
 		from := StateUnknown
 		if o := old.Leg(l.ID); o != nil {

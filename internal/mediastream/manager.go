@@ -68,6 +68,7 @@ type entry struct {
 	room   string
 	appID  string
 	tenant string
+	url    string // the bot's URL, which Switchboard connects to; "" when the bot connects
 }
 
 // New returns a Manager; Close stops its streams.
@@ -84,6 +85,11 @@ func New(cfg Config) *Manager {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
 	}
+	// A bot's URL is dialled as named: no redirect (which could downgrade
+	// wss:// or take the token elsewhere).
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
+	cfg.Client = &client
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, streams: make(map[string]*entry)}
 }
@@ -109,6 +115,14 @@ func (m *Manager) ConversationChanged(conv *calls.Conversation) {
 	legs := make(map[string]string, len(conv.Legs))
 	for _, l := range conv.Legs {
 		legs[l.ID] = l.ParticipantID
+	}
+	// A stream whose leg is gone from the conversation moved with it to
+	// another node: its bot connects again, there (it is told so).
+	for id, e := range m.streams {
+		if _, ok := legs[id]; !ok && e.room == conv.ID {
+			e.s.moved()
+			delete(m.streams, id)
+		}
 	}
 	for _, l := range conv.Legs {
 		e := m.streams[l.ID]
@@ -152,7 +166,7 @@ func (m *Manager) startLocked(room string, l *calls.Call) *entry {
 		log.Info("mediastream: " + note)
 	}
 	s := newStream(l.ParticipantID, l.ID, l.ID, set, m.cfg.Clock, m.cfg.Grace, m.cfg.Metrics, log)
-	e := &entry{s: s, room: room, appID: l.AppID, tenant: l.TenantID}
+	e := &entry{s: s, room: room, appID: l.AppID, tenant: l.TenantID, url: set.URL}
 	if err := m.cfg.Engine.AddEndpoint(room, s); err != nil {
 		log.Error("mediastream: the stream cannot join the call's audio", "err", err)
 	}
@@ -230,6 +244,12 @@ func (s *Stream) isEnded() bool {
 // ErrNoStream is ServeMedia's error for a call without a stream here.
 var ErrNoStream = errors.New("mediastream: no stream")
 
+// ErrConnectsOut is ServeMedia's error for a stream that Switchboard
+// connects to the bot's URL: it takes no connections.
+var ErrConnectsOut = errors.New("mediastream: the stream connects to the bot's URL")
+
+var errRedirect = errors.New("mediastream: the bot's URL redirects; a media stream does not follow redirects")
+
 // ServeMedia serves a bot's WebSocket connection to the stream of call
 // callID, as principal p, until it ends. It returns an error, and writes
 // nothing, when the call has no stream here (ErrNoStream: not app-hosted,
@@ -244,6 +264,9 @@ func (m *Manager) ServeMedia(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	if !p.Has(auth.RoleCallsAccessMedia) {
 		return fmt.Errorf("%w: the application needs %s", errForbidden, auth.RoleCallsAccessMedia)
+	}
+	if e.url != "" {
+		return ErrConnectsOut
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}})
 	if err != nil {

@@ -49,13 +49,13 @@ type Event struct {
 	Event    string `json:"event"`
 	Sequence int64  `json:"sequence"`
 	// start
-	Protocol     string        `json:"protocol,omitempty"`
-	CallID       string        `json:"callId,omitempty"`
-	StreamID     string        `json:"streamId,omitempty"`
-	Format       *Format       `json:"format,omitempty"`
-	Unmixed      *bool         `json:"unmixed,omitempty"`
-	Resumed      *bool         `json:"resumed,omitempty"`
-	Participants []Participant `json:"participants,omitempty"`
+	Protocol     string         `json:"protocol,omitempty"`
+	CallID       string         `json:"callId,omitempty"`
+	StreamID     string         `json:"streamId,omitempty"`
+	Format       *Format        `json:"format,omitempty"`
+	Unmixed      *bool          `json:"unmixed,omitempty"`
+	Resumed      *bool          `json:"resumed,omitempty"`
+	Participants *[]Participant `json:"participants,omitempty"` // start: always, [] when nobody else is in the call
 	// participantJoined, participantLeft, participantMuted, participantUnmuted
 	Participant *Participant `json:"participant,omitempty"`
 	// dtmf, dominantSpeaker

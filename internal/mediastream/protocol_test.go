@@ -19,7 +19,10 @@ func TestParseBlob(t *testing.T) {
 		{blob: `{"switchboard":{"url":"https://bot.example/"}}`, dev: true, err: "scheme"},
 		{blob: `{"switchboard":{"url":"/relative"}}`, err: "absolute"},
 		{blob: `{"switchboard":{"sampleRate":44100}}`, err: "44100"},
-		{blob: `{"switchboard":{"sampleRate":"fast"}}`, note: "not Switchboard's", want: Settings{SampleRate: 16000}},
+		{blob: `{"switchboard":{"sampleRate":"16000"}}`, err: "sampleRate"},
+		{blob: `{"switchboard":[]}`, err: "media settings object"},
+		{blob: `{"switchboard":null}`, note: "not Switchboard's", want: Settings{SampleRate: 16000}},
+		{blob: `{"other":{}}`, note: "not Switchboard's", want: Settings{SampleRate: 16000}},
 		{blob: `<MediaConfiguration>opaque</MediaConfiguration>`, note: "not Switchboard's", want: Settings{SampleRate: 16000}},
 		{blob: ``, note: "not Switchboard's", want: Settings{SampleRate: 16000}},
 	} {

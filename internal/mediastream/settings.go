@@ -33,11 +33,6 @@ type Settings struct {
 	Unmixed bool `json:"unmixed,omitempty"`
 }
 
-// blob is the JSON a blob holds.
-type blob struct {
-	Switchboard *Settings `json:"switchboard"`
-}
-
 // ParseBlob reads the settings from an appHostedMediaConfig blob. A blob
 // that is not Switchboard's JSON (Graph's media platform writes its own,
 // opaque one) gives the defaults and a note saying so, for the logs: the
@@ -45,12 +40,20 @@ type blob struct {
 // that is Switchboard's but asks for something impossible is an error,
 // whose text names the field, for a 400.
 func ParseBlob(s string, dev bool) (Settings, string, error) {
-	var b blob
-	if err := json.Unmarshal([]byte(s), &b); err != nil || b.Switchboard == nil {
+	var b map[string]json.RawMessage
+	var raw json.RawMessage
+	if json.Unmarshal([]byte(s), &b) == nil {
+		raw = b["switchboard"]
+	}
+	if raw == nil || string(raw) == "null" {
 		return Settings{SampleRate: DefaultSampleRate}, "the appHostedMediaConfig blob is not Switchboard's media settings " +
 			`({"switchboard":{...}}, docs/media-streams.md); the call's audio is streamed at its media endpoint with the defaults`, nil
 	}
-	set := *b.Switchboard
+	// Switchboard's settings: a mistake in them is the bot's to fix.
+	var set Settings
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return Settings{}, "", fmt.Errorf("switchboard: not the media settings object (url, sampleRate, unmixed): %v", err)
+	}
 	if set.SampleRate == 0 {
 		set.SampleRate = DefaultSampleRate
 	}

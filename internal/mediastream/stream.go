@@ -116,6 +116,11 @@ type conn struct {
 	ws   *websocket.Conn
 	wake chan struct{}
 	stop context.CancelFunc
+	// code and reason, when code is set, close the connection with a
+	// close handshake (the writer does it: it may take seconds); without,
+	// it is dropped.
+	code   websocket.StatusCode
+	reason string
 }
 
 func newStream(id, callID, streamID string, set Settings, clk clock.Clock, grace time.Duration, m Metrics, log *slog.Logger) *Stream {
@@ -259,10 +264,12 @@ func (s *Stream) pushAudioLocked(track uint16, f *media.Frame) {
 		limit *= 1 + len(s.people)
 	}
 	if len(s.audio) >= limit {
-		copy(s.audio, s.audio[1:])
-		s.audio = s.audio[:len(s.audio)-1]
+		// Drop the oldest quarter at once, so that a bot that stays behind
+		// costs one copy per quarter of the queue, not one per frame.
+		n := limit / 4
+		s.audio = s.audio[:copy(s.audio, s.audio[n:])]
 		if s.metrics != nil {
-			s.metrics.Dropped("toBot", 1)
+			s.metrics.Dropped("toBot", n)
 		}
 	}
 	s.audio = append(s.audio, audioMsg{track: track, seq: s.frame, pcm: *f})
@@ -363,10 +370,12 @@ func (s *Stream) update(people []Participant, legs map[string]string) {
 func (s *Stream) startLocked(resumed bool) Event {
 	e := Event{Event: "start", Protocol: Protocol, CallID: s.callID, StreamID: s.streamID,
 		Format:  &Format{Encoding: "L16", SampleRate: s.set.SampleRate, Channels: 1, FrameMs: int(media.FrameDuration / time.Millisecond)},
-		Unmixed: ptr(s.set.Unmixed), Resumed: ptr(resumed), Participants: []Participant{}}
+		Unmixed: ptr(s.set.Unmixed), Resumed: ptr(resumed)}
+	people := make([]Participant, 0, len(s.order))
 	for _, id := range s.order {
-		e.Participants = append(e.Participants, s.people[id].p)
+		people = append(people, s.people[id].p)
 	}
+	e.Participants = &people
 	return e
 }
 
@@ -425,14 +434,14 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 	for {
 		select {
 		case <-ctx.Done():
-			c.ws.CloseNow()
+			s.close(c)
 			return
 		case <-c.wake:
 		}
 		s.mu.Lock()
 		if s.conn != c {
 			s.mu.Unlock()
-			c.ws.CloseNow()
+			s.close(c)
 			return
 		}
 		events, audio, ended := s.events, s.audio, s.ended
@@ -469,6 +478,18 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 			return
 		}
 	}
+}
+
+// close ends connection c: with its close code, or at once.
+func (s *Stream) close(c *conn) {
+	s.mu.Lock()
+	code, reason := c.code, c.reason
+	s.mu.Unlock()
+	if code == 0 {
+		c.ws.CloseNow()
+		return
+	}
+	c.ws.Close(code, reason)
 }
 
 func (s *Stream) send(ctx context.Context, c *conn, typ websocket.MessageType, b []byte) bool {
@@ -577,6 +598,25 @@ func (s *Stream) end(reason string) {
 	s.pushEventLocked(Event{Event: "stop", Reason: reason})
 	s.ended = true
 	s.signalLocked()
+}
+
+// moved closes the bot's connection without a stop: the call moved to
+// another node (or this one stops), where the bot connects again (or is
+// connected to) and the stream starts afresh.
+func (s *Stream) moved() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	if c := s.conn; c != nil {
+		// The writer closes it, with the handshake, once it wakes to find
+		// it is no longer the stream's.
+		c.code, c.reason = websocket.StatusServiceRestart, "the call moved to another node: connect again"
+		s.dropConnLocked()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // connected reports whether a bot is connected.

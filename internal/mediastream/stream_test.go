@@ -199,8 +199,8 @@ func TestStream(t *testing.T) {
 	}
 	start := f.read().event
 	if start.Event != "start" || start.Protocol != Protocol || start.CallID != "call-1" || start.Format.SampleRate != 16000 || !*start.Unmixed || *start.Resumed ||
-		len(start.Participants) != 2 || start.Participants[0].ID != "alice" || start.Participants[0].Track != 1 || start.Participants[1].Track != 2 ||
-		*start.Participants[0].Identity.User.DisplayName != "ALICE" || start.Sequence != 1 {
+		len(*start.Participants) != 2 || (*start.Participants)[0].ID != "alice" || (*start.Participants)[0].Track != 1 || (*start.Participants)[1].Track != 2 ||
+		*(*start.Participants)[0].Identity.User.DisplayName != "ALICE" || start.Sequence != 1 {
 		t.Fatalf("start: %+v", start)
 	}
 
@@ -384,5 +384,77 @@ func (f *fixture) hangUpBot() {
 		if time.Now().After(deadline) {
 			f.t.Fatal("the stream did not notice its bot leave")
 		}
+	}
+}
+
+// When another node takes the call over, the bot's connection here closes
+// with 1012 (service restart), without stop: it connects again.
+func TestStreamMovesAway(t *testing.T) {
+	f := newFixture(t, `{"switchboard":{}}`, "alice")
+	var err error
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	f.read()
+	f.m.ConversationChanged(&calls.Conversation{ID: "room-1"}) // evicted: no legs
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		typ, b, err := f.ws.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+				t.Fatalf("the connection ended with %v, want 1012", err)
+			}
+			break
+		}
+		if typ == websocket.MessageText && strings.Contains(string(b), `"stop"`) {
+			t.Fatalf("a moved stream sent stop: %s", b)
+		}
+	}
+	if _, resp, err := f.connect(botApp); err == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("connecting again here: %v; want 404, the stream is on the other node", err)
+	}
+}
+
+// A stream that Switchboard connects to the bot's URL takes no
+// connection, so the two ways cannot replace each other in a loop.
+func TestStreamWithURLTakesNoConnection(t *testing.T) {
+	f := newFixture(t, `{"switchboard":{"url":"ws://127.0.0.1:1/unreachable"}}`)
+	if err := f.m.ServeMedia(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), botApp, "call-1"); err != ErrConnectsOut {
+		t.Fatalf("ServeMedia: %v, want ErrConnectsOut", err)
+	}
+}
+
+// Switchboard dials the bot's URL as named: a redirect fails the attempt
+// (it could downgrade wss:// or take the token elsewhere), and the next
+// attempt waits on the clock.
+func TestStreamDialRefusesRedirects(t *testing.T) {
+	followed := make(chan struct{}, 10)
+	redirects := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed <- struct{}{}
+			return
+		}
+		redirects <- struct{}{}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	f := newFixture(t, `{"switchboard":{"url":"ws`+strings.TrimPrefix(srv.URL, "http")+`/media"}}`)
+	select {
+	case <-redirects:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Switchboard did not dial the bot's URL")
+	}
+	// The failed attempt schedules the next on the fake clock.
+	for deadline := time.Now().Add(10 * time.Second); f.clk.Pending() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no retry was scheduled after the redirect")
+		}
+	}
+	select {
+	case <-followed:
+		t.Fatal("the redirect was followed")
+	default:
 	}
 }
