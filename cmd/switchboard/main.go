@@ -94,6 +94,7 @@ func serveFlags(fs *flag.FlagSet, cfg *app.Config, configPath *string) {
 	str(&cfg.LogLevel, "log-level", "log level: debug, info, warn or error")
 	str(&cfg.LogFormat, "log-format", "log format: text (key=value) or json (one object a line)")
 	str(&cfg.MetricsListen, "metrics-listen", "address serving Prometheus metrics at /metrics, without authentication, such as 127.0.0.1:8081; \"off\" disables it")
+	str(&cfg.Clock, "clock", "real, or virtual (development mode): time travels when POST /switchboard/v1/simulation/clock or `switchboard sim clock +45m` says so")
 	str(&cfg.PprofListen, "pprof-listen", "loopback address serving net/http/pprof at /debug/pprof/, such as 127.0.0.1:6060; \"off\" disables it")
 	str(&cfg.SIP.Listen, "sip-listen", "SIP address (UDP and TCP) for phones, PBXs and trunks, such as 127.0.0.1:5060; empty: 127.0.0.1:5060 in dev mode (any free port when --listen's port is 0), off otherwise; \"off\" disables it")
 	fs.BoolVar(&cfg.Dev, "dev", envBool("dev", cfg.Dev), "development mode: well-known dev credentials, http:// callbacks to loopback, dev TLS certificate (env SWITCHBOARD_DEV)")

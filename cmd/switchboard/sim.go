@@ -34,6 +34,8 @@ Commands:
   join       make a simulated person join a live meeting
   identity   set how a simulated identity behaves (answer, busy, ...)
   identities list the configured identity behaviours
+  clock      show the server's time; with +DURATION, jump forward (a server
+             started with --clock virtual; needs Switchboard.Operator)
 
 Common flags (each also from the environment):
   --url            server base URL (SWITCHBOARD_URL, default http://127.0.0.1:8080)
@@ -48,6 +50,7 @@ Examples:
   switchboard sim say <callId> <participantId> greeting.wav
   switchboard sim join --join-meeting-id 123456789 --passcode secret --identity carol
   switchboard sim identity bob --behaviour busy --after 2s
+  switchboard sim clock +45m
 `
 
 // simClient talks to the extension API with a token of an admin app.
@@ -131,6 +134,20 @@ func simCommand(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("sim say: %w", err)
 		}
 		return c.do("POST", participantPath(fs.Arg(0), fs.Arg(1), "say"), wavFile(wav))
+	case "clock":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		switch fs.NArg() {
+		case 0:
+			return c.do("GET", "/switchboard/v1/simulation/clock", nil)
+		case 1:
+			if !strings.HasPrefix(fs.Arg(0), "+") {
+				return fmt.Errorf("sim clock: want +DURATION, such as +45m or +1h30m (time only moves forward), not %q", fs.Arg(0))
+			}
+			return c.do("POST", "/switchboard/v1/simulation/clock", map[string]string{"advance": fs.Arg(0)})
+		}
+		return errors.New("sim clock: want nothing (show the time) or +DURATION")
 	case "show":
 		if err := fs.Parse(rest); err != nil {
 			return err

@@ -103,7 +103,47 @@ func TestSimCommands(t *testing.T) {
 		t.Fatalf("sim show: %s", out)
 	}
 	mustSB(t, "sim", "act", "--url", base, placed.CallID, placed.CallerParticipantID, "hangUp")
+	// This server runs on the real clock: it shows the time, and will not jump.
+	if out, _ := mustSB(t, "sim", "clock", "--url", base); !strings.Contains(out, `"virtual": false`) {
+		t.Errorf("sim clock: %s", out)
+	}
+	if _, _, err := sb(t, "sim", "clock", "--url", base, "+45m"); err == nil || !strings.Contains(err.Error(), "409") || !strings.Contains(err.Error(), "--clock virtual") {
+		t.Errorf("sim clock +45m on the real clock: %v", err)
+	}
+	if _, _, err := sb(t, "sim", "clock", "--url", base, "45m"); err == nil || !strings.Contains(err.Error(), "+DURATION") {
+		t.Errorf("sim clock 45m: %v", err)
+	}
 	if _, _, err := sb(t, "sim", "show", "--url", base, placed.CallID); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("sim show after the caller hung up: %v; want 404, the call is over", err)
+	}
+}
+
+// switchboard sim clock moves a --clock virtual server's time; the flag
+// is for development mode only.
+func TestSimClock(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Listen, cfg.ListenTLS, cfg.DataDir, cfg.Clock = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data"), "virtual"
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	<-a.Ready()
+	base := "http://" + a.Addr("http")
+	if out, _ := mustSB(t, "sim", "clock", "--url", base, "+1h30m"); !strings.Contains(out, `"virtual": true`) || !strings.Contains(out, `"offset": "1h30m0s"`) {
+		t.Fatalf("sim clock +1h30m: %s", out)
+	}
+	if _, _, err := sb(t, "sim", "clock", "--url", base, "+0s"); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("sim clock +0s: %v", err)
+	}
+	if _, _, err := sb(t, "serve", "--dev=false", "--clock", "virtual", "--data", t.TempDir(), "--listen-tls", "off"); err == nil || !strings.Contains(err.Error(), "development mode only") {
+		t.Errorf("serve --clock virtual outside development mode: %v", err)
 	}
 }

@@ -57,6 +57,11 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	streams     *mediastream.Manager // app-hosted media streams
+	// wallClock paces what runs in real time whatever the calls' time:
+	// the media engine, phones' and browsers' media, bots' connections.
+	// virtual, with --clock virtual, is clock (the calls' time).
+	wallClock clock.Clock
+	virtual   *clock.Virtual
 	recordings  *recordings.Store
 	hub         *console.Hub      // the console's live view of commits
 	sip         *sip.Server       // nil when SIP is off
@@ -107,6 +112,11 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 		o(a)
 	}
 	a.metrics = a.newMetrics()
+	a.wallClock = a.clock
+	if cfg.VirtualClock() {
+		a.virtual = clock.NewVirtual(a.clock)
+		a.clock = a.virtual
+	}
 	return a, nil
 }
 
@@ -189,7 +199,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if a.manualMedia {
 		a.engine = media.NewManual(a.bridge)
 	} else {
-		a.engine = media.New(a.clock, a.bridge)
+		a.engine = media.New(a.wallClock, a.bridge)
 	}
 	a.bridge.Attach(a.engine)
 	a.streams = a.newStreams(&http.Client{Transport: callbackTransport(guard)},
@@ -330,7 +340,7 @@ func (a *App) handler() http.Handler {
 	forwarding := graph.NewForwarding(fwd, a.calls, a.log)
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
 		Forwarding: forwarding,
-		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev}})
+		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev, Clock: a.simClock()}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log,
@@ -377,6 +387,14 @@ func (a *App) handler() http.Handler {
 	// Requests other nodes forward here are verified before the limits,
 	// which let them through (the node the client reached applied them).
 	return graph.WithRequestIDs(graph.WithRecovery(a.log, graph.WithForwarded(fwd, a.log, root)))
+}
+
+// simClock is the clock simulation/clock moves, or nil on the real clock.
+func (a *App) simClock() extapi.Clock {
+	if a.virtual == nil {
+		return nil
+	}
+	return a.virtual
 }
 
 // StepMedia moves the media engine of an App made WithManualMedia by d

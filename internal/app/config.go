@@ -79,7 +79,14 @@ type Config struct {
 	// PprofListen is where net/http/pprof is served, at /debug/pprof/
 	// ("" or "off": nowhere). Only loopback addresses are accepted.
 	PprofListen string `yaml:"pprofListen"`
+	// Clock is "real" (the default) or "virtual": the wall clock plus
+	// jumps that POST /switchboard/v1/simulation/clock makes (development
+	// mode only; docs/time-travel.md).
+	Clock string `yaml:"clock"`
 }
+
+// VirtualClock reports whether the configuration asks for time travel.
+func (c *Config) VirtualClock() bool { return strings.EqualFold(c.Clock, "virtual") }
 
 // MediaConfig tunes service-hosted media.
 type MediaConfig struct {
@@ -287,6 +294,18 @@ func (c *Config) Validate() error {
 		if err := store.CheckPostgresURL(c.Store); err != nil {
 			return fmt.Errorf("config: --store: not a usable PostgreSQL URL: %w", err)
 		}
+	}
+	switch strings.ToLower(c.Clock) {
+	case "", "real":
+	case "virtual":
+		if !c.Dev {
+			return errors.New("config: --clock virtual is for development mode only (--dev): it moves every call's time")
+		}
+		if c.Store != "" {
+			return errors.New("config: --clock virtual runs on one node with SQLite: nodes on PostgreSQL share the wall clock")
+		}
+	default:
+		return fmt.Errorf("config: --clock %q: use real or virtual", c.Clock)
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

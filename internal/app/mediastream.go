@@ -69,7 +69,7 @@ func (a *App) serveMedia(w http.ResponseWriter, r *http.Request, id string, fwd 
 // newStreams is the media stream manager of the app-hosted calls.
 func (a *App) newStreams(client *http.Client, checkURL func(u *url.URL) error) *mediastream.Manager {
 	cfg := mediastream.Config{Engine: a.engine, Token: a.auth.CallbackToken, Client: client, CheckURL: checkURL,
-		Dev: a.cfg.Dev, Clock: a.clock, Logger: a.log}
+		Dev: a.cfg.Dev, Clock: a.wallClock, Logger: a.log}
 	if a.metrics != nil {
 		cfg.Metrics = a.metrics
 	}

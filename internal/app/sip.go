@@ -144,7 +144,7 @@ func (a *App) newSIP() (*sip.Server, error) {
 		Listen: listen, PublicAddr: public, RTPPortMin: first, RTPPortMax: last,
 		RTPTimeout: time.Duration(a.cfg.SIP.RTPTimeout), TenantID: a.sipTenant(),
 		Rooms: a.engine, Phones: a.phones, Applications: sipApplications{a}, AllowAnonymous: a.cfg.Dev,
-		Clock: a.clock, Logger: a.log.With("component", "sip"),
+		Clock: a.wallClock, Logger: a.log.With("component", "sip"),
 	})
 }
 
@@ -159,7 +159,7 @@ func (a *App) sipTenant() string {
 // newPhones returns the directory of SIP accounts (configured, then
 // stored), static contacts and trunks.
 func (a *App) newPhones() (*phones.Directory, error) {
-	d, err := phones.New(a.cfg.SIP.Config, phones.Options{Accounts: a.store, Clock: a.clock, Dev: a.cfg.Dev})
+	d, err := phones.New(a.cfg.SIP.Config, phones.Options{Accounts: a.store, Clock: a.wallClock, Dev: a.cfg.Dev})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

@@ -90,27 +90,26 @@ func (t *virtualTimer) Stop() bool {
 	return true
 }
 
-// Jump moves the clock forward by d (d <= 0 does nothing), firing the
-// timers that fall due on the way as its doc says, and returns the time
-// it reached. It returns once every timer it fired has returned.
+// Jump moves the clock forward by d (d <= 0 does nothing): its offset
+// grows by exactly d. It fires the timers that fall due on the way as the
+// type's doc says, and returns the time it reached once every timer it
+// fired has returned.
 func (v *Virtual) Jump(d time.Duration) time.Time {
 	v.jump.Lock()
 	defer v.jump.Unlock()
 	v.mu.Lock()
-	target := v.nowLocked().Add(max(d, 0))
-	for len(v.timers) > 0 && !v.timers[0].due.After(target) {
+	final := v.offset + max(d, 0) // the offset grows by exactly d
+	for len(v.timers) > 0 && !v.timers[0].due.After(v.base.Now().Add(final)) {
 		t := heap.Pop(&v.timers).(*virtualTimer)
 		t.real.Stop()
-		if now := v.nowLocked(); t.due.After(now) {
-			v.offset += t.due.Sub(now) // Now reads its due time while it runs
+		if need := t.due.Sub(v.base.Now()); need > v.offset {
+			v.offset = min(need, final) // Now reads its due time while it runs
 		}
 		v.mu.Unlock()
 		t.f()
 		v.mu.Lock()
 	}
-	if now := v.nowLocked(); target.After(now) {
-		v.offset += target.Sub(now)
-	}
+	v.offset = final
 	// The timers left are due sooner, on the base clock, than when they
 	// were armed.
 	for _, t := range v.timers {

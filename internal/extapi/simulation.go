@@ -34,6 +34,9 @@ type Simulation struct {
 	// otherwise the server would read any file it can for whoever holds
 	// Switchboard.Admin.
 	LocalFiles bool
+	// Clock, with --clock virtual, is the clock that simulation/clock
+	// moves; nil on the real clock.
+	Clock Clock
 }
 
 // simRoutes are the simulation control endpoints; all need the
@@ -53,6 +56,8 @@ func (a *api) simRoutes() []route {
 		{"POST", p + "/meetings/join", a.admin(a.joinMeeting)},
 		{"GET", p + "/identities", a.admin(a.listIdentities)},
 		{"PUT", p + "/identities/{id}", a.admin(a.setIdentity)},
+		{"GET", p + "/clock", a.admin(a.getClock)},
+		{"POST", p + "/clock", a.admin(a.advanceClock)},
 	}
 }
 
