@@ -3,10 +3,12 @@ package mediastream
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -456,5 +458,78 @@ func TestStreamDialRefusesRedirects(t *testing.T) {
 	case <-followed:
 		t.Fatal("the redirect was followed")
 	default:
+	}
+}
+
+// countMetrics counts what a stream reports.
+type countMetrics struct {
+	mu      sync.Mutex
+	dropped map[string]int
+}
+
+func (c *countMetrics) Dropped(direction string, frames int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropped[direction] += frames
+}
+func (c *countMetrics) Connected(int) {}
+
+// A bot may queue 60 s of voice: beyond, the rest is dropped, counted,
+// and the bot told once. A message over 64 KiB closes the connection with
+// 1009.
+func TestStreamLimitsWhatTheBotSends(t *testing.T) {
+	f := newFixture(t, `{"switchboard":{}}`, "alice")
+	metrics := &countMetrics{dropped: make(map[string]int)}
+	f.m.streams["call-1"].s.metrics = metrics
+	var err error
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	f.read()
+	f.sendAudio(media.Silence(61 * time.Second))
+	if e, _ := f.until("error"); !strings.Contains(e.Message, "60 s") {
+		t.Fatalf("error %+v", e)
+	}
+	f.settle()
+	metrics.mu.Lock()
+	dropped := metrics.dropped["fromBot"]
+	metrics.mu.Unlock()
+	if dropped != 50 {
+		t.Errorf("%d frames of the bot's voice dropped, want the 50 beyond 60 s", dropped)
+	}
+	if err := f.ws.Write(t.Context(), websocket.MessageBinary, make([]byte, MaxMessageBytes+2)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := f.ws.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+				t.Fatalf("after a message over 64 KiB: %v, want 1009", err)
+			}
+			break
+		}
+	}
+}
+
+// A connected bot that lets MaxQueuedEvents wait is disconnected (it may
+// come back and resume); the engine never waits for it.
+func TestStreamDisconnectsABotThatFallsBehind(t *testing.T) {
+	s := newStream("bot", "call-1", "call-1", Settings{SampleRate: 16000}, clock.NewFake(time.Now()), DefaultGrace, nil, slog.New(slog.DiscardHandler))
+	stopped := false
+	c := &conn{wake: make(chan struct{}, 1), stop: func() { stopped = true }}
+	s.conn, s.ever = c, true // connected, and its writer is stuck
+	for range MaxQueuedEvents {
+		s.Key('1', "alice")
+	}
+	if !s.connected() || stopped {
+		t.Fatal("disconnected before the limit")
+	}
+	s.Key('2', "alice")
+	if s.connected() || !stopped {
+		t.Fatal("a bot with 1,000 events waiting is still connected")
+	}
+	if len(s.events) != MaxQueuedEvents {
+		t.Fatalf("%d events kept for a resume, want %d", len(s.events), MaxQueuedEvents)
 	}
 }
