@@ -28,6 +28,7 @@ Usage:
   switchboard apps <command>    register applications: create, list, rotate-secret, ...
   switchboard sip-accounts <command>  SIP accounts of phones that register: create, list, delete
   switchboard sim <command>     drive simulated people and phones on a running server
+  switchboard callbacks [flags] receive, verify and print the callbacks a bot would get
   switchboard version           print the version
   switchboard help [command]    show help
 
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return sipAccountsCmd(rest, stdout, stderr)
 	case "sim":
 		return simCommand(rest, stdout, stderr)
+	case "callbacks":
+		return callbacksCmd(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "switchboard", app.Version)
 		return nil
