@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +57,16 @@ func TestTimeTravelKeepAlive(t *testing.T) {
 	reached := jump(t, s, tok, 2*time.Second)
 	end := rcv.First(t, id, "the keepAlive expiry", func(n notification) bool { return n.ChangeType == "deleted" })
 	checkResult(t, end, 408, 8537)
+	// Its token is valid on the bot's (wall) clock: bots check callback
+	// tokens against their own time, which the jump does not move.
+	var claims struct{ Nbf, Exp int64 }
+	if parts := strings.Split(strings.TrimPrefix(end.Header.Get("Authorization"), "Bearer "), "."); len(parts) == 3 {
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		json.Unmarshal(payload, &claims)
+	}
+	if now := time.Now().Unix(); claims.Nbf > now+60 || claims.Exp < now {
+		t.Errorf("the callback token is valid from %d to %d; the wall clock says %d", claims.Nbf, claims.Exp, now)
+	}
 	if got := reached.Sub(created); got < 45*time.Minute {
 		t.Errorf("the clock reached %v after the call's creation, want over 45 min", got)
 	}

@@ -147,7 +147,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.auth, err = auth.New(ctx, auth.Config{Clock: a.clock, Keys: a.store, Apps: apps, Logger: a.log, PublicURLs: a.knownURLs,
+	a.auth, err = auth.New(ctx, auth.Config{Clock: a.clock, WallClock: a.wallClock, Keys: a.store, Apps: apps, Logger: a.log, PublicURLs: a.knownURLs,
 		AssertionIDs: a.store}) // assertion ids persist: a replay is refused after a restart too
 	if err != nil {
 		return fmt.Errorf("app: token service: %w", err)

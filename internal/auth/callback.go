@@ -35,7 +35,7 @@ func (s *Service) CallbackToken(appID, tenantID string) (string, error) {
 		return "", errors.New("auth: a callback token needs an app id and a tenant id")
 	}
 	key := callbackKey{appID, tenantID}
-	now := s.clock.Now()
+	now := s.wallClock.Now()
 	s.cbMu.Lock()
 	t, ok := s.cbTokens[key]
 	s.cbMu.Unlock()

@@ -26,6 +26,10 @@ const (
 type Config struct {
 	// Clock is the source of time; nil means clock.Real.
 	Clock clock.Clock
+	// WallClock, if set, times callback tokens instead of Clock: bots
+	// check them against their own clocks, which a server's virtual
+	// clock (time travel) must not put out of step.
+	WallClock clock.Clock
 	// Keys stores the signing keys; required.
 	Keys KeyStore
 	// Apps looks up registered applications; required.
@@ -88,6 +92,7 @@ type Config struct {
 // at once and then on a timer of the configured clock, until Close.
 type Service struct {
 	clock                 clock.Clock
+	wallClock             clock.Clock // callback tokens
 	apps                  Apps
 	lifetime              time.Duration
 	callbackIssuer        string
@@ -140,6 +145,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		clock:                 cfg.Clock,
+		wallClock:             cfg.WallClock,
 		apps:                  cfg.Apps,
 		lifetime:              cfg.TokenLifetime,
 		callbackIssuer:        cfg.CallbackIssuer,
@@ -154,6 +160,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
+	}
+	if s.wallClock == nil {
+		s.wallClock = s.clock
 	}
 	if s.lifetime == 0 {
 		s.lifetime = DefaultTokenLifetime

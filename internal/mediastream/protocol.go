@@ -48,6 +48,10 @@ type Format struct {
 type Event struct {
 	Event    string `json:"event"`
 	Sequence int64  `json:"sequence"`
+	// Frame is the sequence number of the audio frame at which the event
+	// happened (the last frame the stream had heard), to place it on the
+	// audio's timeline.
+	Frame uint32 `json:"frame"`
 	// start
 	Protocol     string         `json:"protocol,omitempty"`
 	CallID       string         `json:"callId,omitempty"`

@@ -77,7 +77,7 @@ type Stream struct {
 	lostAt   time.Time
 	ever     bool // a bot connected once
 	ended    bool
-	events   []Event // to the bot, in order; numbered as they are sent
+	events   []queued // to the bot, in order; numbered as they are sent
 	audio    []audioMsg
 	people   map[string]*person // everyone in the call but the bot, by participant id
 	order    []string           // people in the order they joined
@@ -103,6 +103,13 @@ type person struct {
 type mark struct {
 	at   int64 // played reaches it
 	name string
+}
+
+// queued is an event waiting for the bot, with its place among the audio
+// messages waiting: it goes out after audio[:at].
+type queued struct {
+	e  Event
+	at int
 }
 
 type audioMsg struct {
@@ -268,6 +275,9 @@ func (s *Stream) pushAudioLocked(track uint16, f *media.Frame) {
 		// costs one copy per quarter of the queue, not one per frame.
 		n := limit / 4
 		s.audio = s.audio[:copy(s.audio, s.audio[n:])]
+		for i := range s.events {
+			s.events[i].at = max(0, s.events[i].at-n)
+		}
 		if s.metrics != nil {
 			s.metrics.Dropped("toBot", n)
 		}
@@ -281,6 +291,7 @@ func (s *Stream) pushEventLocked(e Event) {
 	if s.conn == nil && !s.ever {
 		return // the first connection's start tells it all
 	}
+	e.Frame = s.frame
 	if len(s.events) >= MaxQueuedEvents {
 		if s.conn != nil {
 			s.log.Warn("mediastream: the bot is too slow to take the call's events; closing its connection")
@@ -289,7 +300,7 @@ func (s *Stream) pushEventLocked(e Event) {
 		}
 		s.events = s.events[1:]
 	}
-	s.events = append(s.events, e)
+	s.events = append(s.events, queued{e: e, at: len(s.audio)})
 	s.signalLocked()
 }
 
@@ -400,7 +411,9 @@ func (s *Stream) attach(ctx context.Context, ws *websocket.Conn) {
 		s.events, s.voice, s.marks, s.muted, s.toldFull = nil, nil, nil, false, false
 		s.played, s.queued = 0, 0
 	}
-	s.events = append([]Event{s.startLocked(resumed)}, s.events...)
+	start := s.startLocked(resumed)
+	start.Frame = s.frame
+	s.events = append([]queued{{e: start}}, s.events...)
 	s.conn, s.ever = c, true
 	s.signalLocked()
 	s.mu.Unlock()
@@ -423,6 +436,9 @@ func (s *Stream) attach(ctx context.Context, ws *websocket.Conn) {
 // and the grace period starts.
 func (s *Stream) dropConnLocked() {
 	s.conn, s.audio, s.lostAt = nil, nil, s.clk.Now()
+	for i := range s.events {
+		s.events[i].at = 0
+	}
 }
 
 // write sends what is queued to the bot until the connection ends, and
@@ -448,36 +464,54 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 		s.events, s.audio = nil, make([]audioMsg, 0, len(audio))
 		for i := range events {
 			s.seq++
-			events[i].Sequence = s.seq
+			events[i].e.Sequence = s.seq
 		}
 		s.mu.Unlock()
-		for _, e := range events {
-			b, _ := json.Marshal(e)
+		// Events and audio go out in the order they were queued.
+		sent := 0
+		for _, q := range events {
+			at := min(max(q.at, sent), len(audio))
+			if !s.sendAudio(ctx, c, audio[sent:at], conv, &buf, &samples) {
+				return
+			}
+			sent = at
+			b, _ := json.Marshal(q.e)
 			if !s.send(ctx, c, websocket.MessageText, b) {
 				return
 			}
 		}
-		for i := range audio {
-			a := &audio[i]
-			samples = append(samples[:0], a.pcm[:]...)
-			if s.set.SampleRate != media.SampleRate {
-				cv := conv[a.track]
-				if cv == nil {
-					cv = newConverter(media.SampleRate, s.set.SampleRate)
-					conv[a.track] = cv
-				}
-				samples = cv.convert(samples[:0], a.pcm[:])
-			}
-			buf = AppendAudio(buf[:0], a.track, a.seq, samples)
-			if !s.send(ctx, c, websocket.MessageBinary, buf) {
-				return
-			}
+		if !s.sendAudio(ctx, c, audio[sent:], conv, &buf, &samples) {
+			return
 		}
 		if ended {
-			c.ws.Close(websocket.StatusNormalClosure, "the call has ended")
+			s.mu.Lock()
+			c.code, c.reason = websocket.StatusNormalClosure, "the call has ended"
+			s.mu.Unlock()
+			s.close(c)
 			return
 		}
 	}
+}
+
+// sendAudio sends audio messages, at the stream's rate.
+func (s *Stream) sendAudio(ctx context.Context, c *conn, audio []audioMsg, conv map[uint16]*converter, buf *[]byte, samples *[]int16) bool {
+	for i := range audio {
+		a := &audio[i]
+		*samples = append((*samples)[:0], a.pcm[:]...)
+		if s.set.SampleRate != media.SampleRate {
+			cv := conv[a.track]
+			if cv == nil {
+				cv = newConverter(media.SampleRate, s.set.SampleRate)
+				conv[a.track] = cv
+			}
+			*samples = cv.convert((*samples)[:0], a.pcm[:])
+		}
+		*buf = AppendAudio((*buf)[:0], a.track, a.seq, *samples)
+		if !s.send(ctx, c, websocket.MessageBinary, *buf) {
+			return false
+		}
+	}
+	return true
 }
 
 // close ends connection c: with its close code, or at once.

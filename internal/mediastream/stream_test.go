@@ -533,3 +533,45 @@ func TestStreamDisconnectsABotThatFallsBehind(t *testing.T) {
 		t.Fatalf("%d events kept for a resume, want %d", len(s.events), MaxQueuedEvents)
 	}
 }
+
+// Events and audio reach the bot in the order they happened, and each
+// event names its frame: a key pressed after ten frames comes after those
+// ten, with frame 10; stop comes after every frame.
+func TestStreamKeepsOrder(t *testing.T) {
+	f := newFixture(t, `{"switchboard":{}}`, "alice")
+	alice, _ := media.NewSimPerson("alice")
+	if err := f.engine.AddEndpoint("room-1", alice); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		t.Fatal(err)
+	}
+	start := f.read().event
+	f.step(200 * time.Millisecond)
+	if err := alice.PressOutOfBand('3'); err != nil {
+		t.Fatal(err)
+	}
+	f.step(200 * time.Millisecond)
+	f.conv.Legs[0].State = calls.StateTerminated
+	f.m.ConversationChanged(f.conv)
+	var frames int
+	var got []string
+	for {
+		m := f.read()
+		if m.event.Event == "" {
+			frames++
+			continue
+		}
+		got = append(got, m.event.Event)
+		if m.event.Event == "dtmf" && (frames != 11 || m.event.Frame != start.Frame+11) {
+			t.Errorf("the key came after %d frames, with frame %d (start %d); want after the 11 it followed", frames, m.event.Frame, start.Frame)
+		}
+		if m.event.Event == "stop" {
+			break
+		}
+	}
+	if frames != 20 || len(got) != 2 {
+		t.Errorf("%d frames and events %q before the close; want 20 frames, dtmf then stop", frames, got)
+	}
+}
