@@ -28,7 +28,7 @@ type Simulation struct {
 	// callback tokens for that application and tenant.
 	Webhook func(ctx context.Context, tenantID, appID string) (string, error)
 	// Voice returns the voice of a simulated participant of a call (nil
-	// when it has none, as in an app-hosted call).
+	// when it has none: not in the call's audio yet, or gone).
 	Voice func(callID, participantID string) *media.SimPerson
 	// LocalFiles lets identities say local WAV files (development mode):
 	// otherwise the server would read any file it can for whoever holds
@@ -337,7 +337,7 @@ func (a *api) voice(r *http.Request, p auth.Principal) (*media.SimPerson, error)
 	}
 	v := a.cfg.Sim.Voice(r.PathValue("id"), r.PathValue("pid"))
 	if v == nil {
-		return nil, graph.NewError(http.StatusNotFound, "itemNotFound", "No simulated participant with a voice has this id in this call (voices exist in service-hosted calls).")
+		return nil, graph.NewError(http.StatusNotFound, "itemNotFound", "No simulated participant with a voice has this id in this call (a voice exists once the person is in the call's audio: joined, with a bot's leg established).")
 	}
 	return v, nil
 }
