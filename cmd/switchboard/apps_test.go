@@ -88,6 +88,13 @@ func startServer(t *testing.T, dir string) string {
 	t.Helper()
 	cfg := app.Defaults()
 	cfg.Listen, cfg.ListenTLS, cfg.DataDir, cfg.Dev = "127.0.0.1:0", "off", dir, false
+	return runServer(t, cfg)
+}
+
+// runServer runs a server with cfg until the test ends and returns its HTTP
+// base URL: the one harness of this package's tests.
+func runServer(t *testing.T, cfg app.Config) string {
+	t.Helper()
 	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

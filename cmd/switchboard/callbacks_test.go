@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -103,30 +102,16 @@ func startReceiver(t *testing.T, args ...string) (string, *lineSink) {
 	return u, out
 }
 
-// startDevServer runs a development server on loopback and returns its
-// base URL.
-func startDevServer(t *testing.T) string {
+// startDevServer runs a development server on loopback (with configure
+// applied, when not nil) and returns its base URL.
+func startDevServer(t *testing.T, configure func(*app.Config)) string {
 	t.Helper()
 	cfg := app.Defaults()
 	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	if configure != nil {
+		configure(&cfg)
 	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	select {
-	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
-	return "http://" + a.Addr("http")
+	return runServer(t, cfg)
 }
 
 func devToken(t *testing.T, base string) string {
@@ -223,7 +208,7 @@ const stateEnvelope = `{"@odata.type":"#microsoft.graph.commsNotifications","val
 // verifies their tokens as a bot does, prints a line for each state, and
 // rejects a callback whose token another key signed.
 func TestCallbacksAgainstDevServer(t *testing.T) {
-	base := startDevServer(t)
+	base := startDevServer(t, nil)
 	uri, out := startReceiver(t, "--url", base)
 	jsonURI, jsonOut := startReceiver(t, "--url", base, "--json")
 	tok := devToken(t, base)

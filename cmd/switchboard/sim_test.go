@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,22 +23,7 @@ import (
 // keys, says a WAV file and hangs up; bad input is refused with the
 // server's reason.
 func TestSimCommands(t *testing.T) {
-	cfg := app.Defaults()
-	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	<-a.Ready()
-	base := "http://" + a.Addr("http")
+	base := startDevServer(t, nil)
 	established := make(chan struct{}, 10)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, _ := io.ReadAll(r.Body); bytes.Contains(b, []byte(`"state":"established"`)) {
@@ -121,22 +104,7 @@ func TestSimCommands(t *testing.T) {
 // switchboard sim clock moves a --clock virtual server's time; the flag
 // is for development mode only.
 func TestSimClock(t *testing.T) {
-	cfg := app.Defaults()
-	cfg.Listen, cfg.ListenTLS, cfg.DataDir, cfg.Clock = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data"), "virtual"
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	<-a.Ready()
-	base := "http://" + a.Addr("http")
+	base := startDevServer(t, func(cfg *app.Config) { cfg.Clock = "virtual" })
 	if out, _ := mustSB(t, "sim", "clock", "--url", base, "+1h30m"); !strings.Contains(out, `"virtual": true`) || !strings.Contains(out, `"offset": "1h30m0s"`) {
 		t.Fatalf("sim clock +1h30m: %s", out)
 	}
