@@ -60,16 +60,16 @@ type App struct {
 	// wallClock paces what runs in real time whatever the calls' time:
 	// the media engine, phones' and browsers' media, bots' connections.
 	// virtual, with --clock virtual, is clock (the calls' time).
-	wallClock clock.Clock
-	virtual   *clock.Virtual
-	recordings  *recordings.Store
-	hub         *console.Hub      // the console's live view of commits
-	sip         *sip.Server       // nil when SIP is off
-	webrtc      *webrtc.Server    // browsers in calls (the console)
-	phones      *phones.Directory // SIP accounts, registrations, contacts, trunks
-	devCA       []byte
-	node        *nodeSetup   // set when the store is shared by several nodes
-	earlyHTTP   net.Listener // --listen, bound before the services start (a node learns its address)
+	wallClock  clock.Clock
+	virtual    *clock.Virtual
+	recordings *recordings.Store
+	hub        *console.Hub      // the console's live view of commits
+	sip        *sip.Server       // nil when SIP is off
+	webrtc     *webrtc.Server    // browsers in calls (the console)
+	phones     *phones.Directory // SIP accounts, registrations, contacts, trunks
+	devCA      []byte
+	node       *nodeSetup   // set when the store is shared by several nodes
+	earlyHTTP  net.Listener // --listen, bound before the services start (a node learns its address)
 
 	sweepMu      sync.Mutex
 	sweeper      clock.Timer

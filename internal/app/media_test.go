@@ -164,17 +164,7 @@ func TestIVRDialogue(t *testing.T) {
 	if !strings.Contains(sent, `"completionReason":"completedSuccessfully"`) {
 		t.Fatalf("sendDtmfTones completion: %s", sent)
 	}
-	show := call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "")
-	var conv struct {
-		Roster []struct{ ID, CallID string }
-	}
-	json.Unmarshal([]byte(show.body), &conv)
-	var callerPID string
-	for _, p := range conv.Roster {
-		if p.CallID == "" {
-			callerPID = p.ID
-		}
-	}
+	callerPID := simPerson(t, base, tok, created.ID)
 	heard, err := http.NewRequest("GET", base+"/switchboard/v1/simulation/calls/"+created.ID+"/participants/"+callerPID+"/heard", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -241,17 +231,8 @@ func TestRestartDuringRecordResponse(t *testing.T) {
 	h.wait(t, 2)
 	// The first recording ends at the caller's # (a short, finished one).
 	call(t, "POST", base+callURL+"/recordResponse", tok, `{"playBeep":false,"stopTones":["#"],"initialSilenceTimeoutInSeconds":5}`)
-	show := call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "")
-	var conv struct {
-		Roster []struct{ ID, CallID string }
-	}
-	json.Unmarshal([]byte(show.body), &conv)
-	for _, p := range conv.Roster {
-		if p.CallID == "" {
-			if r := call(t, "POST", base+"/switchboard/v1/simulation/calls/"+created.ID+"/participants/"+p.ID+"/pressTones", tok, `{"keys":"#"}`); r.status != 204 {
-				t.Fatalf("pressTones: %d %s", r.status, r.body)
-			}
-		}
+	if r := call(t, "POST", base+"/switchboard/v1/simulation/calls/"+created.ID+"/participants/"+simPerson(t, base, tok, created.ID)+"/pressTones", tok, `{"keys":"#"}`); r.status != 204 {
+		t.Fatalf("pressTones: %d %s", r.status, r.body)
 	}
 	done := h.waitFor(t, "completing the first recording", has("recordOperation"))
 	// The second runs when the server stops.
@@ -302,24 +283,8 @@ func TestSayAWAVThroughTheAPI(t *testing.T) {
 	tok := token(t, http.DefaultClient, base)
 	h, hookURL := newHook(t)
 
-	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"speaker"}}}],
-		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
-	var created struct{ ID string }
-	json.Unmarshal([]byte(r.body), &created)
-	h.wait(t, 2) // establishing, established
-	var conv struct {
-		Roster []struct{ ID, CallID string }
-	}
-	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "").body), &conv)
-	var pid string
-	for _, p := range conv.Roster {
-		if p.CallID == "" {
-			pid = p.ID
-		}
-	}
+	created := struct{ ID string }{callUser(t, h, base, tok, hookURL, "speaker")}
+	pid := simPerson(t, base, tok, created.ID)
 	sayURL := base + "/switchboard/v1/simulation/calls/" + created.ID + "/participants/" + pid + "/say"
 	speech := consoleEvents(t, base, "speaking")
 	var wav bytes.Buffer
@@ -435,19 +400,8 @@ func TestMutedSimulatedParticipantIsNotHeard(t *testing.T) {
 	base := "http://" + a.Addr("http")
 	tok := token(t, http.DefaultClient, base)
 	h, hookURL := newHook(t)
-	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"talker"}}}],
-		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
-	var created struct{ ID string }
-	json.Unmarshal([]byte(r.body), &created)
-	h.wait(t, 2)
-	var conv struct{ Roster []struct{ ID, CallID string } }
-	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/simulation/calls/"+created.ID, tok, "").body), &conv)
-	var pid string
-	for _, p := range conv.Roster {
-		if p.CallID == "" {
-			pid = p.ID
-		}
-	}
+	created := struct{ ID string }{callUser(t, h, base, tok, hookURL, "talker")}
+	pid := simPerson(t, base, tok, created.ID)
 	person := base + "/switchboard/v1/simulation/calls/" + created.ID + "/participants/" + pid
 	var wav bytes.Buffer
 	media.EncodeWAV(&wav, media.Tone(600, 20*time.Second, -12))
@@ -495,4 +449,35 @@ func TestMutedSimulatedParticipantIsNotHeard(t *testing.T) {
 	if rec := record("after"); goertzel(rec.Samples, 600) < 0.3 {
 		t.Error("the bot does not hear the talker after unmuting")
 	}
+}
+
+// callUser makes the development bot call a simulated user with
+// service-hosted media, waits until the call is established, and returns
+// its id.
+func callUser(t *testing.T, h *hook, base, tok, hookURL, user string) string {
+	t.Helper()
+	r := call(t, "POST", base+"/v1.0/communications/calls", tok, `{"callbackUri":"`+hookURL+`/cb","targets":[{"identity":{"user":{"id":"`+user+`"}}}],
+		"requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"}}`)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var created struct{ ID string }
+	json.Unmarshal([]byte(r.body), &created)
+	h.wait(t, 2) // establishing, established
+	return created.ID
+}
+
+// simPerson returns the participant id of the simulated person in call
+// id (the roster entry that is no application's leg).
+func simPerson(t *testing.T, base, tok, id string) string {
+	t.Helper()
+	var conv struct{ Roster []struct{ ID, CallID string } }
+	json.Unmarshal([]byte(call(t, "GET", base+"/switchboard/v1/simulation/calls/"+id, tok, "").body), &conv)
+	for _, p := range conv.Roster {
+		if p.CallID == "" {
+			return p.ID
+		}
+	}
+	t.Fatalf("call %s has no simulated person", id)
+	return ""
 }
