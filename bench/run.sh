@@ -45,6 +45,19 @@
 #                    the node that takes the calls over, and the first GET
 #                    served through another node
 #
+# and, with STREAM=1 (or only these, with --stream):
+#
+#   stream-N-service for each N in STREAM_CALLS, the baseline: sbload stream
+#                    -service-hosted, N calls to a simulated user with
+#                    service-hosted media, each callee saying a long
+#                    speech-like WAV, STREAM_PROBES probe says a call, no bots
+#   stream-N         the same calls with app-hosted media: a bot in sbload
+#                    on each call's media stream (a WebSocket) reads
+#                    everything and echoes every frame of the mix back as
+#                    its voice; the frames each bot got, sequence gaps, and
+#                    the latency from a callee's burst (a probe's say) to
+#                    its bot
+#
 # and prints a table, the GET/baseline ratio and the verdict on each target.
 # The idle and media servers also serve Prometheus metrics on another free
 # loopback port (--metrics-listen), which sbload reads at both ends of the
@@ -72,6 +85,10 @@
 #   FAILOVER_CALLS [50] FAILOVER_RUNS [2] FAILOVER_TTLS ["15s 3s"]
 #   FAILOVER_HANGUP [1s] failover: the callee's hangUpAfter, shorter than
 #                    two thirds of the least TTL (see docs/performance.md)
+#   STREAM [unset]   1: the stream runs too, after the others
+#   STREAM_CALLS ["100 200 300 400"] stream: the calls of each pair of runs
+#   STREAM_C [32]    stream: workers that set the calls up and send the probes
+#   STREAM_PROBES [3] stream: latency probes a call in the window
 #
 # bench/run.sh --sweep instead runs GET (both servers) at each of SWEEP_C
 # [1 4 16 64] workers and create at each of SWEEP_CREATE_C [16 64 128 256],
@@ -98,6 +115,9 @@ FAILOVER_CALLS=${FAILOVER_CALLS:-50}
 FAILOVER_RUNS=${FAILOVER_RUNS:-2}
 FAILOVER_TTLS=${FAILOVER_TTLS:-15s 3s}
 FAILOVER_HANGUP=${FAILOVER_HANGUP:-1s}
+STREAM_CALLS=${STREAM_CALLS:-100 200 300 400}
+STREAM_C=${STREAM_C:-32}
+STREAM_PROBES=${STREAM_PROBES:-3}
 # The simulated person the failover calls go to: answers at once, hangs up
 # FAILOVER_HANGUP later.
 FAILOVER_CALLEE=failover-person
@@ -107,6 +127,8 @@ sip_only=""
 [[ ${1:-} == --sip ]] && sip_only=yes
 cluster_only=""
 [[ ${1:-} == --cluster ]] && cluster_only=yes
+stream_only=""
+[[ ${1:-} == --stream ]] && stream_only=yes
 if [[ -n $sip_only || ${SIP:-} == 1 ]]; then
 	command -v sipp >/dev/null || { printf 'the SIP runs need sipp (Debian: sip-tester)\n' >&2; exit 1; }
 fi
@@ -319,8 +341,8 @@ sb_run() {
 	stop_switchboard
 }
 
-# sb_hold_run LABEL ARGS...: sbload_run of idle or media mode against a
-# fresh Switchboard that serves metrics.
+# sb_hold_run LABEL ARGS...: sbload_run of idle, media, sip-out or stream
+# mode against a fresh Switchboard that serves metrics.
 sb_hold_run() {
 	local label=$1
 	shift
@@ -426,6 +448,18 @@ sip_runs() {
 	done
 	SB_SIP=("${saved[@]}")
 	SB_CONFIG=$tmp/switchboard.yaml
+}
+
+# stream_runs runs the stream runs: for each N of STREAM_CALLS, the
+# service-hosted baseline and then the app-hosted calls with their bots,
+# one after the other, so that a change in the machine's background load
+# hits both alike. Each gets a fresh server that serves metrics.
+stream_runs() {
+	local n
+	for n in $STREAM_CALLS; do
+		sb_hold_run "stream-$n-service" -mode stream -service-hosted -n "$n" -c "$STREAM_C" -probes "$STREAM_PROBES"
+		sb_hold_run "stream-$n" -mode stream -n "$n" -c "$STREAM_C" -probes "$STREAM_PROBES"
+	done
 }
 
 # pg_start initialises and starts the PostgreSQL server of the cluster runs
@@ -574,7 +608,7 @@ EOF
 	SB_CONFIG=$tmp/switchboard.yaml
 }
 
-if [[ -z $sip_only && -z $cluster_only ]]; then
+if [[ -z $sip_only && -z $cluster_only && -z $stream_only ]]; then
 	start_baseline
 	log "baseline $BL (pid $BL_PID); $(nproc) CPUs, $(go version)"
 fi
@@ -593,6 +627,24 @@ sbload_run() {
 if [[ -n $cluster_only ]]; then
 	log "$(nproc) CPUs, $(go version)"
 	cluster_runs
+	log ""
+	log "switchboard logs (warnings and errors, last 3 lines of each):"
+	for f in "$tmp"/switchboard-*.log; do
+		grep -v 'development mode\|applied migration' "$f" | tail -3 >&2 || true
+	done
+	echo
+	"$tmp/bin/sbload" -report "$results"
+	[[ -n ${OUT:-} ]] && cp "$results" "$OUT"
+	if [[ ${#failed[@]} -gt 0 ]]; then
+		echo "no result, sbload failed (see above): ${failed[*]}"
+		exit 1
+	fi
+	exit 0
+fi
+
+if [[ -n $stream_only ]]; then
+	log "$(nproc) CPUs, $(go version)"
+	stream_runs
 	log ""
 	log "switchboard logs (warnings and errors, last 3 lines of each):"
 	for f in "$tmp"/switchboard-*.log; do
@@ -661,6 +713,9 @@ if [[ ${SIP:-} == 1 ]]; then
 fi
 if [[ ${CLUSTER:-} == 1 ]]; then
 	cluster_runs
+fi
+if [[ ${STREAM:-} == 1 ]]; then
+	stream_runs
 fi
 
 log ""

@@ -6,6 +6,7 @@
 //	sbload -mode sip-out -callee <user bound to a SIP peer> -rate 100 -n 1000 -server-pid 1234 -peer-pid 1235
 //	sbload -mode create -target http://127.0.0.1:8081,http://127.0.0.1:8082 -server-pid 1234,1235 -db-pid 1200
 //	sbload -mode failover -target http://127.0.0.1:8081,http://127.0.0.1:8082 -kill-pid 1234 -callee <a user who hangs up>
+//	sbload -mode stream -n 100 -server-pid 1234 -metrics http://127.0.0.1:8081/metrics [-service-hosted]
 //	sbload -report results.jsonl
 //
 // Each run prints a human summary on standard error and one JSON line on
@@ -42,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg := load.Defaults()
 	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle, media, sip-out or failover")
+	mode := fs.String("mode", string(cfg.Mode), "create, get, list, established, idle, media, sip-out, failover or stream")
 	fs.StringVar(&cfg.Target, "target", cfg.Target, "server base URL; or several, comma-separated (the nodes of a cluster): create, get, list and established mode send each worker's requests to them in turn, failover mode creates through the first and kills it")
 	fs.StringVar(&cfg.Token, "token", "", "bearer token; empty fetches one with the client credentials, \"none\" sends no Authorization header")
 	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant of the token request")
@@ -52,15 +53,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "measured duration")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured load before the measured duration")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of each request")
-	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode, %d in sip-out mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia), load.DefaultCalls(load.ModeSIPOut)))
+	fs.IntVar(&cfg.Calls, "n", cfg.Calls, fmt.Sprintf("calls to create first (get mode; list mode creates none unless set; default %d in idle mode, %d in media mode, %d in sip-out mode, %d in stream mode)", load.DefaultCalls(load.ModeIdle), load.DefaultCalls(load.ModeMedia), load.DefaultCalls(load.ModeSIPOut), load.DefaultCalls(load.ModeStream)))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "established mode: calls per second (0: closed loop of -c workers); sip-out mode: the calls placed per second (required)")
 	fs.StringVar(&cfg.Callee, "callee", "", "sip-out mode: the user id the calls go to, bound to a SIP peer that answers and echoes RTP (or a simulated user, for the baseline); failover mode: a simulated user who hangs up on its own (hangUpAfter) sooner than a lease TTL")
 	fs.BoolVar(&cfg.NoMedia, "no-media", false, "sip-out mode: start no recordResponse on the calls")
+	fs.BoolVar(&cfg.ServiceHosted, "service-hosted", false, "stream mode: the baseline: service-hosted media and no bots (the same calls, speech and probe requests)")
+	fs.IntVar(&cfg.Probes, "probes", cfg.Probes, fmt.Sprintf("stream mode: latency probes per call in the measured window (-1: %d)", load.DefaultProbes))
 	fs.IntVar(&cfg.PeerPID, "peer-pid", 0, "the SIP peer's process id (sipp), to report its CPU apart from other processes' (Linux)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "established mode: how long to wait for outstanding callbacks")
-	fs.DurationVar(&cfg.EstablishWait, "establish-wait", cfg.EstablishWait, "idle, media and sip-out mode: how long to wait for the calls' \"established\" callbacks")
+	fs.DurationVar(&cfg.EstablishWait, "establish-wait", cfg.EstablishWait, "idle, media, sip-out and stream mode: how long to wait for the calls' \"established\" callbacks")
 	fs.DurationVar(&cfg.Prompt, "prompt", 0, "media and sip-out mode: length of the prompt played before each recorder (0: -warmup plus half of -d)")
-	fs.StringVar(&cfg.MetricsURL, "metrics", "", "idle, media and sip-out mode: the server's Prometheus /metrics URL, for the media engine's figures")
+	fs.StringVar(&cfg.MetricsURL, "metrics", "", "idle, media, sip-out and stream mode: the server's Prometheus /metrics URL, for the media engine's figures")
 	fs.StringVar(&cfg.ListQuery, "query", "", "list mode: query string, e.g. '$top=100'")
 	fs.StringVar(&cfg.CallbackURI, "callback-uri", "", "callbackUri of created calls (default: a receiver sbload runs)")
 	fs.StringVar(&cfg.CallbackListen, "callback-listen", cfg.CallbackListen, "address of sbload's callback receiver")

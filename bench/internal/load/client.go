@@ -115,8 +115,14 @@ type exchange struct {
 }
 
 // do sends one request and reads the whole response, keeping the body when
-// keep is set, so that the connection goes back to the pool.
+// keep is set, so that the connection goes back to the pool. A body is
+// sent as JSON.
 func (c *client) do(ctx context.Context, method, u string, body []byte, keep bool) exchange {
+	return c.send(ctx, method, u, body, "application/json", keep)
+}
+
+// send is do with a body of the given content type.
+func (c *client) send(ctx context.Context, method, u string, body []byte, contentType string, keep bool) exchange {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -129,7 +135,7 @@ func (c *client) do(ctx context.Context, method, u string, body []byte, keep boo
 		req.Header.Set("Authorization", c.auth)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -154,11 +160,26 @@ const defaultCallee = "alice"
 // createBody is the POST /communications/calls body: a peer-to-peer call to
 // the user callee, with service-hosted media.
 func createBody(callbackURI, callee string) []byte {
+	return callBody(callbackURI, callee, map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"})
+}
+
+// appHostedBlob is the appHostedMediaConfig blob of stream mode's calls:
+// Switchboard's stream settings, all defaults (16 kHz, the mix only, the
+// bot connects to the call's media endpoint).
+const appHostedBlob = `{"switchboard":{}}`
+
+// appHostedBody is createBody with app-hosted media: the call gets a media
+// stream.
+func appHostedBody(callbackURI, callee string) []byte {
+	return callBody(callbackURI, callee, map[string]any{"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": appHostedBlob})
+}
+
+func callBody(callbackURI, callee string, mediaConfig map[string]any) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"callbackUri":         callbackURI,
 		"targets":             []any{map[string]any{"identity": map[string]any{"user": map[string]any{"id": callee}}}},
 		"requestedModalities": []string{"audio"},
-		"mediaConfig":         map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+		"mediaConfig":         mediaConfig,
 	})
 	return b
 }

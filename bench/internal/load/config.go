@@ -42,20 +42,31 @@ const (
 	// kills that node (SIGKILL to Config.KillPID) and times how long the
 	// calls take to come back under another node: see runFailover.
 	ModeFailover Mode = "failover"
+	// ModeStream creates Config.Calls calls to a simulated user with
+	// app-hosted media, connects a bot to each call's media stream (a
+	// WebSocket) that echoes every frame of the mix back as its voice,
+	// makes each callee say a long speech-like WAV, and measures the
+	// server's CPU and media engine, the frames each bot got, and the
+	// latency from a callee's sound to the bot: see runStream. With
+	// Config.ServiceHosted, the baseline: the same calls and speech with
+	// service-hosted media and no bots.
+	ModeStream Mode = "stream"
 )
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(s)); m {
-	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut, ModeFailover:
+	case ModeCreate, ModeGet, ModeList, ModeEstablished, ModeIdle, ModeMedia, ModeSIPOut, ModeFailover, ModeStream:
 		return m, nil
 	}
-	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle, media, sip-out or failover", s)
+	return "", fmt.Errorf("load: unknown mode %q: use create, get, list, established, idle, media, sip-out, failover or stream", s)
 }
 
 // holds reports whether m is one of the modes that hold calls open and
 // measure the server while it is left alone with them.
-func (m Mode) holds() bool { return m == ModeIdle || m == ModeMedia || m == ModeSIPOut }
+func (m Mode) holds() bool {
+	return m == ModeIdle || m == ModeMedia || m == ModeSIPOut || m == ModeStream
+}
 
 // media reports whether a run of c starts a recordResponse on each call.
 func (c *Config) media() bool { return c.Mode == ModeMedia || (c.Mode == ModeSIPOut && !c.NoMedia) }
@@ -74,6 +85,8 @@ func DefaultCalls(m Mode) int {
 		return TargetSIPLegs
 	case ModeFailover:
 		return DefaultFailoverCalls
+	case ModeStream:
+		return DefaultStreamCalls
 	case ModeList:
 		return 0
 	}
@@ -148,6 +161,15 @@ type Config struct {
 	// that its CPU is reported apart from other processes'.
 	PeerPID int
 
+	// ServiceHosted, in stream mode, gives the calls service-hosted media
+	// and connects no bots: the baseline of the same calls, speech and
+	// probe requests without the streams.
+	ServiceHosted bool
+	// Probes, in stream mode, is how many latency probes each call gets
+	// during the measured window (the callee says a loud burst, and its
+	// bot times it); 0 sends none. Negative chooses DefaultProbes.
+	Probes int
+
 	// KillPID, in failover mode, is the process id of the node behind the
 	// first target, which the run kills with SIGKILL once its calls are
 	// established.
@@ -185,6 +207,7 @@ func Defaults() Config {
 		TenantID: DevTenantID, ClientID: DevClientID, ClientSecret: DevClientSecret,
 		Concurrency: 16, Warmup: 2 * time.Second, Duration: 10 * time.Second, Timeout: 10 * time.Second,
 		Calls: 1000, Drain: 5 * time.Second, EstablishWait: time.Minute, CallbackListen: "127.0.0.1:0",
+		Probes: -1,
 	}
 }
 
@@ -240,8 +263,15 @@ func (c *Config) validate() error {
 		return errors.New("load: sip-out mode places calls at a fixed rate: give it (-rate)")
 	case c.Mode == ModeSIPOut && strings.TrimSpace(c.Callee) == "":
 		return errors.New("load: sip-out mode needs the user the calls go to (-callee)")
+	case c.Mode != ModeStream && c.ServiceHosted:
+		return errors.New("load: -service-hosted is for stream mode")
+	case c.Mode != ModeStream && c.Probes > 0:
+		return errors.New("load: -probes is for stream mode")
 	case c.Mode != ModeSIPOut && c.Mode != ModeFailover && c.Callee != "":
 		return fmt.Errorf("load: %s mode calls the simulated user %q; -callee is for sip-out and failover mode", c.Mode, defaultCallee)
+	}
+	if c.Mode == ModeStream && c.Probes < 0 {
+		c.Probes = DefaultProbes
 	}
 	if c.EstablishWait <= 0 {
 		c.EstablishWait = time.Minute

@@ -277,6 +277,9 @@ func (h *Held) details() []string {
 	if p := h.Placement; p != nil {
 		lines = append(lines, p.details(h.Calls)...)
 	}
+	if st := h.Stream; st != nil {
+		lines = append(lines, st.details(h.Calls)...)
+	}
 	if h.Operation != "" {
 		line := fmt.Sprintf("media:      %d/%d %s started (a %.0f s prompt, then a recorder of up to %d s); %d ended by the end of the window",
 			h.Started, h.Calls, h.Operation, h.Prompt, recordSeconds, h.Ended)

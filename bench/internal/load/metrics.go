@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -27,6 +28,19 @@ const (
 	metricRTPOut  = "switchboard_sip_rtp_packets_sent_total"
 	metricRTPLost = "switchboard_sip_rtp_packets_lost_total"
 )
+
+// The media streams' families: frames dropped (by direction, a label) and
+// bots connected.
+const (
+	metricStreamDropped = "switchboard_media_stream_dropped_frames_total"
+	metricStreamConns   = "switchboard_media_stream_connections"
+)
+
+// series names one labelled series of a family in a scrape, as the text
+// format writes it: family{label="value"}.
+func series(family, label, value string) string {
+	return family + "{" + label + "=" + strconv.Quote(value) + "}"
+}
 
 // PhoneRTP is what the server's SIP legs say about their RTP during the
 // measured window, from its /metrics at both ends: the receiving end's
@@ -118,7 +132,8 @@ type Engine struct {
 }
 
 // scrape is one reading of /metrics: the value of each family that has a
-// single unlabelled counter or gauge.
+// single unlabelled counter or gauge, and of each series with one label
+// (under its series name).
 type scrape map[string]float64
 
 // readMetrics GETs u and parses it with the Prometheus text parser.
@@ -150,9 +165,18 @@ func parseMetrics(r io.Reader) (scrape, error) {
 	}
 	s := make(scrape)
 	for name, f := range fams {
-		if ms := f.GetMetric(); len(ms) == 1 && len(ms[0].GetLabel()) == 0 {
+		ms := f.GetMetric()
+		if len(ms) == 1 && len(ms[0].GetLabel()) == 0 {
 			if v, ok := value(f.GetType(), ms[0]); ok {
 				s[name] = v
+			}
+			continue
+		}
+		for _, m := range ms {
+			if l := m.GetLabel(); len(l) == 1 {
+				if v, ok := value(f.GetType(), m); ok {
+					s[series(name, l[0].GetName(), l[0].GetValue())] = v
+				}
 			}
 		}
 	}

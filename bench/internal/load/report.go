@@ -168,7 +168,12 @@ func Report(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "calls out (%s, to %s): %s\n", r.Label, r.Held.Placement.Callee, sipVerdict(r))
 		case r.Mode == ModeFailover && r.Failover != nil:
 			fmt.Fprintf(w, "failover (%s): %s\n", r.Label, r.Failover.verdict())
+		case r.Mode == ModeStream && r.Held != nil && r.Held.Stream != nil:
+			fmt.Fprintf(w, "streams (%s): %s\n", r.Label, streamVerdict(r))
 		}
+	}
+	for _, line := range streamSummary(results) {
+		fmt.Fprintln(w, line)
 	}
 }
 

@@ -53,6 +53,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		callee = cfg.Callee
 	}
 	body := createBody(cfg.CallbackURI, callee)
+	if cfg.Mode == ModeStream && !cfg.ServiceHosted {
+		body = appHostedBody(cfg.CallbackURI, callee)
+	}
 	var err error
 	switch cfg.Mode {
 	case ModeCreate:
@@ -109,6 +112,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runEstablished(ctx, c, &cfg, rcv, body, res)
 	case ModeIdle, ModeMedia, ModeSIPOut:
 		err = runHold(ctx, c, &cfg, rcv, body, res)
+	case ModeStream:
+		err = runStream(ctx, c, &cfg, rcv, body, res)
 	case ModeFailover:
 		err = runFailover(ctx, c, &cfg, rcv, body, res)
 	}

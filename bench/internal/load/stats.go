@@ -159,6 +159,10 @@ type Held struct {
 	// window, in sip-out mode (nil without them).
 	RTP           *PhoneRTP `json:"rtp,omitempty"`
 	EndedInWindow int       `json:"ended_in_window,omitempty"`
+
+	// Stream is what stream mode measured of the callees' speech, the
+	// bots and the latency probes.
+	Stream *Streams `json:"stream,omitempty"`
 }
 
 // WriteSummary writes the human summary of r.
@@ -169,6 +173,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 	if r.Held != nil {
 		how = fmt.Sprintf("%d calls, set up by %d workers, then no requests", r.Held.Calls, r.Concurrency)
+		if st := r.Held.Stream; st != nil {
+			how = fmt.Sprintf("%d calls, set up by %d workers, then only %d probes' say requests", r.Held.Calls, r.Concurrency, st.Probes)
+		}
 	}
 	noLoad := r.Held != nil || r.Failover != nil
 	if f := r.Failover; f != nil {
