@@ -318,7 +318,9 @@ func (m *memory) audio(f *Frame) {
 	if last := len(m.segs) - 1; last >= 0 && m.segs[last].audio != nil {
 		m.segs[last].audio = append(m.segs[last].audio, f[:]...)
 	} else {
-		m.segs = append(m.segs, memSeg{audio: append(make([]int16, 0, 50*FrameSamples), f[:]...)})
+		// A run grows as it goes: speech heard in short runs (syllables
+		// between silences) costs what it holds, not a second each.
+		m.segs = append(m.segs, memSeg{audio: append([]int16(nil), f[:]...)})
 	}
 	m.frames++
 	m.trim()

@@ -86,7 +86,8 @@ type Stream struct {
 	dominant string
 	cand     string
 	candN    int
-	voice    []int16 // the bot's voice waiting to be played, 16 kHz
+	voice    []int16 // the bot's voice, 16 kHz: voice[vpos:] waits to be played
+	vpos     int
 	played   int64   // samples of voice played since the stream began
 	queued   int64   // samples of voice queued since the stream began
 	marks    []mark
@@ -142,14 +143,14 @@ func (s *Stream) ID() string { return s.id }
 func (s *Stream) Speak(f *media.Frame) (bool, rune) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.voice) == 0 {
+	if s.voiceLeftLocked() == 0 {
 		return false, 0
 	}
-	n := copy(f[:], s.voice)
+	n := copy(f[:], s.voice[s.vpos:])
 	clear(f[n:])
-	s.voice = s.voice[n:]
-	if len(s.voice) == 0 {
-		s.voice = nil // let the buffer go
+	s.vpos += n
+	if s.vpos == len(s.voice) { // played out: the buffer serves again
+		s.voice, s.vpos = s.voice[:0], 0
 	}
 	s.played += int64(n)
 	s.reachMarksLocked(false)
@@ -158,6 +159,9 @@ func (s *Stream) Speak(f *media.Frame) (bool, rune) {
 	}
 	return true, 0
 }
+
+// voiceLeftLocked is how many samples of the bot's voice wait to be played.
+func (s *Stream) voiceLeftLocked() int { return len(s.voice) - s.vpos }
 
 // Hear implements media.Endpoint: the mix of everyone but the bot.
 func (s *Stream) Hear(f *media.Frame) {
@@ -227,7 +231,7 @@ func (s *Stream) Key(key rune, from string) {
 func (s *Stream) Sleep() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != nil || len(s.voice) > 0 {
+	if s.conn != nil || s.voiceLeftLocked() > 0 {
 		return 0
 	}
 	return media.SleepForever
@@ -408,7 +412,7 @@ func (s *Stream) attach(ctx context.Context, ws *websocket.Conn) {
 	}
 	resumed := s.ever && s.clk.Now().Sub(s.lostAt) <= s.grace
 	if !resumed {
-		s.events, s.voice, s.marks, s.muted, s.toldFull = nil, nil, nil, false, false
+		s.events, s.voice, s.vpos, s.marks, s.muted, s.toldFull = nil, nil, 0, nil, false, false
 		s.played, s.queued = 0, 0
 	}
 	start := s.startLocked(resumed)
@@ -447,6 +451,7 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 	conv := make(map[uint16]*converter)
 	var buf []byte
 	var samples []int16
+	var spare []audioMsg // the batch sent last, reused for the next
 	for {
 		select {
 		case <-ctx.Done():
@@ -461,7 +466,7 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 			return
 		}
 		events, audio, ended := s.events, s.audio, s.ended
-		s.events, s.audio = nil, make([]audioMsg, 0, len(audio))
+		s.events, s.audio = nil, spare[:0] // the engine fills the other buffer meanwhile
 		for i := range events {
 			s.seq++
 			events[i].e.Sequence = s.seq
@@ -483,6 +488,7 @@ func (s *Stream) write(ctx context.Context, c *conn) {
 		if !s.sendAudio(ctx, c, audio[sent:], conv, &buf, &samples) {
 			return
 		}
+		spare = audio
 		if ended {
 			s.mu.Lock()
 			c.code, c.reason = websocket.StatusNormalClosure, "the call has ended"
@@ -582,7 +588,7 @@ func (s *Stream) tell(msg string) {
 // say queues the bot's voice, up to MaxVoice.
 func (s *Stream) say(samples []int16) {
 	s.mu.Lock()
-	room := MaxVoice - len(s.voice)
+	room := MaxVoice - s.voiceLeftLocked()
 	if len(samples) > room {
 		dropped := len(samples) - max(room, 0)
 		samples = samples[:max(room, 0)]
@@ -596,10 +602,15 @@ func (s *Stream) say(samples []int16) {
 	} else {
 		s.toldFull = false
 	}
+	if s.vpos > 0 && s.vpos >= len(s.voice)/2 { // move what is left to the front
+		s.voice, s.vpos = s.voice[:copy(s.voice, s.voice[s.vpos:])], 0
+	}
 	s.voice = append(s.voice, samples...)
 	s.queued += int64(len(samples))
 	s.mu.Unlock()
-	s.wakeRoom()
+	// No wake: the voice comes from a connection, and a connected stream
+	// keeps its room awake (Sleep), so the engine's lock is not taken for
+	// every message.
 }
 
 // command runs a command of the bot.
@@ -608,8 +619,8 @@ func (s *Stream) command(c Command) {
 	defer s.mu.Unlock()
 	switch c.Event {
 	case CmdClear:
-		s.played += int64(len(s.voice))
-		s.voice = nil
+		s.played += int64(s.voiceLeftLocked())
+		s.voice, s.vpos = nil, 0
 		s.reachMarksLocked(true)
 	case CmdMark:
 		s.marks = append(s.marks, mark{at: s.queued, name: c.Name})

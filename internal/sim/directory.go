@@ -38,8 +38,9 @@ type Rule struct {
 	// this join meeting id, thread id or token, JoinAfter after it starts.
 	JoinMeeting string `yaml:"joinMeeting" json:"joinMeeting,omitempty"`
 	JoinAfter   string `yaml:"joinAfter" json:"joinAfter,omitempty"`
-	// Say is what the identity says once in a call with service-hosted
-	// media: DTMF keys or a WAV file, each at an offset from joining.
+	// Say is what the identity says once in a call's audio (a call with
+	// service-hosted media, or an app-hosted one's media stream): DTMF keys
+	// or a WAV file, each at an offset from joining.
 	Say []Say `yaml:"say" json:"say,omitempty"`
 }
 
