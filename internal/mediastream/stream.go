@@ -88,8 +88,8 @@ type Stream struct {
 	candN    int
 	voice    []int16 // the bot's voice, 16 kHz: voice[vpos:] waits to be played
 	vpos     int
-	played   int64   // samples of voice played since the stream began
-	queued   int64   // samples of voice queued since the stream began
+	played   int64 // samples of voice played since the stream began
+	queued   int64 // samples of voice queued since the stream began
 	marks    []mark
 	muted    bool
 	toldFull bool
