@@ -30,6 +30,8 @@ Commands:
              unmute, shareScreen or stopSharing now
   press      make a simulated participant press DTMF keys now
   say        make a simulated participant say a WAV file now
+  heard      save what a simulated participant heard (the last minute) as a
+             WAV file, and print the DTMF keys it recognised
   show       show a call's conversation: legs and roster, whichever app owns it
   join       make a simulated person join a live meeting
   identity   set how a simulated identity behaves (answer, busy, ...)
@@ -48,6 +50,7 @@ Examples:
   switchboard sim act <callId> <participantId> hangUp
   switchboard sim press <callId> <participantId> 123#
   switchboard sim say <callId> <participantId> greeting.wav
+  switchboard sim heard <callId> <participantId> heard.wav
   switchboard sim join --join-meeting-id 123456789 --passcode secret --identity carol
   switchboard sim identity bob --behaviour busy --after 2s
   switchboard sim clock +45m
@@ -148,6 +151,14 @@ func simCommand(args []string, stdout, stderr io.Writer) error {
 			return c.do("POST", "/switchboard/v1/simulation/clock", map[string]string{"advance": fs.Arg(0)})
 		}
 		return errors.New("sim clock: want nothing (show the time) or +DURATION")
+	case "heard":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 3 {
+			return errors.New("sim heard: want <callId> <participantId> <file.wav>")
+		}
+		return c.heard(participantPath(fs.Arg(0), fs.Arg(1), "heard"), fs.Arg(2))
 	case "show":
 		if err := fs.Parse(rest); err != nil {
 			return err
@@ -246,6 +257,37 @@ func (c *simClient) token() (string, error) {
 		return "", fmt.Errorf("sim: the token service refused the credentials (%d): %s", res.StatusCode, body.ErrorDescription)
 	}
 	return body.AccessToken, nil
+}
+
+// heard saves what a participant heard to file and prints the keys it
+// recognised.
+func (c *simClient) heard(path, file string) error {
+	tok, err := c.token()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest("GET", strings.TrimRight(c.base, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("sim: GET %s: %d %s", path, res.StatusCode, bytes.TrimSpace(body))
+	}
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		return fmt.Errorf("sim heard: %w", err)
+	}
+	fmt.Fprintf(c.out, "wrote %s (%d bytes); keys heard: %q\n", file, len(body), res.Header.Get("Switchboard-Heard-Keys"))
+	return nil
 }
 
 // participantPath is the simulation endpoint of a participant's action.

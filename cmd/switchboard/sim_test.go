@@ -75,6 +75,13 @@ func TestSimCommands(t *testing.T) {
 	mustSB(t, "sim", "press", "--url", base, placed.CallID, placed.CallerParticipantID, "12#")
 	mustSB(t, "sim", "press", "--url", base, "--out-of-band", placed.CallID, placed.CallerParticipantID, "4")
 	mustSB(t, "sim", "say", "--url", base, placed.CallID, placed.CallerParticipantID, good)
+	heardFile := filepath.Join(dir, "heard.wav")
+	if out, _ := mustSB(t, "sim", "heard", "--url", base, placed.CallID, placed.CallerParticipantID, heardFile); !strings.Contains(out, "wrote "+heardFile) {
+		t.Errorf("sim heard: %s", out)
+	}
+	if b, err := os.ReadFile(heardFile); err != nil || !bytes.HasPrefix(b, []byte("RIFF")) {
+		t.Errorf("sim heard wrote %d bytes (%v), want a WAV file", len(b), err)
+	}
 	if _, _, err := sb(t, "sim", "say", "--url", base, placed.CallID, placed.CallerParticipantID, bad); err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "not a WAV") {
 		t.Fatalf("sim say of a text file: %v", err)
 	}
