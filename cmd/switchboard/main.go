@@ -29,6 +29,8 @@ Usage:
   switchboard sip-accounts <command>  SIP accounts of phones that register: create, list, delete
   switchboard sim <command>     drive simulated people and phones on a running server
   switchboard callbacks [flags] receive, verify and print the callbacks a bot would get
+  switchboard exec -- <command> run a command against a throwaway development server
+  switchboard env [flags]       print the variables that reach a development server
   switchboard version           print the version
   switchboard help [command]    show help
 
@@ -39,6 +41,10 @@ func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
+		}
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(status.code) // switchboard exec: the command's own status
 		}
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		os.Exit(2)
@@ -61,6 +67,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return sipAccountsCmd(rest, stdout, stderr)
 	case "sim":
 		return simCommand(rest, stdout, stderr)
+	case "exec":
+		return execCmd(rest, stdout, stderr)
+	case "env":
+		return envCmd(rest, stdout, stderr)
 	case "callbacks":
 		return callbacksCmd(rest, stdout, stderr)
 	case "version", "--version":
