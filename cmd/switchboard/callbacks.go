@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-dev/switchboard/internal/app"
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/notify"
 )
@@ -130,7 +130,7 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return errors.New("callbacks: --client-id is empty")
 	}
 	if !*allowRemote {
-		if err := loopbackListen(*listen); err != nil {
+		if err := app.LoopbackOnly(*listen); err != nil {
 			return fmt.Errorf("callbacks: --listen %q: %w; a development server sends http:// callbacks to loopback only (give --allow-remote to listen there anyway)", *listen, err)
 		}
 	}
@@ -160,25 +160,6 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
-}
-
-// loopbackListen accepts host:port where host is a loopback IP address or
-// localhost, as the development server's own listeners.
-func loopbackListen(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
-		return nil
-	}
-	if host == "" {
-		return errors.New("an empty host listens on every interface, not on loopback")
-	}
-	return errors.New("not a loopback address")
 }
 
 // receiver is the HTTP handler of switchboard callbacks.

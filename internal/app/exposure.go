@@ -31,7 +31,7 @@ func (c *Config) validateDevListeners() error {
 		return nil
 	}
 	for _, l := range c.listeners() {
-		if err := loopbackOnly(l.addr); err != nil {
+		if err := LoopbackOnly(l.addr); err != nil {
 			return fmt.Errorf("config: %s %q: %v: development mode serves the well-known development credentials, which hold every role, "+
 				"so it listens on loopback only (such as 127.0.0.1:8080); run with --dev=false for a server others reach, "+
 				"or give --dev-allow-remote to expose the development server anyway", l.flag, l.addr, err)
@@ -44,7 +44,7 @@ func (c *Config) validateDevListeners() error {
 func (c *Config) remoteListeners() []string {
 	var out []string
 	for _, l := range c.listeners() {
-		if loopbackOnly(l.addr) != nil {
+		if LoopbackOnly(l.addr) != nil {
 			out = append(out, l.flag+"="+l.addr)
 		}
 	}

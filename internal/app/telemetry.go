@@ -34,7 +34,7 @@ func (c *Config) validateTelemetry() error {
 		}
 	}
 	if !off(c.PprofListen) {
-		if err := loopbackOnly(c.PprofListen); err != nil {
+		if err := LoopbackOnly(c.PprofListen); err != nil {
 			return fmt.Errorf("config: --pprof-listen %q: %w; profiles show the process's memory and stacks and cost CPU while they run, "+
 				"so they are served on loopback only (such as 127.0.0.1:6060; reach it from elsewhere through an SSH tunnel)", c.PprofListen, err)
 		}
@@ -44,7 +44,7 @@ func (c *Config) validateTelemetry() error {
 
 // loopbackOnly accepts host:port where host is a loopback IP address or
 // "localhost".
-func loopbackOnly(addr string) error {
+func LoopbackOnly(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
