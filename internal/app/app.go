@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/console"
 	"github.com/switchboard-dev/switchboard/internal/devcert"
 	"github.com/switchboard-dev/switchboard/internal/extapi"
+	"github.com/switchboard-dev/switchboard/internal/faults"
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/media"
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
@@ -57,6 +58,7 @@ type App struct {
 	manualMedia bool
 	bridge      *mediabridge.Bridge
 	streams     *mediastream.Manager // app-hosted media streams
+	faults      *faults.Set          // faults on demand (development mode)
 	// wallClock paces what runs in real time whatever the calls' time:
 	// the media engine, phones' and browsers' media, bots' connections.
 	// virtual, with --clock virtual, is clock (the calls' time).
@@ -202,6 +204,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.engine = media.New(a.wallClock, a.bridge)
 	}
 	a.bridge.Attach(a.engine)
+	if a.faults, err = faults.NewSet(a.cfg.Faults); err != nil {
+		return err
+	}
 	a.streams = a.newStreams(&http.Client{Transport: callbackTransport(guard)},
 		func(u *url.URL) error { return guard.CheckURL(context.Background(), u) })
 	// Phones: the SIP server is the calls domain's live endpoints.
@@ -336,11 +341,11 @@ func (a *App) handler() http.Handler {
 	if a.node != nil {
 		fwd = a.node.forwarder
 	}
-	api := graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log, Forwarder: fwd})
+	api := a.withFaults(graph.NewHandler(graph.Config{Calls: a.calls, Auth: a.auth, Logger: a.log, Forwarder: fwd}))
 	forwarding := graph.NewForwarding(fwd, a.calls, a.log)
 	ext := extapi.New(extapi.Config{Auth: a.auth, Store: a.store, Replayer: a.notify, Ready: a.ready, Version: Version, Logger: a.log,
 		Forwarding: forwarding,
-		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev, Clock: a.simClock()}})
+		Sim:        &extapi.Simulation{Calls: a.calls, Directory: a.directory, Webhook: a.webhook, Voice: a.voice, LocalFiles: a.cfg.Dev, Clock: a.simClock(), Faults: a.simFaults()}})
 	// An Idempotency-Key makes any POST of either API safe to retry; keys
 	// belong to the caller's tenant and application.
 	idem := graph.IdempotencyConfig{Store: a.store, Scope: graph.PrincipalScope(a.auth), Clock: a.clock, Logger: a.log,
@@ -387,6 +392,32 @@ func (a *App) handler() http.Handler {
 	// Requests other nodes forward here are verified before the limits,
 	// which let them through (the node the client reached applied them).
 	return graph.WithRequestIDs(graph.WithRecovery(a.log, graph.WithForwarded(fwd, a.log, root)))
+}
+
+// withFaults answers the Graph API requests that a fault rule matches
+// with its effect, and logs each (docs/faults.md).
+func (a *App) withFaults(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.faults.Empty() {
+			if p, err := a.auth.Authenticate(r); err == nil {
+				if rule, ok := a.faults.Request(p.AppID, r.Method, r.URL.Path); ok {
+					a.log.Warn("fault injected", "rule", rule.ID, "app", p.AppID, "method", r.Method, "path", r.URL.Path, "status", rule.Effect.Status)
+					faults.Apply(w, rule)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// simFaults is the fault rules simulation/faults manages: in development
+// mode only.
+func (a *App) simFaults() *faults.Set {
+	if !a.cfg.Dev {
+		return nil
+	}
+	return a.faults
 }
 
 // simClock is the clock simulation/clock moves, or nil on the real clock.

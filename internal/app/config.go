@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
+	"github.com/switchboard-dev/switchboard/internal/faults"
 	"github.com/switchboard-dev/switchboard/internal/store"
 )
 
@@ -83,6 +84,9 @@ type Config struct {
 	// jumps that POST /switchboard/v1/simulation/clock makes (development
 	// mode only; docs/time-travel.md).
 	Clock string `yaml:"clock"`
+	// Faults make the Graph API answer 429, 503 or 500 on cue
+	// (development mode only; docs/faults.md).
+	Faults []faults.Rule `yaml:"faults"`
 }
 
 // VirtualClock reports whether the configuration asks for time travel.
@@ -294,6 +298,12 @@ func (c *Config) Validate() error {
 		if err := store.CheckPostgresURL(c.Store); err != nil {
 			return fmt.Errorf("config: --store: not a usable PostgreSQL URL: %w", err)
 		}
+	}
+	if len(c.Faults) > 0 && !c.Dev {
+		return errors.New("config: faults are for development mode only (--dev)")
+	}
+	if _, err := faults.NewSet(c.Faults); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	switch strings.ToLower(c.Clock) {
 	case "", "real":

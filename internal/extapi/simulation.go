@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/internal/auth"
 	"github.com/switchboard-dev/switchboard/internal/calls"
+	"github.com/switchboard-dev/switchboard/internal/faults"
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/graph/model"
 	"github.com/switchboard-dev/switchboard/internal/media"
@@ -37,6 +38,9 @@ type Simulation struct {
 	// Clock, with --clock virtual, is the clock that simulation/clock
 	// moves; nil on the real clock.
 	Clock Clock
+	// Faults, in development mode, is the fault rules simulation/faults
+	// manages; nil otherwise.
+	Faults *faults.Set
 }
 
 // simRoutes are the simulation control endpoints; all need the
@@ -58,6 +62,9 @@ func (a *api) simRoutes() []route {
 		{"PUT", p + "/identities/{id}", a.admin(a.setIdentity)},
 		{"GET", p + "/clock", a.admin(a.getClock)},
 		{"POST", p + "/clock", a.admin(a.advanceClock)},
+		{"GET", p + "/faults", a.admin(a.listFaults)},
+		{"PUT", p + "/faults/{id}", a.admin(a.putFault)},
+		{"DELETE", p + "/faults/{id}", a.admin(a.deleteFault)},
 	}
 }
 

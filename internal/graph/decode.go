@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -37,7 +38,16 @@ func readContent(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, e
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(src)
+		// msgraph-sdk-go's retry handler resends a compressed request's
+		// original, uncompressed body under the same Content-Encoding
+		// (after a 429 or 503): a body that does not start as gzip does
+		// is read as it is (docs/compatibility.md).
+		br := bufio.NewReader(src)
+		if magic, err := br.Peek(2); err == nil && (magic[0] != 0x1f || magic[1] != 0x8b) {
+			src = br
+			break
+		}
+		zr, err := gzip.NewReader(br)
 		if err != nil {
 			if isTooLarge(err) {
 				return nil, tooLarge(limit)

@@ -230,7 +230,7 @@ func TestErrors(t *testing.T) {
 		{"empty body", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader(``), nil, 400, "BadRequest", ""},
 		{"too large", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader(`{"subject":"` + strings.Repeat("x", 5000) + `"}`), nil, 413, "RequestEntityTooLarge", ""},
 		{"gzip bomb", "POST", "/v1.0/communications/calls", "app-a", gz(`{"subject":"` + strings.Repeat("x", 50000) + `"}`), []string{"Content-Encoding", "gzip"}, 413, "RequestEntityTooLarge", ""},
-		{"broken gzip", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader("not gzip"), []string{"Content-Encoding", "gzip"}, 400, "BadRequest", ""},
+		{"broken gzip", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader("\x1f\x8bnot gzip after all"), []string{"Content-Encoding", "gzip"}, 400, "BadRequest", ""},
 		{"unknown encoding", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader("{}"), []string{"Content-Encoding", "br"}, 415, "UnsupportedMediaType", ""},
 		{"xml", "POST", "/v1.0/communications/calls", "app-a", strings.NewReader("<call/>"), []string{"Content-Type", "application/xml"}, 415, "UnsupportedMediaType", ""},
 		{"unsupported option", "GET", "/v1.0/communications/calls?$orderby=state", "app-a", nil, nil, 400, "BadRequest", "$orderby"},
@@ -278,6 +278,11 @@ func TestGzipBody(t *testing.T) {
 	w.Close()
 	if r := s.do(t, "POST", "/v1.0/communications/calls", "app-a", &b, "Content-Encoding", "gzip"); r.status != 201 {
 		t.Fatalf("gzip create: %d %s", r.status, r.raw)
+	}
+	// msgraph-sdk-go's retry after a 429 resends the plain body under the
+	// gzip header: it is read as it is.
+	if r := s.do(t, "POST", "/v1.0/communications/calls", "app-a", strings.NewReader(createBody), "Content-Encoding", "gzip"); r.status != 201 {
+		t.Fatalf("a plain body under Content-Encoding gzip: %d %s", r.status, r.raw)
 	}
 }
 
