@@ -11,11 +11,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard-dev/switchboard/internal/faults"
 	"github.com/switchboard-dev/switchboard/internal/graph"
 	"github.com/switchboard-dev/switchboard/internal/mediabridge"
 	"github.com/switchboard-dev/switchboard/internal/netguard"
 	"github.com/switchboard-dev/switchboard/internal/sim"
-	"github.com/switchboard-dev/switchboard/internal/faults"
 	"github.com/switchboard-dev/switchboard/internal/store"
 )
 

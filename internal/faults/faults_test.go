@@ -39,7 +39,9 @@ func TestRulesMatchAndCount(t *testing.T) {
 
 	w := httptest.NewRecorder()
 	Apply(w, Rule{ID: `a"b`, Effect: Effect{Status: 429, RetryAfter: "1500ms"}})
-	var env struct{ Error struct{ Code, Message string } }
+	var env struct {
+		Error struct{ Code, Message string }
+	}
 	if w.Code != 429 || w.Header().Get("Retry-After") != "2" || json.Unmarshal(w.Body.Bytes(), &env) != nil || env.Error.Code != "TooManyRequests" || !strings.Contains(env.Error.Message, `a"b`) {
 		t.Errorf("applied: %d %v %s", w.Code, w.Header(), w.Body)
 	}
