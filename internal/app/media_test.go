@@ -275,13 +275,7 @@ func TestRestartDuringRecordResponse(t *testing.T) {
 // API (as the console's "Say a WAV" does); the bot's recording holds it,
 // and the call's summary names the recording as the notification did.
 func TestSayAWAVThroughTheAPI(t *testing.T) {
-	cfg := app.Defaults()
-	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
-	cfg.Simulation.AnswerDelay = 0
-	a := start2(t, cfg, app.WithManualMedia())
-	base := "http://" + a.Addr("http")
-	tok := token(t, http.DefaultClient, base)
-	h, hookURL := newHook(t)
+	a, base, tok, h, hookURL := manualMediaServer(t)
 
 	created := struct{ ID string }{callUser(t, h, base, tok, hookURL, "speaker")}
 	pid := simPerson(t, base, tok, created.ID)
@@ -393,13 +387,7 @@ func consoleEvents(t *testing.T, base, name string) func() string {
 // bot's recording of a muted speaker is silent, and unmuting brings them
 // back.
 func TestMutedSimulatedParticipantIsNotHeard(t *testing.T) {
-	cfg := app.Defaults()
-	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
-	cfg.Simulation.AnswerDelay = 0
-	a := start2(t, cfg, app.WithManualMedia())
-	base := "http://" + a.Addr("http")
-	tok := token(t, http.DefaultClient, base)
-	h, hookURL := newHook(t)
+	a, base, tok, h, hookURL := manualMediaServer(t)
 	created := struct{ ID string }{callUser(t, h, base, tok, hookURL, "talker")}
 	pid := simPerson(t, base, tok, created.ID)
 	person := base + "/switchboard/v1/simulation/calls/" + created.ID + "/participants/" + pid
@@ -480,4 +468,19 @@ func simPerson(t *testing.T, base, tok, id string) string {
 	}
 	t.Fatalf("call %s has no simulated person", id)
 	return ""
+}
+
+// manualMediaServer starts a development server whose media moves only
+// when the test steps it, with simulated people who answer at once; it
+// returns the server, its base URL, a token of the development
+// application and a callback receiver with its URL.
+func manualMediaServer(t *testing.T) (*app.App, string, string, *hook, string) {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.Listen, cfg.ListenTLS, cfg.DataDir = "127.0.0.1:0", "off", filepath.Join(t.TempDir(), "data")
+	cfg.Simulation.AnswerDelay = 0
+	a := start2(t, cfg, app.WithManualMedia())
+	base := "http://" + a.Addr("http")
+	h, hookURL := newHook(t)
+	return a, base, token(t, http.DefaultClient, base), h, hookURL
 }

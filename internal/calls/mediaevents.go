@@ -189,16 +189,16 @@ func inMedia(l *Call) bool {
 // through its media stream.
 func roomLive(conv *Conversation) bool {
 	for _, l := range conv.Legs {
-		if inMedia(l) || inStream(l) {
+		if inMedia(l) || l.InStream() {
 			return true
 		}
 	}
 	return false
 }
 
-// inStream says whether an app-hosted leg is in the call, where its media
-// stream (internal/mediastream) takes part in the audio.
-func inStream(l *Call) bool {
+// InStream says whether l is an app-hosted leg in the call, where its
+// media stream (internal/mediastream) takes part in the audio.
+func (l *Call) InStream() bool {
 	if l == nil || l.Spec.MediaConfig == nil || !l.Spec.MediaConfig.IsAppHosted() {
 		return false
 	}

@@ -94,18 +94,6 @@ func New(cfg Config) *Manager {
 	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, streams: make(map[string]*entry)}
 }
 
-// streaming says whether a leg has a stream: app-hosted and in the call.
-func streaming(l *calls.Call) bool {
-	if l.Spec.MediaConfig == nil || !l.Spec.MediaConfig.IsAppHosted() {
-		return false
-	}
-	switch l.State {
-	case calls.StateEstablished, calls.StateTransferring, calls.StateTransferAccepted:
-		return true
-	}
-	return false
-}
-
 // ConversationChanged implements calls.ConversationObserver: streams start
 // when their leg is established and stop when it leaves the call; every
 // stream of the conversation learns who is in the call.
@@ -126,7 +114,7 @@ func (m *Manager) ConversationChanged(conv *calls.Conversation) {
 	}
 	for _, l := range conv.Legs {
 		e := m.streams[l.ID]
-		switch on := streaming(l); {
+		switch on := l.InStream(); {
 		case on && e == nil:
 			e = m.startLocked(conv.ID, l)
 		case !on && e != nil:

@@ -195,10 +195,7 @@ func TestStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var err error
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	f.connectBot()
 	start := f.read().event
 	if start.Event != "start" || start.Protocol != Protocol || start.CallID != "call-1" || start.Format.SampleRate != 16000 || !*start.Unmixed || *start.Resumed ||
 		len(*start.Participants) != 2 || (*start.Participants)[0].ID != "alice" || (*start.Participants)[0].Track != 1 || (*start.Participants)[1].Track != 2 ||
@@ -299,7 +296,7 @@ func TestStream(t *testing.T) {
 	if e, _ := f.until("stop"); e.Reason != "callEnded" {
 		t.Errorf("stop %+v", e)
 	}
-	_, _, err = f.ws.Read(t.Context())
+	_, _, err := f.ws.Read(t.Context())
 	if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Errorf("after stop: %v, want a normal closure", err)
 	}
@@ -342,23 +339,15 @@ func TestStreamAccess(t *testing.T) {
 // goes on; after the grace period it starts afresh.
 func TestStreamResumes(t *testing.T) {
 	f := newFixture(t, `{"switchboard":{}}`, "alice")
-	alice, _ := media.NewSimPerson("alice")
-	if err := f.engine.AddEndpoint("room-1", alice); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	alice := f.person("alice")
+	f.connectBot()
 	first := f.read().event
 	f.hangUpBot()
 	if err := alice.PressOutOfBand('9'); err != nil {
 		t.Fatal(err)
 	}
 	f.step(100 * time.Millisecond) // the key, while no bot is connected
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	f.connectBot()
 	start := f.read().event
 	if start.Event != "start" || !*start.Resumed || start.Sequence <= first.Sequence {
 		t.Fatalf("after reconnecting: %+v (first %+v)", start, first)
@@ -368,9 +357,7 @@ func TestStreamResumes(t *testing.T) {
 	}
 	f.hangUpBot()
 	f.clk.Advance(DefaultGrace + time.Second)
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	f.connectBot()
 	if start := f.read().event; start.Event != "start" || *start.Resumed {
 		t.Fatalf("after the grace period: %+v, want a fresh start", start)
 	}
@@ -393,10 +380,7 @@ func (f *fixture) hangUpBot() {
 // with 1012 (service restart), without stop: it connects again.
 func TestStreamMovesAway(t *testing.T) {
 	f := newFixture(t, `{"switchboard":{}}`, "alice")
-	var err error
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	f.connectBot()
 	f.read()
 	f.m.ConversationChanged(&calls.Conversation{ID: "room-1"}) // evicted: no legs
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -481,10 +465,7 @@ func TestStreamLimitsWhatTheBotSends(t *testing.T) {
 	f := newFixture(t, `{"switchboard":{}}`, "alice")
 	metrics := &countMetrics{dropped: make(map[string]int)}
 	f.m.streams["call-1"].s.metrics = metrics
-	var err error
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	f.connectBot()
 	f.read()
 	f.sendAudio(media.Silence(61 * time.Second))
 	if e, _ := f.until("error"); !strings.Contains(e.Message, "60 s") {
@@ -539,14 +520,8 @@ func TestStreamDisconnectsABotThatFallsBehind(t *testing.T) {
 // ten, with frame 10; stop comes after every frame.
 func TestStreamKeepsOrder(t *testing.T) {
 	f := newFixture(t, `{"switchboard":{}}`, "alice")
-	alice, _ := media.NewSimPerson("alice")
-	if err := f.engine.AddEndpoint("room-1", alice); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if f.ws, _, err = f.connect(botApp); err != nil {
-		t.Fatal(err)
-	}
+	alice := f.person("alice")
+	f.connectBot()
 	start := f.read().event
 	f.step(200 * time.Millisecond)
 	if err := alice.PressOutOfBand('3'); err != nil {
@@ -573,5 +548,27 @@ func TestStreamKeepsOrder(t *testing.T) {
 	}
 	if frames != 20 || len(got) != 2 {
 		t.Errorf("%d frames and events %q before the close; want 20 frames, dtmf then stop", frames, got)
+	}
+}
+
+// person puts a simulated person with a script in the call's audio.
+func (f *fixture) person(id string, script ...media.Action) *media.SimPerson {
+	f.t.Helper()
+	p, err := media.NewSimPerson(id, script...)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.engine.AddEndpoint("room-1", p); err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+// connectBot connects the call's own bot, or fails the test.
+func (f *fixture) connectBot() {
+	f.t.Helper()
+	var err error
+	if f.ws, _, err = f.connect(botApp); err != nil {
+		f.t.Fatal(err)
 	}
 }
